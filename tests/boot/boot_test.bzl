@@ -1,0 +1,36 @@
+"""boot_test: boots a board image in QEMU and checks its banner (board, CPU, privilege, cores, build id)."""
+
+load("//platforms:boards.bzl", "BOARDS")
+
+def boot_test(name, board, image, **kwargs):
+    """A py_test that boots `image` (a board_image target of `board`) in QEMU.
+
+    Args:
+      name: test name, e.g. boot_rpi4.
+      board: a key of BOARDS with a qemu entry.
+      image: the board_image target.
+      **kwargs: common test attributes.
+    """
+    facts = BOARDS[board]
+    if facts.qemu == None:
+        fail("board %s has no QEMU machine to boot on" % board)
+    qemu = facts.qemu
+    native.py_test(
+        name = name,
+        srcs = ["//tests/boot:boot_test.py"],
+        main = "//tests/boot:boot_test.py",
+        args = [
+            "--board=" + board,
+            "--system=" + qemu.system,
+            "--machine=" + qemu.machine,
+            "--kernel=$(location %s)" % (image + "_" + qemu.kernel),
+            "--elf=$(location %s)" % (image + "_elf"),
+            "--cpu=" + facts.cpu,
+            "--privilege=" + facts.privilege,
+            "--cores=%d" % facts.cores,
+            "--",
+        ] + qemu.args,
+        data = [image + "_" + qemu.kernel, image + "_elf"],
+        deps = ["//tests/boot:qemu_runner"],
+        **kwargs
+    )

@@ -1,0 +1,104 @@
+"""The C toolchains: one pinned zig, one cc_toolchain per CPU core the boards use.
+
+`ZIG_TARGETS` is the single table of what each core compiles with; the zig repository's
+generated BUILD instantiates the cc_toolchains and //toolchains/cc registers them.
+"""
+
+load(":cc_toolchain_config.bzl", "zig_cc_toolchain_config")
+
+# Flags for code that runs with no operating system under it (every board).
+_FREESTANDING_COPTS = [
+    "-ffreestanding",
+    "-fno-unwind-tables",
+    "-fno-asynchronous-unwind-tables",
+    "-fno-stack-protector",
+    "-fno-common",
+    "-ffunction-sections",
+    "-fdata-sections",
+]
+
+_FREESTANDING_LINKOPTS = [
+    "-Wl,--gc-sections",
+]
+
+ZIG_TARGETS = {
+    # Host tools and unit tests: static musl binaries, independent of the host's libc.
+    "host": struct(
+        triple = "x86_64-linux-musl",
+        mcpu = "baseline",
+        copts = [],
+        linkopts = [],
+        constraints = ["@platforms//cpu:x86_64", "@platforms//os:linux"],
+    ),
+    "cortex_a72": struct(
+        triple = "aarch64-freestanding-none",
+        mcpu = "cortex_a72",
+        copts = _FREESTANDING_COPTS,
+        linkopts = _FREESTANDING_LINKOPTS,
+        constraints = ["@platforms//cpu:aarch64", "@platforms//os:none", "@//toolchains/cpu:cortex_a72"],
+    ),
+    "cortex_a53": struct(
+        triple = "aarch64-freestanding-none",
+        mcpu = "cortex_a53",
+        copts = _FREESTANDING_COPTS,
+        linkopts = _FREESTANDING_LINKOPTS,
+        constraints = ["@platforms//cpu:aarch64", "@platforms//os:none", "@//toolchains/cpu:cortex_a53"],
+    ),
+    "arm1176jzf_s": struct(
+        triple = "arm-freestanding-eabihf",
+        mcpu = "arm1176jzf_s",
+        copts = _FREESTANDING_COPTS,
+        linkopts = _FREESTANDING_LINKOPTS,
+        constraints = ["@platforms//cpu:arm", "@platforms//os:none", "@//toolchains/cpu:arm1176jzf_s"],
+    ),
+    "cortex_m33": struct(
+        triple = "thumb-freestanding-eabihf",
+        mcpu = "cortex_m33",
+        copts = _FREESTANDING_COPTS,
+        linkopts = _FREESTANDING_LINKOPTS,
+        constraints = ["@platforms//cpu:arm", "@platforms//os:none", "@//toolchains/cpu:cortex_m33"],
+    ),
+}
+
+def zig_cc_toolchains(builtin_include_dirs, tools):
+    """Declares `<core>_cc` (a cc_toolchain) for every entry of ZIG_TARGETS.
+
+    Args:
+      builtin_include_dirs: absolute directories zig reads headers from (its lib/ and cache).
+      tools: label of the filegroup holding zig and its wrappers.
+    """
+    native.filegroup(name = "empty")
+    for core, target in ZIG_TARGETS.items():
+        zig_cc_toolchain_config(
+            name = core + "_config",
+            core = core,
+            triple = target.triple,
+            mcpu = target.mcpu,
+            copts = target.copts,
+            linkopts = target.linkopts,
+            builtin_include_dirs = builtin_include_dirs,
+        )
+        native.cc_toolchain(
+            name = core + "_cc",
+            toolchain_config = ":" + core + "_config",
+            all_files = tools,
+            ar_files = tools,
+            as_files = tools,
+            compiler_files = tools,
+            dwp_files = ":empty",
+            linker_files = tools,
+            objcopy_files = tools,
+            strip_files = tools,
+            supports_param_files = 0,
+        )
+
+def register_zig_toolchains():
+    """Declares the toolchain() wrappers that WORKSPACE registers (//toolchains/cc:all)."""
+    for core, target in ZIG_TARGETS.items():
+        native.toolchain(
+            name = core,
+            target_compatible_with = target.constraints,
+            exec_compatible_with = ["@platforms//cpu:x86_64", "@platforms//os:linux"],
+            toolchain = "@zig_sdk//:" + core + "_cc",
+            toolchain_type = "@bazel_tools//tools/cpp:toolchain_type",
+        )

@@ -1,0 +1,28 @@
+# Pinned host prerequisites, read by ./bazelw. Changing this file re-runs the installer once.
+# shellcheck shell=bash
+# shellcheck disable=SC2034  # used by ./bazelw
+
+# Bazel 4.2.3 from Debian 12 (the version in .bazelversion).
+BAZEL_DEBIAN_VERSION="4.2.3+ds-9"
+BAZEL_REAL="/usr/bin/bazel-4"
+
+# QEMU 10 from bookworm-backports: raspi4b, raspi0, mps2-an521 and virt machines.
+QEMU_DEBIAN_VERSION="1:10.0.2+ds-2+deb13u1~bpo12+1"
+
+DEBIAN_PACKAGES=(
+  "bazel-bootstrap=$BAZEL_DEBIAN_VERSION"
+  "qemu-system-arm=$QEMU_DEBIAN_VERSION"
+  python3
+  python3-venv
+  ca-certificates
+  curl
+  git
+)
+
+# Commands that must be on PATH once installed.
+HOST_TOOLS=(qemu-system-aarch64 qemu-system-arm python3 curl git)
+
+# bazelisk from the npm registry (the package ships the binary itself).
+BAZELISK_VERSION="1.28.1"
+BAZELISK_URL="https://registry.npmjs.org/@bazel/bazelisk/-/bazelisk-$BAZELISK_VERSION.tgz"
+BAZELISK_SHA256="77f7c13dbf204458e671ef05775089e9be95cfe894ec167bc8dadc72994c6734"
