@@ -6,7 +6,7 @@ platform, so the board's zig toolchain compiles everything under it.
 
 load("//platforms:boards.bzl", "BOARDS", "board_constraints")
 
-def _to_board_platform_impl(settings, attr):
+def _to_board_platform_impl(_settings, attr):
     return {"//command_line_option:platforms": "//platforms/%s" % attr.board}
 
 _to_board_platform = transition(
@@ -20,41 +20,34 @@ def _board_image_impl(ctx):
     elf_in = ctx.attr.elf[0][DefaultInfo].files.to_list()
     if len(elf_in) != 1:
         fail("expected one ELF from %s" % ctx.attr.elf[0].label)
-    elf_in = elf_in[0]
     base = board.image[:-len(".img")] if board.image else ctx.attr.board
     elf = ctx.actions.declare_file("%s/%s.elf" % (ctx.label.name, base))
-    ctx.actions.symlink(output = elf, target_file = elf_in)
-    outs = [elf]
+    ctx.actions.symlink(output = elf, target_file = elf_in[0])
+    groups = {"elf": elf}
     if board.image:
-        img = ctx.actions.declare_file("%s/%s" % (ctx.label.name, board.image))
+        groups["img"] = ctx.actions.declare_file("%s/%s" % (ctx.label.name, board.image))
         ctx.actions.run(
             executable = ctx.executable._objcopy,
-            arguments = ["-O", "binary", elf.path, img.path],
+            arguments = ["-O", "binary", elf.path, groups["img"].path],
             inputs = [elf],
-            outputs = [img],
+            outputs = [groups["img"]],
             mnemonic = "Objcopy",
             progress_message = "Writing %s for %s" % (board.image, ctx.attr.board),
         )
-        outs.insert(0, img)
     if ctx.attr.uf2_family:
-        uf2 = ctx.actions.declare_file("%s/%s.uf2" % (ctx.label.name, base))
+        groups["uf2"] = ctx.actions.declare_file("%s/%s.uf2" % (ctx.label.name, base))
         ctx.actions.run(
             executable = ctx.executable.uf2_tool,
-            arguments = ["convert", "--family", ctx.attr.uf2_family, elf.path, "-o", uf2.path],
+            arguments = ["convert", "--family", ctx.attr.uf2_family, elf.path, "-o", groups["uf2"].path],
             inputs = [elf],
-            outputs = [uf2],
+            outputs = [groups["uf2"]],
             mnemonic = "Uf2",
-            progress_message = "Writing %s" % uf2.short_path,
+            progress_message = "Writing %s" % groups["uf2"].short_path,
         )
-        outs.insert(0, uf2)
-    groups = {"elf": depset([elf])}
-    if board.image:
-        groups["img"] = depset([img])
-    if ctx.attr.uf2_family:
-        groups["uf2"] = depset([uf2])
+    outs = groups.values()
     return [
         DefaultInfo(files = depset(outs), runfiles = ctx.runfiles(files = outs)),
-        OutputGroupInfo(**groups),
+        OutputGroupInfo(**{k: depset([v]) for k, v in groups.items()}),
     ]
 
 _board_image = rule(
@@ -63,11 +56,11 @@ _board_image = rule(
         "board": attr.string(mandatory = True, values = BOARDS.keys()),
         "elf": attr.label(mandatory = True, cfg = _to_board_platform),
         "uf2_family": attr.string(doc = "UF2 family name; empty means no .uf2."),
+        "uf2_tool": attr.label(executable = True, cfg = "exec", doc = "Writes the .uf2 (with uf2_family)."),
         "_allowlist_function_transition": attr.label(
             default = "@bazel_tools//tools/allowlists/function_transition_allowlist",
         ),
         "_objcopy": attr.label(default = "@zig_sdk//:bin/objcopy", executable = True, cfg = "exec", allow_single_file = True),
-        "uf2_tool": attr.label(executable = True, cfg = "exec", doc = "Writes the .uf2 (with uf2_family)."),
     },
 )
 

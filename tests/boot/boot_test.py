@@ -34,12 +34,16 @@ def elf_build_id(elf: Path) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--board", required=True)
     parser.add_argument("--system", required=True, help="QEMU system: aarch64 or arm")
     parser.add_argument("--machine", required=True, help="QEMU machine, e.g. raspi4b")
     parser.add_argument("--kernel", type=Path, required=True, help="file given to -kernel")
-    parser.add_argument("--elf", type=Path, required=True, help="the image's ELF (for the build id)")
+    parser.add_argument(
+        "--elf", type=Path, required=True, help="the image's ELF (for the build id)"
+    )
     parser.add_argument("--cpu", required=True, help="CPU name the banner must report")
     parser.add_argument("--privilege", required=True, help="e.g. el=2 or mode=svc")
     parser.add_argument("--cores", type=int, required=True, help="cores the banner must count")

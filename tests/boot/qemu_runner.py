@@ -47,5 +47,7 @@ def boot(command: list[str], stdin: bytes = b"", timeout_s: float = 60.0) -> Qem
         )  # fmt: skip
     except subprocess.TimeoutExpired as exc:
         seen = (exc.stdout or b"").decode("utf-8", "replace")
-        raise QemuError(f"QEMU did not exit within {timeout_s:.0f} s; console so far:\n{seen}") from exc
+        raise QemuError(
+            f"QEMU did not exit within {timeout_s:.0f} s; console so far:\n{seen}"
+        ) from exc
     return QemuRun(command, done.returncode, done.stdout.decode("utf-8", "replace"))

@@ -55,13 +55,13 @@ def _impl(ctx):
         feature(name = "supports_start_end_lib", enabled = False),
     ]
     tools = {
-        "gcc": "bin/cc",
-        "ld": "bin/cc",
         "ar": "bin/ar",
-        "objcopy": "bin/objcopy",
         "cpp": "/bin/false",
+        "gcc": "bin/cc",
         "gcov": "/bin/false",
+        "ld": "bin/cc",
         "nm": "/bin/false",
+        "objcopy": "bin/objcopy",
         "objdump": "/bin/false",
         "strip": "/bin/false",
     }

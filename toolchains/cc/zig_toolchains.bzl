@@ -22,20 +22,12 @@ _FREESTANDING_LINKOPTS = [
 ]
 
 ZIG_TARGETS = {
-    # Host tools and unit tests: static musl binaries, independent of the host's libc.
-    "host": struct(
-        triple = "x86_64-linux-musl",
-        mcpu = "baseline",
-        copts = [],
-        linkopts = [],
-        constraints = ["@platforms//cpu:x86_64", "@platforms//os:linux"],
-    ),
-    "cortex_a72": struct(
-        triple = "aarch64-freestanding-none",
-        mcpu = "cortex_a72",
+    "arm1176jzf_s": struct(
+        triple = "arm-freestanding-eabihf",
+        mcpu = "arm1176jzf_s",
         copts = _FREESTANDING_COPTS,
         linkopts = _FREESTANDING_LINKOPTS,
-        constraints = ["@platforms//cpu:aarch64", "@platforms//os:none", "@//toolchains/cpu:cortex_a72"],
+        constraints = ["@platforms//cpu:arm", "@platforms//os:none", "@//toolchains/cpu:arm1176jzf_s"],
     ),
     "cortex_a53": struct(
         triple = "aarch64-freestanding-none",
@@ -44,12 +36,12 @@ ZIG_TARGETS = {
         linkopts = _FREESTANDING_LINKOPTS,
         constraints = ["@platforms//cpu:aarch64", "@platforms//os:none", "@//toolchains/cpu:cortex_a53"],
     ),
-    "arm1176jzf_s": struct(
-        triple = "arm-freestanding-eabihf",
-        mcpu = "arm1176jzf_s",
+    "cortex_a72": struct(
+        triple = "aarch64-freestanding-none",
+        mcpu = "cortex_a72",
         copts = _FREESTANDING_COPTS,
         linkopts = _FREESTANDING_LINKOPTS,
-        constraints = ["@platforms//cpu:arm", "@platforms//os:none", "@//toolchains/cpu:arm1176jzf_s"],
+        constraints = ["@platforms//cpu:aarch64", "@platforms//os:none", "@//toolchains/cpu:cortex_a72"],
     ),
     "cortex_m33": struct(
         triple = "thumb-freestanding-eabihf",
@@ -58,16 +50,25 @@ ZIG_TARGETS = {
         linkopts = _FREESTANDING_LINKOPTS,
         constraints = ["@platforms//cpu:arm", "@platforms//os:none", "@//toolchains/cpu:cortex_m33"],
     ),
+    # Host tools and unit tests: static musl binaries, independent of the host's libc.
+    "host": struct(
+        triple = "x86_64-linux-musl",
+        mcpu = "baseline",
+        copts = [],
+        linkopts = [],
+        constraints = ["@platforms//cpu:x86_64", "@platforms//os:linux"],
+    ),
 }
 
-def zig_cc_toolchains(builtin_include_dirs, tools):
+def zig_cc_toolchains(name, builtin_include_dirs, tools):
     """Declares `<core>_cc` (a cc_toolchain) for every entry of ZIG_TARGETS.
 
     Args:
+      name: name of an empty filegroup (the toolchains' dwp_files).
       builtin_include_dirs: absolute directories zig reads headers from (its lib/ and cache).
       tools: label of the filegroup holding zig and its wrappers.
     """
-    native.filegroup(name = "empty")
+    native.filegroup(name = name)
     for core, target in ZIG_TARGETS.items():
         zig_cc_toolchain_config(
             name = core + "_config",
@@ -85,18 +86,22 @@ def zig_cc_toolchains(builtin_include_dirs, tools):
             ar_files = tools,
             as_files = tools,
             compiler_files = tools,
-            dwp_files = ":empty",
+            dwp_files = ":" + name,
             linker_files = tools,
             objcopy_files = tools,
             strip_files = tools,
             supports_param_files = 0,
         )
 
-def register_zig_toolchains():
-    """Declares the toolchain() wrappers that WORKSPACE registers (//toolchains/cc:all)."""
+def zig_toolchain_targets(name):
+    """Declares `<name>_<core>` toolchain() targets, which WORKSPACE registers.
+
+    Args:
+      name: prefix of the toolchain() target names.
+    """
     for core, target in ZIG_TARGETS.items():
         native.toolchain(
-            name = core,
+            name = name + "_" + core,
             target_compatible_with = target.constraints,
             exec_compatible_with = ["@platforms//cpu:x86_64", "@platforms//os:linux"],
             toolchain = "@zig_sdk//:" + core + "_cc",

@@ -44,6 +44,7 @@ filegroup(
 )
 
 zig_cc_toolchains(
+    name = "empty",
     builtin_include_dirs = ["{lib}", "{cache}"],
     tools = ":tools",
 )
