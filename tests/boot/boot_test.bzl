@@ -15,6 +15,8 @@ def boot_test(name, board, image, **kwargs):
     if facts.qemu == None:
         fail("board %s has no QEMU machine to boot on" % board)
     qemu = facts.qemu
+    kernel = image + "_" + qemu.kernel
+    elf = image + "_elf"
     native.py_test(
         name = name,
         srcs = ["//tests/boot:boot_test.py"],
@@ -23,14 +25,15 @@ def boot_test(name, board, image, **kwargs):
             "--board=" + board,
             "--system=" + qemu.system,
             "--machine=" + qemu.machine,
-            "--kernel=$(location %s)" % (image + "_" + qemu.kernel),
-            "--elf=$(location %s)" % (image + "_elf"),
+            "--kernel=$(location %s)" % kernel,
+            "--elf=$(location %s)" % elf,
             "--cpu=" + facts.cpu,
             "--privilege=" + facts.privilege,
             "--cores=%d" % facts.cores,
             "--",
         ] + qemu.args,
-        data = [image + "_" + qemu.kernel, image + "_elf"],
-        deps = ["//tests/boot:qemu_runner"],
+        data = [kernel] if kernel == elf else [kernel, elf],
+        size = "small",
+        deps = ["//tools/qemu:qemu_lib"],
         **kwargs
     )

@@ -11,7 +11,7 @@ import re
 import sys
 from pathlib import Path
 
-from qemu_runner import boot, qemu_command
+from qemu import boot, qemu_command
 
 BANNER = re.compile(
     r"^metalchat: board=(?P<board>\S+) cpu=(?P<cpu>\S+) (?P<privilege>(?:el|mode)=\S+) "
