@@ -9,11 +9,11 @@ def _py_proto_gen_impl(ctx):
         root = ctx.attr.strip_import_prefix.lstrip("/")
     outs = []
     for src in ctx.files.srcs:
-        if not src.short_path.startswith(root + "/") or src.dirname != ctx.label.package:
-            fail("%s must be in package %s, under the import root %s" % (src.short_path, ctx.label.package, root))
-
-        # protoc writes <out_root>/<path below the import root>, which is this package's bin dir.
-        outs.append(ctx.actions.declare_file(src.basename[:-len(".proto")] + "_pb2.py"))
+        # protoc writes <bin>/<root>/<path below root>; declare that path relative to the package.
+        out = root + "/" + src.short_path[len(root) + 1:-len(".proto")] + "_pb2.py"
+        if not src.short_path.startswith(root + "/") or not out.startswith(ctx.label.package + "/"):
+            fail("%s must be below both the import root %s and package %s" % (src.short_path, root, ctx.label.package))
+        outs.append(ctx.actions.declare_file(out[len(ctx.label.package) + 1:]))
     out_root = ctx.bin_dir.path + "/" + root
     ctx.actions.run(
         executable = ctx.executable._protoc,

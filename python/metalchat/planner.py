@@ -1,0 +1,248 @@
+"""Memory planner: how many bytes a Llama needs, per layer and in total, and which boards
+it fits — the per-layer memory tables of the llama.pi paper, for any shape and format.
+
+Weights are counted per tensor. Norm weights always stay float32; matrices take the
+chosen format: F32 4 bytes, F16 2 bytes, Q8 1 byte + a float32 scale per group, Q4 half
+a byte + a float32 scale per group. The KV cache holds float32 keys and values for every
+layer and position (``2 * n_layers * seq_len * kv_dim * 4``); activations are llama2.c's
+run-state buffers (x, xb, xb2, q: dim; hb, hb2: hidden_dim; att: n_heads * seq_len;
+logits: vocab) plus, for quantized formats, the int8 copies of x and hb with their scales.
+
+Two ways to run:
+
+* **whole**: every weight resident, plus KV cache and activations;
+* **streamed**: only the embedding, final norm and classifier stay resident, and one
+  layer at a time is read from storage into a buffer as big as the largest layer
+  (llama.pi's layer streaming); KV cache and activations as before.
+
+Board capacities below are the RAM left to the model after a fixed reserve for
+firmware/boot code and buffers — assumptions stated in each board's ``note``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from metalchat.config import LlamaConfig
+from metalchat.errors import MetalchatError
+
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+
+FORMATS = ("f32", "f16", "q8", "q4")
+
+
+def tensor_bytes(count: int, fmt: str, group_size: int = 64) -> int:
+    """Bytes of ``count`` values in ``fmt`` (quantized: values then one f32 scale per group)."""
+    if fmt == "f32":
+        return 4 * count
+    if fmt == "f16":
+        return 2 * count
+    if fmt in ("q8", "q4"):
+        if group_size <= 0 or count % group_size:
+            raise MetalchatError(f"{count} values do not split into groups of {group_size}")
+        values = count if fmt == "q8" else (count + 1) // 2
+        return values + 4 * (count // group_size)
+    raise MetalchatError(f"unknown weight format {fmt!r} (use one of {', '.join(FORMATS)})")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of a memory table."""
+
+    name: str
+    shape: tuple[int, ...]
+    bytes: int
+
+
+@dataclass
+class Plan:
+    config: LlamaConfig
+    fmt: str
+    group_size: int
+    layer: list[Row]  # one layer's tensors (all layers are the same size)
+    globals: list[Row]  # embedding, final norm, classifier
+    kv_cache: int
+    activations: int
+
+    @property
+    def layer_bytes(self) -> int:
+        return sum(r.bytes for r in self.layer)
+
+    @property
+    def weights_bytes(self) -> int:
+        return self.layer_bytes * self.config.n_layers + sum(r.bytes for r in self.globals)
+
+    @property
+    def whole_bytes(self) -> int:
+        return self.weights_bytes + self.kv_cache + self.activations
+
+    @property
+    def streamed_bytes(self) -> int:
+        resident = sum(r.bytes for r in self.globals)
+        return resident + self.layer_bytes + self.kv_cache + self.activations
+
+    @property
+    def runtime_bytes(self) -> int:
+        """RAM besides the weights: KV cache and activations."""
+        return self.kv_cache + self.activations
+
+
+def plan(config: LlamaConfig, fmt: str = "f32", group_size: int = 64) -> Plan:
+    """The memory plan of ``config`` with matrices in ``fmt``."""
+    config.validate()
+    if fmt not in FORMATS:
+        raise MetalchatError(f"unknown weight format {fmt!r} (use one of {', '.join(FORMATS)})")
+    shapes = config.tensor_shapes()
+
+    def row(name: str, shape: tuple[int, ...]) -> Row:
+        count = 1
+        for extent in shape:
+            count *= extent
+        norm = name.startswith("rms_")
+        return Row(name, shape, tensor_bytes(count, "f32" if norm else fmt, group_size))
+
+    layer = [
+        row(name, shapes[name][1:])
+        for name in ("rms_att", "wq", "wk", "wv", "wo", "rms_ffn", "w1", "w2", "w3")
+    ]
+    globals_ = [
+        row("token_embedding", shapes["token_embedding"]),
+        row("rms_final", shapes["rms_final"]),
+    ]
+    if "wcls" in shapes:
+        globals_.append(row("wcls", shapes["wcls"]))
+    kv = 2 * config.n_layers * config.seq_len * config.kv_dim * 4
+    c = config
+    acts = 4 * (4 * c.dim + 2 * c.hidden_dim + c.n_heads * c.seq_len + c.vocab_size)
+    if fmt in ("q8", "q4"):
+        acts += c.dim + c.hidden_dim + 4 * ((c.dim + c.hidden_dim) // group_size + 2)
+    return Plan(config, fmt, group_size, layer, globals_, kv, acts)
+
+
+@dataclass(frozen=True)
+class Board:
+    name: str
+    ram: int  # bytes the model may use
+    note: str
+    flash: int = 0  # bytes of memory-mapped flash the weights may be read from in place
+
+
+BOARDS: tuple[Board, ...] = (
+    Board("rpi4", 4 * GiB - 128 * MiB, "Pi 4 Model B 4 GB, 128 MB kept for firmware/GPU/kernel"),
+    Board("rpi4-1gb", 1 * GiB - 128 * MiB, "Pi 4 1 GB, 128 MB reserved"),
+    Board("rpi4-2gb", 2 * GiB - 128 * MiB, "Pi 4 2 GB, 128 MB reserved"),
+    Board("rpi4-8gb", 8 * GiB - 128 * MiB, "Pi 4 8 GB, 128 MB reserved"),
+    Board("rpi0", 512 * MiB - 96 * MiB, "Pi Zero 512 MB, 64 MB GPU split + 32 MB kernel/buffers"),
+    Board(
+        "rp2350",
+        8 * MiB + 520 * 1024 - 128 * 1024,
+        "RP2350 with 8 MB PSRAM + 520 KB SRAM, 128 KB SRAM kept for code/stack",
+        flash=16 * MiB - 1 * MiB,
+    ),
+)
+DEFAULT_BOARD = "rpi4"
+
+
+def board(name: str) -> Board:
+    for candidate in BOARDS:
+        if candidate.name == name:
+            return candidate
+    names = ", ".join(b.name for b in BOARDS)
+    raise MetalchatError(f"unknown board {name!r} (known: {names})")
+
+
+@dataclass
+class Fit:
+    board: Board
+    verdict: str  # "fits", "fits streamed", "fits (weights in flash)", "does not fit"
+    needed: int
+    details: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict != "does not fit"
+
+
+def fit(p: Plan, b: Board) -> Fit:
+    """Whether plan ``p`` runs on board ``b``, and the smallest way it does."""
+    if p.whole_bytes <= b.ram:
+        return Fit(b, "fits", p.whole_bytes)
+    if b.flash and p.weights_bytes <= b.flash and p.runtime_bytes <= b.ram:
+        return Fit(b, "fits (weights in flash)", p.runtime_bytes)
+    if p.streamed_bytes <= b.ram:
+        return Fit(b, "fits streamed", p.streamed_bytes)
+    return Fit(b, "does not fit", p.streamed_bytes)
+
+
+def human(n: int) -> str:
+    for unit, size in (("GiB", GiB), ("MiB", MiB), ("KiB", 1024)):
+        if n >= size:
+            return f"{n / size:.2f} {unit}"
+    return f"{n} B"
+
+
+def require_fit(p: Plan, board_name: str) -> Fit:
+    """Raise :class:`MetalchatError` with the numbers when the model cannot run on the board."""
+    result = fit(p, board(board_name))
+    if not result.ok:
+        raise MetalchatError(
+            f"model does not fit {board_name}: {p.fmt} weights {human(p.weights_bytes)}, "
+            f"even streamed one layer at a time it needs {human(p.streamed_bytes)} and the "
+            f"board has {human(result.board.ram)} for the model; try a smaller format "
+            "(q8/q4) or a smaller model"
+        )
+    return result
+
+
+def table(p: Plan, boards: list[Board]) -> str:
+    """The per-layer memory table and the board verdicts as text."""
+    c = p.config
+    group = f", group {p.group_size}" if p.fmt in ("q8", "q4") else ""
+    lines = [
+        f"Llama dim {c.dim}, hidden {c.hidden_dim}, {c.n_layers} layers, {c.n_heads} heads "
+        f"({c.n_kv_heads} kv), vocab {c.vocab_size}, seq_len {c.seq_len}; "
+        f"weights {p.fmt}{group}",
+        "",
+        f"{'per layer':<18}{'shape':<16}{'bytes':>14}",
+    ]
+    for r in p.layer:
+        lines.append(f"  {r.name:<16}{'x'.join(map(str, r.shape)):<16}{r.bytes:>14,}")
+    lines.append(f"  {'layer total':<32}{p.layer_bytes:>14,}")
+    lines.append("global")
+    for r in p.globals:
+        lines.append(f"  {r.name:<16}{'x'.join(map(str, r.shape)):<16}{r.bytes:>14,}")
+    lines += [
+        "",
+        f"{'weights':<34}{p.weights_bytes:>14,}  {human(p.weights_bytes)}",
+        f"{'KV cache (f32)':<34}{p.kv_cache:>14,}  {human(p.kv_cache)}",
+        f"{'activations':<34}{p.activations:>14,}  {human(p.activations)}",
+        f"{'RAM, whole model':<34}{p.whole_bytes:>14,}  {human(p.whole_bytes)}",
+        f"{'RAM, one layer at a time':<34}{p.streamed_bytes:>14,}  {human(p.streamed_bytes)}",
+        "",
+    ]
+    for b in boards:
+        f = fit(p, b)
+        lines.append(f"{b.name:<10} {human(b.ram):>11} usable  {f.verdict:<24} ({b.note})")
+    return "\n".join(lines)
+
+
+def to_json(p: Plan, boards: list[Board]) -> str:
+    return json.dumps(
+        {
+            "format": p.fmt,
+            "group_size": p.group_size,
+            "layer": [{"name": r.name, "shape": list(r.shape), "bytes": r.bytes} for r in p.layer],
+            "globals": [
+                {"name": r.name, "shape": list(r.shape), "bytes": r.bytes} for r in p.globals
+            ],
+            "weights_bytes": p.weights_bytes,
+            "kv_cache_bytes": p.kv_cache,
+            "activation_bytes": p.activations,
+            "whole_bytes": p.whole_bytes,
+            "streamed_bytes": p.streamed_bytes,
+            "boards": {b.name: {"ram": b.ram, "verdict": fit(p, b).verdict} for b in boards},
+        },
+        indent=2,
+    )
