@@ -10,30 +10,6 @@ def _qemu(system, machine, kernel, args = []):
 # or "" for boards that boot from a .uf2. qemu: how QEMU boots it (kernel "img" gives QEMU the raw
 # image, "elf" the ELF), or None for boards only real hardware runs.
 BOARDS = {
-    "rpi4": struct(
-        cpu = "cortex-a72",
-        privilege = "el=2",
-        cores = 4,
-        core = "cortex_a72",
-        image = "kernel8.img",
-        qemu = _qemu("aarch64", "raspi4b", "img"),
-    ),
-    "rpi3": struct(
-        cpu = "cortex-a53",
-        privilege = "el=2",
-        cores = 4,
-        core = "cortex_a53",
-        image = "kernel8.img",
-        qemu = _qemu("aarch64", "raspi3b", "img"),
-    ),
-    "rpi0": struct(
-        cpu = "arm1176jzf-s",
-        privilege = "mode=svc",
-        cores = 1,
-        core = "arm1176jzf_s",
-        image = "kernel.img",
-        qemu = _qemu("arm", "raspi0", "elf"),
-    ),
     "mps2_an521": struct(
         cpu = "cortex-m33",
         privilege = "mode=thread-secure",
@@ -48,7 +24,7 @@ BOARDS = {
         cores = 4,
         core = "cortex_a72",
         image = "",
-        qemu = _qemu("aarch64", "virt", "elf", ["-cpu", "cortex-a72", "-smp", "4"]),
+        qemu = _qemu("aarch64", "virt", "elf", ["-cpu", "cortex-a72", "-smp", "4", "-nic", "none"]),
     ),
     "rp2350": struct(
         cpu = "cortex-m33",
@@ -57,6 +33,30 @@ BOARDS = {
         core = "cortex_m33",
         image = "",
         qemu = None,
+    ),
+    "rpi0": struct(
+        cpu = "arm1176jzf-s",
+        privilege = "mode=svc",
+        cores = 1,
+        core = "arm1176jzf_s",
+        image = "kernel.img",
+        qemu = _qemu("arm", "raspi0", "elf"),
+    ),
+    "rpi3": struct(
+        cpu = "cortex-a53",
+        privilege = "el=2",
+        cores = 4,
+        core = "cortex_a53",
+        image = "kernel8.img",
+        qemu = _qemu("aarch64", "raspi3b", "img"),
+    ),
+    "rpi4": struct(
+        cpu = "cortex-a72",
+        privilege = "el=2",
+        cores = 4,
+        core = "cortex_a72",
+        image = "kernel8.img",
+        qemu = _qemu("aarch64", "raspi4b", "img"),
     ),
 }
 
