@@ -1,9 +1,9 @@
 // Host unit test for common/fmt: prints "N passed, N failed", exits non-zero on failure.
+#include "common/fmt.h"
+
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-
-#include "common/fmt.h"
 
 static char out[256];
 static size_t len;

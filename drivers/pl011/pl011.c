@@ -2,14 +2,14 @@
 #include "drivers/pl011.h"
 
 enum {
-  DR = 0x00,    // data
-  FR = 0x18,    // flags
-  IBRD = 0x24,  // integer baud divisor
-  FBRD = 0x28,  // fractional baud divisor (1/64ths)
-  LCR_H = 0x2c, // line control
-  CR = 0x30,    // control
-  IMSC = 0x38,  // interrupt mask
-  ICR = 0x44,   // interrupt clear
+  DR = 0x00,     // data
+  FR = 0x18,     // flags
+  IBRD = 0x24,   // integer baud divisor
+  FBRD = 0x28,   // fractional baud divisor (1/64ths)
+  LCR_H = 0x2c,  // line control
+  CR = 0x30,     // control
+  IMSC = 0x38,   // interrupt mask
+  ICR = 0x44,    // interrupt clear
 };
 
 enum {

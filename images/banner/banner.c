@@ -9,8 +9,8 @@ enum { BUILD_ID_PRINTED = 8 };  // bytes of the build id shown
 int main(void) {
   size_t len;
   const uint8_t *id = board_build_id(&len);
-  fmt_printf(board_putc, "metalchat: board=%s cpu=%s %s cores=%d build=", board_name(),
-             board_cpu(), board_privilege(), board_cores_online());
+  fmt_printf(board_putc, "metalchat: board=%s cpu=%s %s cores=%d build=", board_name(), board_cpu(),
+             board_privilege(), board_cores_online());
   if (len < BUILD_ID_PRINTED) {
     fmt_puts(board_putc, "none\r\n");
     return 1;

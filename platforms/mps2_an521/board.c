@@ -1,6 +1,7 @@
 // MPS2+ AN521: board.h on CMSDK UART0, CPU 0 only, semihosting exit.
-#include "arch/armv8m.h"
 #include "board/board.h"
+
+#include "arch/armv8m.h"
 #include "drivers/cmsdk_uart.h"
 #include "drivers/semihosting.h"
 #include "memory_map.h"

@@ -1,6 +1,7 @@
 // QEMU virt (AArch64): board.h on PL011, PSCI SMP and semihosting exit.
-#include "arch/aarch64.h"
 #include "board/board.h"
+
+#include "arch/aarch64.h"
 #include "drivers/pl011.h"
 #include "drivers/psci.h"
 #include "drivers/semihosting.h"

@@ -1,6 +1,7 @@
 // RP2350: board.h on UART0 (PL011); runs forever on hardware, no semihosting.
-#include "arch/armv8m.h"
 #include "board/board.h"
+
+#include "arch/armv8m.h"
 #include "drivers/pl011.h"
 #include "memory_map.h"
 
@@ -43,7 +44,7 @@ static void console_pin(unsigned gpio) {
   volatile uint32_t *pad = reg(RP2350_PADS_BANK0_BASE, 4 + 4 * gpio);
   *pad = (*pad & ~PAD_OD) | PAD_IE;
   *reg(RP2350_IO_BANK0_BASE, 4 + 8 * gpio) = GPIO_FUNC_UART;  // GPIOn_CTRL.FUNCSEL
-  *pad &= ~PAD_ISO;  // pads come out of reset isolated
+  *pad &= ~PAD_ISO;                                           // pads come out of reset isolated
 }
 
 void board_init(void) {

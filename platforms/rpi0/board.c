@@ -1,6 +1,7 @@
 // Raspberry Pi Zero: board.h on PL011 UART0, single core, semihosting exit.
-#include "bcm/bcm.h"
 #include "board/board.h"
+
+#include "bcm/bcm.h"
 #include "drivers/pl011.h"
 #include "drivers/semihosting.h"
 #include "memory_map.h"
@@ -16,15 +17,24 @@ const char *board_privilege(void) {
   uint32_t cpsr;
   __asm__ volatile("mrs %0, cpsr" : "=r"(cpsr));
   switch (cpsr & 0x1f) {
-    case 0x10: return "mode=usr";
-    case 0x11: return "mode=fiq";
-    case 0x12: return "mode=irq";
-    case 0x13: return "mode=svc";
-    case 0x16: return "mode=mon";
-    case 0x17: return "mode=abt";
-    case 0x1b: return "mode=und";
-    case 0x1f: return "mode=sys";
-    default: return "mode=unknown";
+    case 0x10:
+      return "mode=usr";
+    case 0x11:
+      return "mode=fiq";
+    case 0x12:
+      return "mode=irq";
+    case 0x13:
+      return "mode=svc";
+    case 0x16:
+      return "mode=mon";
+    case 0x17:
+      return "mode=abt";
+    case 0x1b:
+      return "mode=und";
+    case 0x1f:
+      return "mode=sys";
+    default:
+      return "mode=unknown";
   }
 }
 

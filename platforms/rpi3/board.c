@@ -1,7 +1,8 @@
 // Raspberry Pi 3 (BCM2837): board.h on PL011 UART0, spin-table SMP and semihosting exit.
+#include "board/board.h"
+
 #include "arch/aarch64.h"
 #include "bcm/bcm.h"
-#include "board/board.h"
 #include "drivers/pl011.h"
 #include "drivers/semihosting.h"
 #include "memory_map.h"

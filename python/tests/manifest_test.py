@@ -145,7 +145,8 @@ INVALID: list[tuple[str, Callable[[Any], None], str]] = [
     (
         "unknown format",
         lambda m: setattr(m.tensors[0], "format", pb.TENSOR_FORMAT_UNSPECIFIED),
-        r"tensor 'token_embedding': format TENSOR_FORMAT_UNSPECIFIED is not one of F32, F16, Q8, Q4",
+        r"tensor 'token_embedding': format TENSOR_FORMAT_UNSPECIFIED "
+        r"is not one of F32, F16, Q8, Q4",
     ),
     (
         "group does not divide row",

@@ -17,29 +17,35 @@ _FREESTANDING_COPTS = [
     "-fdata-sections",
 ]
 
+# --strip-debug: zig's prebuilt compiler-rt carries debug info with zig's install and cache
+# paths, which differ between machines; without it the image (and its build id) would too.
 _FREESTANDING_LINKOPTS = [
     "-Wl,--gc-sections",
+    "-Wl,--strip-debug",
 ]
+
+# With the MMU off, AArch64 faults on unaligned accesses to memory that is not yet cacheable.
+_AARCH64_BARE_COPTS = _FREESTANDING_COPTS + ["-mstrict-align"]
 
 ZIG_TARGETS = {
     "arm1176jzf_s": struct(
         triple = "arm-freestanding-eabihf",
         mcpu = "arm1176jzf_s",
-        copts = _FREESTANDING_COPTS,
+        copts = _FREESTANDING_COPTS + ["-mno-unaligned-access"],
         linkopts = _FREESTANDING_LINKOPTS,
         constraints = ["@platforms//cpu:arm", "@platforms//os:none", "@//toolchains/cpu:arm1176jzf_s"],
     ),
     "cortex_a53": struct(
         triple = "aarch64-freestanding-none",
         mcpu = "cortex_a53",
-        copts = _FREESTANDING_COPTS,
+        copts = _AARCH64_BARE_COPTS,
         linkopts = _FREESTANDING_LINKOPTS,
         constraints = ["@platforms//cpu:aarch64", "@platforms//os:none", "@//toolchains/cpu:cortex_a53"],
     ),
     "cortex_a72": struct(
         triple = "aarch64-freestanding-none",
         mcpu = "cortex_a72",
-        copts = _FREESTANDING_COPTS,
+        copts = _AARCH64_BARE_COPTS,
         linkopts = _FREESTANDING_LINKOPTS,
         constraints = ["@platforms//cpu:aarch64", "@platforms//os:none", "@//toolchains/cpu:cortex_a72"],
     ),

@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import sys
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 

@@ -11,7 +11,6 @@ int fmt_unsigned(fmt_putc_fn putc, unsigned long long v, unsigned base, int widt
 // Writes v in decimal with a leading '-' when negative.
 int fmt_signed(fmt_putc_fn putc, long long v);
 // printf subset: %s %c %d %u %x %p %%, l/ll length, '0' flag and width (e.g. %02x).
-int fmt_printf(fmt_putc_fn putc, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int fmt_printf(fmt_putc_fn putc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif  // COMMON_FMT_H_

@@ -6,13 +6,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-void board_init(void);                // console UART up, other cores woken and counted
-void board_putc(char c);              // write one byte to the console, blocking
-int board_getc(void);                 // next console byte, or -1 if none is waiting
-const char *board_name(void);         // board id, e.g. "rpi4"
-const char *board_cpu(void);          // CPU core name, e.g. "cortex-a72"
-const char *board_privilege(void);    // measured "el=N" (AArch64) or "mode=..." (AArch32, M)
-int board_cores_online(void);         // cores that checked in during board_init (measured)
+void board_init(void);                       // console UART up, other cores woken and counted
+void board_putc(char c);                     // write one byte to the console, blocking
+int board_getc(void);                        // next console byte, or -1 if none is waiting
+const char *board_name(void);                // board id, e.g. "rpi4"
+const char *board_cpu(void);                 // CPU core name, e.g. "cortex-a72"
+const char *board_privilege(void);           // measured "el=N" (AArch64) or "mode=..." (AArch32, M)
+int board_cores_online(void);                // cores that checked in during board_init (measured)
 const uint8_t *board_build_id(size_t *len);  // GNU build-id bytes of this image; *len 0 if none
 void board_exit(int status) __attribute__((noreturn));  // semihosting exit, or park on hardware
 

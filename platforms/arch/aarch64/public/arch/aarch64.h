@@ -8,14 +8,15 @@
 
 #define AARCH64_MAX_CORES 8  // check-in slots; stacks come from the board's linker script
 
-void _start(void);                                  // image entry, for every core
-static inline unsigned aarch64_current_el(void) {   // 0..3
+void _start(void);                                 // image entry, for every core
+static inline unsigned aarch64_current_el(void) {  // 0..3
   uint64_t el;
   __asm__ volatile("mrs %0, CurrentEL" : "=r"(el));
   return (unsigned)(el >> 2) & 3;
 }
-const char *aarch64_privilege(void);                // "el=N" for the current exception level
-int aarch64_wait_cores(int cores, uint32_t timeout_ms);  // cores 0..cores-1 checked in, waiting up to timeout
+const char *aarch64_privilege(void);  // "el=N" for the current exception level
+int aarch64_wait_cores(int cores,
+                       uint32_t timeout_ms);  // cores 0..cores-1 checked in, waiting up to timeout
 void aarch64_secondary_main(unsigned core) __attribute__((noreturn));  // start.S: check in, park
 
 static inline void aarch64_wake_all(void) { __asm__ volatile("dsb sy\n\tsev" ::: "memory"); }
