@@ -16,11 +16,14 @@ def _zig_sdk_impl(rctx):
         fail("metalchat builds on x86_64 Linux hosts only (this host: %s %s); see README.md" % (rctx.os.name, arch))
     wheel = ZIG_WHEELS["x86_64"]
     rctx.report_progress("Fetching zig %s (PyPI ziglang wheel, ~100 MB)" % ZIG_VERSION)
-    rctx.download_and_extract(
+    result = rctx.download_and_extract(
         url = wheel.url,
         sha256 = wheel.sha256,
         type = "zip",
+        allow_fail = True,
     )
+    if not result.success:
+        fail("could not download zig %s (PyPI ziglang wheel) from %s: check that this machine reaches PyPI (a proxy goes in HTTPS_PROXY)" % (ZIG_VERSION, wheel.url))
 
     # A cache per output base, so that a fresh output base really starts cold.
     cache = "/tmp/metalchat-zig-cache/%s-%d" % (ZIG_VERSION, hash(str(rctx.path("."))) & 0xffffffff)
