@@ -12,13 +12,13 @@ cd "$repo"
 
 build() {  # build <name>: builds all images in output base $work/<name>, lists their sha256
   local base="$work/$1"
-  ./bazelw --output_base="$base" build --disk_cache= //images:all >"$work/$1.log" 2>&1 || {
+  ./bazelw --output_base="$base" build --disk_cache= --experimental_convenience_symlinks=ignore //images:all >"$work/$1.log" 2>&1 || {
     cat "$work/$1.log" >&2
     echo "check_reproducible: build $1 failed" >&2
     exit 1
   }
   (cd "$base/execroot/metalchat/bazel-out/k8-fastbuild/bin/images" &&
-    find . -path '*_kernel/*' -o -path '*_uf2/*' | sort | while read -r f; do
+    find . -maxdepth 2 \( -path './*_kernel/*' -o -path './*_uf2/*' \) | sort | while read -r f; do
       [[ -f "$f" ]] && sha256sum "$f"
     done) >"$work/$1.sha256"
   ./bazelw --output_base="$base" shutdown
