@@ -12,7 +12,8 @@ cd "$repo"
 
 build() {  # build <name>: builds all images in output base $work/<name>, lists their sha256
   local base="$work/$1"
-  ./bazelw --output_base="$base" build --disk_cache= --experimental_convenience_symlinks=ignore //images:all >"$work/$1.log" 2>&1 || {
+  ./bazelw --output_base="$base" build --disk_cache= --action_env=METALCHAT_ZIG_CACHE="$work/$1-zig" \
+    --experimental_convenience_symlinks=ignore //images:all >"$work/$1.log" 2>&1 || {
     cat "$work/$1.log" >&2
     echo "check_reproducible: build $1 failed" >&2
     exit 1

@@ -34,12 +34,10 @@ def _flags_feature(name, actions, flags):
 def _impl(ctx):
     target = ["-target", ctx.attr.triple, "-mcpu=" + ctx.attr.mcpu]
 
-    # Paths that differ between machines never reach an artifact: sources are given relative
-    # to the execroot and zig's own headers are mapped to a fixed name.
-    reproducible = ["-fdebug-compilation-dir=."] + [
-        "-ffile-prefix-map=%s=zig" % d
-        for d in ctx.attr.builtin_include_dirs
-    ]
+    # No absolute path on a command line (action keys stay the same on every machine) and
+    # none in an image: sources are execroot-relative, and bare-metal links strip the debug
+    # info that names zig's own headers (see zig_toolchains.bzl).
+    reproducible = ["-fdebug-compilation-dir=."]
     features = [
         _flags_feature(
             "default_compile_flags",
