@@ -30,6 +30,7 @@ def _board_image_impl(ctx):
             executable = ctx.executable._objcopy,
             arguments = ["-O", "binary", elf.path, groups["img"].path],
             inputs = [elf],
+            tools = ctx.files._zig_tools,  # the objcopy wrapper runs external/zig_sdk/ziglang/zig
             outputs = [groups["img"]],
             mnemonic = "Objcopy",
             progress_message = "Writing %s for %s" % (board.image, ctx.attr.board),
@@ -61,6 +62,8 @@ _board_image = rule(
             default = "@bazel_tools//tools/allowlists/function_transition_allowlist",
         ),
         "_objcopy": attr.label(default = "@zig_sdk//:bin/objcopy", executable = True, cfg = "exec", allow_single_file = True),
+        "_zig": attr.label(default = "@zig_sdk//:tools", cfg = "exec"),
+        "_zig_tools": attr.label(default = "@zig_sdk//:tools", cfg = "exec"),
     },
 )
 
