@@ -8,7 +8,8 @@ The schema is ``metalchat/proto/model_manifest.proto``. :func:`validate` enforce
   pattern made of ``S``/``L``; value-embedding layers in range;
 * tensors: non-empty unique names, positive shape, a known format, ``group_size`` set for
   Q8/Q4 only and dividing the row (last dimension), ``size`` equal to what the format
-  needs, byte ranges that do not overlap and fit ``weights_size``;
+  needs, byte ranges (values and scales apart when ``scales_offset`` is set) that do not
+  overlap and fit ``weights_size``;
 * Llama tensors use llama2.c's names with the shapes the parameters imply;
 * tokenizer: a kind, the model's vocabulary size, bos/eos/special ids inside it;
 * chat template: a kind, and text exactly when it is ``CHAT_TEMPLATE_CUSTOM``;
@@ -73,6 +74,19 @@ def tensor_nbytes(shape: tuple[int, ...] | list[int], fmt: int, group_size: int 
         values = count if fmt == pb.Q8 else (count + 1) // 2
         return values + 4 * (count // group_size)
     raise MetalchatError(f"unknown tensor format {format_name(fmt)}")
+
+
+def tensor_regions(tensor: Any) -> list[tuple[int, int]]:
+    """The byte ranges ``[start, end)`` a manifest ``Tensor`` occupies: one, or for Q8/Q4
+    with ``scales_offset`` set, the values and the scales apart."""
+    if tensor.format in QUANTIZED and tensor.scales_offset and tensor.group_size:
+        scales = 4 * (math.prod(tensor.shape) // tensor.group_size)
+        values = tensor.size - scales
+        return [
+            (tensor.offset, tensor.offset + values),
+            (tensor.scales_offset, tensor.scales_offset + scales),
+        ]
+    return [(tensor.offset, tensor.offset + tensor.size)]
 
 
 # ---------------------------------------------------------------------------------------
@@ -254,9 +268,10 @@ def _validate_tensors(
                     f"{where}: Q4 packs two values per byte, so group_size "
                     f"{tensor.group_size} must be even"
                 )
-        elif tensor.group_size:
+        elif tensor.group_size or tensor.scales_offset:
+            field = "group_size" if tensor.group_size else "scales_offset"
             raise _fail(
-                f"{where}: group_size {tensor.group_size} is set, but "
+                f"{where}: {field} {getattr(tensor, field)} is set, but "
                 f"{format_name(tensor.format)} is not a grouped format"
             )
         need = tensor_nbytes(shape, tensor.format, tensor.group_size)
@@ -265,7 +280,7 @@ def _validate_tensors(
                 f"{where}: size is {tensor.size} bytes, but {list(shape)} in "
                 f"{format_name(tensor.format)} takes {need}"
             )
-        spans.append((tensor.offset, tensor.offset + tensor.size, tensor.name))
+        spans += [(start, end, tensor.name) for start, end in tensor_regions(tensor)]
     if expected is not None and manifest.tensors:
         optional = {"freq_cis_real", "freq_cis_imag"}
         missing = [name for name in expected if name not in seen and name not in optional]
@@ -401,14 +416,17 @@ def verify_weights(manifest: ModelManifest, weights: bytes | str | Path) -> None
                     f"sha256 {digest} differs from the manifest's {manifest.weights_sha256}"
                 )
         for tensor in manifest.tensors:
-            end = tensor.offset + tensor.size
-            if end > len(weights):
-                raise _fail(
-                    f"tensor {tensor.name!r} needs bytes {tensor.offset}..{end}, but "
-                    f"the file has {len(weights)}"
-                )
+            regions = tensor_regions(tensor)
+            for start, end in regions:
+                if end > len(weights):
+                    raise _fail(
+                        f"tensor {tensor.name!r} needs bytes {start}..{end}, but "
+                        f"the file has {len(weights)}"
+                    )
             if tensor.crc32:
-                crc = zlib.crc32(weights[tensor.offset : end])
+                crc = 0
+                for start, end in regions:
+                    crc = zlib.crc32(weights[start:end], crc)
                 if crc != tensor.crc32:
                     raise _fail(
                         f"tensor {tensor.name!r} CRC-32 {crc:#010x} differs from the "

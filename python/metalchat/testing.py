@@ -33,3 +33,13 @@ def shared_testdata_file(name: str) -> Path | None:
         return None
     path = folder / name
     return path if path.is_file() else None
+
+
+def tokenizer_bin(vocab_size: int) -> bytes:
+    """A llama2.c ``tokenizer.bin`` of ``vocab_size`` tokens for models without their own:
+    ``<unk>``, ``<s>``, ``</s>``, the 256 byte tokens ``<0xNN>``, then ``t<i>`` fillers."""
+    from metalchat.formats import llama2c
+
+    tokens = [b"<unk>", b"\n<s>\n", b"\n</s>\n"] + [f"<0x{i:02X}>".encode() for i in range(256)]
+    tokens = (tokens + [f"t{i}".encode() for i in range(vocab_size)])[:vocab_size]
+    return llama2c.serialize_tokenizer(tokens, [-float(i) for i in range(vocab_size)])

@@ -1,0 +1,32 @@
+/* Whole-tensor operations that spread the kernels of kernels.h over a parallel-for hook. */
+#ifndef ENGINE_OPS_H_
+#define ENGINE_OPS_H_
+
+#include "engine/kernels.h"
+#include "engine/parallel.h"
+
+/* out[rows] = w x. For f32/f16 weights x_f32 is used; for q8/q4 weights x_q must hold x
+ * quantized with em_quantize_q8 at w->group_size. */
+void em_matmul(const em_parallel *par, float *out, const em_matrix *w, const float *x_f32,
+               const em_qvec *x_q);
+
+/* Multi-head attention of one query position `pos` over a KV cache, heads in parallel.
+ *   q:       (n_heads, head_size)
+ *   k_cache: (positions, n_kv_heads * head_size), v_cache the same
+ *   att:     (n_heads, att_stride) scratch, att_stride >= pos + 1
+ *   out:     (n_heads, head_size)
+ * Query head h reads kv head h / (n_heads / n_kv_heads) (grouped-query attention).
+ * window > 0 limits attention to the last `window` positions (sliding window); 0 = all. */
+typedef struct em_attention_args {
+  float *out;
+  const float *q, *k_cache, *v_cache;
+  float *att;
+  int att_stride;
+  int n_heads, n_kv_heads, head_size;
+  int pos, window;
+  float score_divisor; /* usually sqrt(head_size); a division, as in llama2.c, so that its
+                        * runs are reproduced bit for bit */
+} em_attention_args;
+void em_attention(const em_parallel *par, const em_attention_args *args);
+
+#endif /* ENGINE_OPS_H_ */

@@ -1,0 +1,336 @@
+/* llama2.c-compatible BPE tokenizer, read in place from tokenizer.bin. */
+#include "engine/tokenizer.h"
+
+static int32_t read_i32(const uint8_t *p) {
+  int32_t v;
+  __builtin_memcpy(&v, p, sizeof v);
+  return v;
+}
+
+static float read_f32(const uint8_t *p) {
+  float v;
+  __builtin_memcpy(&v, p, sizeof v);
+  return v;
+}
+
+const char *em_tokenizer_piece(const em_tokenizer *tok, int id, int *len) {
+  const uint8_t *entry = tok->data + tok->entry_offset[id];
+  *len = (int)read_i32(entry + 4);
+  return (const char *)(entry + 8);
+}
+
+float em_tokenizer_score(const em_tokenizer *tok, int id) {
+  return read_f32(tok->data + tok->entry_offset[id]);
+}
+
+/* Orders byte strings like strcmp (a prefix sorts first). */
+static int compare_bytes(const char *a, int a_len, const char *b, int b_len) {
+  int n = a_len < b_len ? a_len : b_len;
+  for (int i = 0; i < n; i++) {
+    if (a[i] != b[i]) return (uint8_t)a[i] < (uint8_t)b[i] ? -1 : 1;
+  }
+  return (a_len > b_len) - (a_len < b_len);
+}
+
+/* Total order on ids: by piece, then by id (so equal pieces resolve to the lowest id). */
+static int compare_ids(const em_tokenizer *tok, int32_t a, int32_t b) {
+  int a_len, b_len;
+  const char *pa = em_tokenizer_piece(tok, a, &a_len);
+  const char *pb = em_tokenizer_piece(tok, b, &b_len);
+  int c = compare_bytes(pa, a_len, pb, b_len);
+  return c ? c : (a > b) - (a < b);
+}
+
+static void sift_down(const em_tokenizer *tok, int32_t *ids, int root, int n) {
+  for (;;) {
+    int child = 2 * root + 1;
+    if (child >= n) return;
+    if (child + 1 < n && compare_ids(tok, ids[child], ids[child + 1]) < 0) child++;
+    if (compare_ids(tok, ids[root], ids[child]) >= 0) return;
+    int32_t t = ids[root];
+    ids[root] = ids[child];
+    ids[child] = t;
+    root = child;
+  }
+}
+
+/* Heapsort: in place, O(n log n), no recursion. */
+static void sort_ids(const em_tokenizer *tok, int32_t *ids, int n) {
+  for (int i = n / 2 - 1; i >= 0; i--) sift_down(tok, ids, i, n);
+  for (int end = n - 1; end > 0; end--) {
+    int32_t t = ids[0];
+    ids[0] = ids[end];
+    ids[end] = t;
+    sift_down(tok, ids, 0, end);
+  }
+}
+
+int em_tokenizer_lookup(const em_tokenizer *tok, const char *str, int len) {
+  int lo = 0, hi = tok->vocab_size; /* first index whose piece >= str */
+  while (lo < hi) {
+    int mid = lo + (hi - lo) / 2;
+    int mid_len;
+    const char *piece = em_tokenizer_piece(tok, tok->sorted_ids[mid], &mid_len);
+    if (compare_bytes(piece, mid_len, str, len) < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  if (lo == tok->vocab_size) return -1;
+  int found_len;
+  const char *piece = em_tokenizer_piece(tok, tok->sorted_ids[lo], &found_len);
+  return compare_bytes(piece, found_len, str, len) == 0 ? tok->sorted_ids[lo] : -1;
+}
+
+static int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+/* The byte a "<0xXX>" piece stands for, or -1 for any other piece. */
+static int byte_of_piece(const char *p, int len) {
+  if (len != 6 || p[0] != '<' || p[1] != '0' || p[2] != 'x' || p[5] != '>') return -1;
+  int hi = hex_digit(p[3]), lo = hex_digit(p[4]);
+  return (hi < 0 || lo < 0) ? -1 : hi * 16 + lo;
+}
+
+em_status em_tokenizer_load(em_tokenizer *tok, const void *bytes, size_t size, int vocab_size,
+                            em_arena *arena, const char **msg) {
+  const uint8_t *data = (const uint8_t *)bytes;
+  *msg = "ok";
+  if (!tok || !data || !arena) {
+    *msg = "null argument";
+    return EM_ERR_ARG;
+  }
+  if (size < 4) {
+    *msg = "tokenizer: shorter than its 4-byte header";
+    return EM_ERR_TRUNCATED;
+  }
+  if (size > 0xffffffffu) {
+    *msg = "tokenizer: larger than 4 GiB";
+    return EM_ERR_OVERFLOW;
+  }
+  int32_t header_max_len = read_i32(data);
+  if (header_max_len < 0) {
+    *msg = "tokenizer: negative max_token_length";
+    return EM_ERR_DIMS;
+  }
+
+  /* First pass: walk the entries, checking every length against the bytes left. */
+  size_t off = 4;
+  int count = 0, longest = 0;
+  while (vocab_size > 0 ? count < vocab_size : off < size) {
+    if (size - off < 8) {
+      *msg = "tokenizer: entry header runs past the end";
+      return EM_ERR_TRUNCATED;
+    }
+    int32_t len = read_i32(data + off + 4);
+    if (len < 0) {
+      *msg = "tokenizer: negative token length";
+      return EM_ERR_DIMS;
+    }
+    if ((size_t)len > size - off - 8) {
+      *msg = "tokenizer: token bytes run past the end";
+      return EM_ERR_TRUNCATED;
+    }
+    if (len > longest) longest = len;
+    off += 8 + (size_t)len;
+    count++;
+  }
+  if (count < 3) {
+    *msg = "tokenizer: needs at least <unk>, <s>, </s>";
+    return EM_ERR_DIMS;
+  }
+
+  size_t mark = em_arena_mark(arena);
+  tok->entry_offset = (uint32_t *)em_arena_alloc_array(arena, (size_t)count, sizeof(uint32_t), 4);
+  tok->sorted_ids = (int32_t *)em_arena_alloc_array(arena, (size_t)count, sizeof(int32_t), 4);
+  tok->merge_buffer = (char *)em_arena_alloc(arena, 2 * (size_t)longest + 1, 1);
+  if (!tok->entry_offset || !tok->sorted_ids || !tok->merge_buffer) {
+    em_arena_reset(arena, mark);
+    *msg = "tokenizer: arena too small";
+    return EM_ERR_NOMEM;
+  }
+  tok->data = data;
+  tok->size = size;
+  tok->vocab_size = count;
+  tok->max_token_length = longest;
+  tok->bos_id = 1;
+  tok->eos_id = 2;
+
+  off = 4;
+  for (int i = 0; i < count; i++) {
+    tok->entry_offset[i] = (uint32_t)off;
+    tok->sorted_ids[i] = i;
+    off += 8 + (size_t)read_i32(data + off + 4);
+  }
+  sort_ids(tok, tok->sorted_ids, count);
+
+  for (int b = 0; b < 256; b++) {
+    tok->byte_token[b] = -1;
+    tok->byte_char[b] = (char)b;
+  }
+  for (int i = count - 1; i >= 0; i--) { /* lowest id wins */
+    int len;
+    const char *piece = em_tokenizer_piece(tok, i, &len);
+    int b = byte_of_piece(piece, len);
+    if (b >= 0) tok->byte_token[b] = i;
+  }
+  return EM_OK;
+}
+
+static em_status push_token(int *tokens, int capacity, int *n, int id) {
+  if (*n >= capacity) return EM_ERR_FULL;
+  tokens[(*n)++] = id;
+  return EM_OK;
+}
+
+/* Emits the tokens for one code point's bytes: its own token, else one per byte. */
+static em_status push_code_point(em_tokenizer *tok, const char *cp, int len, int *tokens,
+                                 int capacity, int *n) {
+  int id = em_tokenizer_lookup(tok, cp, len);
+  if (id >= 0) return push_token(tokens, capacity, n, id);
+  for (int i = 0; i < len; i++) {
+    int b = (uint8_t)cp[i];
+    int byte_id = tok->byte_token[b] >= 0 ? tok->byte_token[b] : 0; /* no byte token: <unk> */
+    if (push_token(tokens, capacity, n, byte_id) != EM_OK) return EM_ERR_FULL;
+  }
+  return EM_OK;
+}
+
+/* Id of the concatenation of two pieces, or -1. */
+static int lookup_pair(em_tokenizer *tok, int left, int right) {
+  int a_len, b_len;
+  const char *a = em_tokenizer_piece(tok, left, &a_len);
+  const char *b = em_tokenizer_piece(tok, right, &b_len);
+  if (a_len + b_len > 2 * tok->max_token_length) return -1;
+  for (int i = 0; i < a_len; i++) tok->merge_buffer[i] = a[i];
+  for (int i = 0; i < b_len; i++) tok->merge_buffer[a_len + i] = b[i];
+  return em_tokenizer_lookup(tok, tok->merge_buffer, a_len + b_len);
+}
+
+em_status em_tokenizer_encode(em_tokenizer *tok, const char *text, bool bos, bool eos, int *tokens,
+                              int capacity, int *n_tokens) {
+  int n = 0;
+  *n_tokens = 0;
+  if (bos && push_token(tokens, capacity, &n, tok->bos_id) != EM_OK) return EM_ERR_FULL;
+  if (text[0] != '\0') {
+    int space = em_tokenizer_lookup(tok, " ", 1);
+    if (space >= 0 && push_token(tokens, capacity, &n, space) != EM_OK) return EM_ERR_FULL;
+  }
+
+  /* One token per code point: a code point is a lead byte plus up to 3 continuation bytes. */
+  char cp[4];
+  int cp_len = 0;
+  for (const char *c = text; *c; c++) {
+    if (((uint8_t)*c & 0xC0) != 0x80) cp_len = 0;
+    cp[cp_len++] = *c;
+    if (((uint8_t)c[1] & 0xC0) == 0x80 && cp_len < 4) continue;
+    if (push_code_point(tok, cp, cp_len, tokens, capacity, &n) != EM_OK) return EM_ERR_FULL;
+    cp_len = 0;
+  }
+
+  /* Merge the best-scoring adjacent pair until no pair forms a token. */
+  for (;;) {
+    float best_score = -1e10f;
+    int best_id = -1, best_index = -1;
+    for (int i = 0; i + 1 < n; i++) {
+      int id = lookup_pair(tok, tokens[i], tokens[i + 1]);
+      if (id >= 0 && em_tokenizer_score(tok, id) > best_score) {
+        best_score = em_tokenizer_score(tok, id);
+        best_id = id;
+        best_index = i;
+      }
+    }
+    if (best_index < 0) break;
+    tokens[best_index] = best_id;
+    for (int i = best_index + 1; i + 1 < n; i++) tokens[i] = tokens[i + 1];
+    n--;
+  }
+
+  if (eos && push_token(tokens, capacity, &n, tok->eos_id) != EM_OK) return EM_ERR_FULL;
+  *n_tokens = n;
+  return EM_OK;
+}
+
+const char *em_tokenizer_decode(const em_tokenizer *tok, int prev, int token, int *len) {
+  const char *piece = em_tokenizer_piece(tok, token, len);
+  if (prev == tok->bos_id && *len > 0 && piece[0] == ' ') {
+    piece++;
+    (*len)--;
+  }
+  int b = byte_of_piece(piece, *len);
+  if (b >= 0) {
+    *len = 1;
+    return &tok->byte_char[b];
+  }
+  return piece;
+}
+
+/* ---- UTF-8 streaming ---- */
+
+void em_utf8_init(em_utf8_stream *s) {
+  s->have = 0;
+  s->need = 0;
+}
+
+static void put_replacement(em_putc_fn putc, void *user) {
+  putc(user, (char)0xEF);
+  putc(user, (char)0xBF);
+  putc(user, (char)0xBD);
+}
+
+/* Length of the sequence a lead byte starts, or 0 if it cannot start one. */
+static int utf8_length(uint8_t lead) {
+  if (lead < 0x80) return 1;
+  if (lead >= 0xC2 && lead <= 0xDF) return 2;
+  if (lead >= 0xE0 && lead <= 0xEF) return 3;
+  if (lead >= 0xF0 && lead <= 0xF4) return 4;
+  return 0;
+}
+
+/* Whether b may follow `lead` as its first continuation byte (no overlongs, surrogates,
+ * or code points above U+10FFFF). */
+static bool valid_second(uint8_t lead, uint8_t b) {
+  if (lead == 0xE0) return b >= 0xA0 && b <= 0xBF;
+  if (lead == 0xED) return b >= 0x80 && b <= 0x9F;
+  if (lead == 0xF0) return b >= 0x90 && b <= 0xBF;
+  if (lead == 0xF4) return b >= 0x80 && b <= 0x8F;
+  return b >= 0x80 && b <= 0xBF;
+}
+
+void em_utf8_write(em_utf8_stream *s, const char *bytes, int len, em_putc_fn putc, void *user) {
+  for (int i = 0; i < len; i++) {
+    uint8_t b = (uint8_t)bytes[i];
+    if (s->have > 0) {
+      bool ok = s->have == 1 ? valid_second(s->pending[0], b) : (b & 0xC0) == 0x80;
+      if (ok) {
+        s->pending[s->have++] = b;
+        if (s->have == s->need) {
+          for (int k = 0; k < s->have; k++) putc(user, (char)s->pending[k]);
+          s->have = 0;
+        }
+        continue;
+      }
+      put_replacement(putc, user); /* broken sequence; b starts afresh below */
+      s->have = 0;
+    }
+    int need = utf8_length(b);
+    if (need == 0)
+      put_replacement(putc, user);
+    else if (need == 1)
+      putc(user, (char)b);
+    else {
+      s->pending[0] = b;
+      s->have = 1;
+      s->need = need;
+    }
+  }
+}
+
+void em_utf8_flush(em_utf8_stream *s, em_putc_fn putc, void *user) {
+  if (s->have > 0) put_replacement(putc, user);
+  s->have = 0;
+}

@@ -1,0 +1,92 @@
+/* Llama engine for llama2.c model files (RoPE, RMSNorm, grouped-query attention, SwiGLU).
+ * Formats read in place from the caller's buffer (which must be 4-byte aligned):
+ *   v0  legacy: 7 int32 header (negative vocab_size = separate classifier), fp32 tensors
+ *   v1  "ak42" magic, version 1, 256-byte header, fp32 tensors
+ *   v2  "ak42" magic, version 2, 256-byte header with group size, fp32 norms, int8 (Q8_0)
+ *       weights each followed by its fp32 group scales */
+#ifndef LLAMA_LLAMA_H_
+#define LLAMA_LLAMA_H_
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "engine/arena.h"
+#include "engine/engine.h"
+#include "engine/kernels.h"
+#include "engine/status.h"
+
+typedef struct llama_config {
+  int dim;        /* transformer width */
+  int hidden_dim; /* FFN width */
+  int n_layers;
+  int n_heads;    /* query heads */
+  int n_kv_heads; /* key/value heads (divides n_heads) */
+  int vocab_size;
+  int seq_len;            /* context length the model was trained for */
+  bool shared_classifier; /* the classifier reuses the token embedding */
+  int version;            /* 0, 1 or 2 */
+  int group_size;         /* v2 only */
+} llama_config;
+
+/* One block's weights (row-major, (out, in)). */
+typedef struct llama_layer {
+  const float *rms_att; /* (dim) */
+  const float *rms_ffn; /* (dim) */
+  em_matrix wq;         /* (dim, dim) = (n_heads * head_size, dim) */
+  em_matrix wk, wv;     /* (kv_dim, dim) */
+  em_matrix wo;         /* (dim, dim) */
+  em_matrix w1, w3;     /* (hidden_dim, dim) gate and up */
+  em_matrix w2;         /* (dim, hidden_dim) down */
+} llama_layer;
+
+typedef struct llama_weights {
+  em_matrix token_embedding; /* (vocab_size, dim) */
+  llama_layer *layers;       /* (n_layers) */
+  const float *rms_final;    /* (dim) */
+  em_matrix classifier;      /* (vocab_size, dim) */
+} llama_weights;
+
+/* Mutable buffers for one forward pass, all from the arena. */
+typedef struct llama_run_state {
+  float *x;           /* (dim) residual stream */
+  float *xb;          /* (dim) normed input / attention output */
+  float *xb2;         /* (dim) output of a projection back to dim */
+  float *hb, *hb2;    /* (hidden_dim) FFN gate and up */
+  float *q;           /* (dim) query */
+  float *att;         /* (n_heads, seq_len) attention scores */
+  float *logits;      /* (vocab_size) */
+  float *key_cache;   /* (n_layers, seq_len, kv_dim) */
+  float *value_cache; /* (n_layers, seq_len, kv_dim) */
+  float *rope_cos;    /* (head_size / 2) this position's rotation */
+  float *rope_sin;    /* (head_size / 2) */
+  em_qvec xq;         /* (max(dim, hidden_dim)) int8 activations, v2 only */
+} llama_run_state;
+
+typedef struct llama_model {
+  llama_config config;
+  llama_weights weights;
+  llama_run_state state;
+  em_parallel parallel;
+  int seq_len; /* usable context: min(config.seq_len, max_seq_len) */
+  int pos;     /* next position to fill */
+  em_memory_report memory;
+} llama_model;
+
+/* 100 for an "ak42" v1/v2 file with all its declared bytes present, 50 for a v0 header
+ * whose sizes add up to exactly `size` bytes, else 0. */
+int llama_probe(const void *bytes, size_t size);
+
+/* Reads and checks the header only (no weights). */
+em_status llama_read_config(llama_config *config, const void *bytes, size_t size, const char **msg);
+
+/* Loads a model in place; the model struct, run state and KV cache come from the arena. */
+em_status llama_load(llama_model **model, const void *bytes, size_t size,
+                     const em_load_options *options, em_arena *arena, const char **msg);
+
+/* Runs one token at position pos (< seq_len) and returns the logits (vocab_size). */
+const float *llama_forward(llama_model *m, int token, int pos);
+
+/* The engine table entry for the registry. */
+extern const em_engine llama_engine;
+
+#endif /* LLAMA_LLAMA_H_ */

@@ -1,0 +1,194 @@
+"""``export``: llama2.c models to metalchat containers (and InferPi files); error reports."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from metalchat import export, manifest, planner, quant
+from metalchat.cli import run
+from metalchat.config import MATRIX_TENSORS
+from metalchat.errors import MetalchatError
+from metalchat.fileio import atomic_write, read_bytes
+from metalchat.formats import container, llama2c
+
+DESCRIPTION = """\
+  llama2c   a llama2.c model (.bin v0/v1/v2) and its tokenizer.bin to a metalchat container
+            (.mcm, docs/CONTAINER.md): matrices in --format, norms float32, the quantization
+            error report in its manifest; optionally InferPi's model.bin + tokenizer.bin.
+  quantize  print the per-tensor error report (max and mean absolute error) of a format
+            without writing anything.
+"""
+
+EPILOG = """\
+examples:
+  export llama2c stories15M.bin --tokenizer tokenizer.bin --format q8 --group-size 64 -o s15.mcm
+  export llama2c model.bin --tokenizer tokenizer.bin --format q4 --group-size 32 \\
+      --prune-ffn 0.2 --board rpi0 --manifest-out s15.textproto -o s15.mcm
+  export llama2c model.bin --tokenizer tokenizer.bin --format f16 -o m.mcm --inferpi usb/MyModel
+  export quantize stories260K.bin --format q4 --group-size 4
+"""
+
+
+def _ratio(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"{value} is not in [0, 1)")
+    return value
+
+
+def _model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", type=Path, help="llama2.c model .bin (v0, v1 or v2)")
+    parser.add_argument("--format", choices=quant.FORMATS, required=True, help="matrix format")
+    parser.add_argument(
+        "--group-size",
+        type=int,
+        default=64,
+        help="q8/q4 values per scale; must divide every row length (default 64)",
+    )
+    parser.add_argument(
+        "--prune-ffn",
+        type=_ratio,
+        default=0.0,
+        metavar="RATIO",
+        help="zero this fraction of the smallest weights of each layer's w1/w2/w3",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="export",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    conv = sub.add_parser("llama2c", help="llama2.c .bin + tokenizer.bin to a container")
+    _model_options(conv)
+    conv.add_argument("--tokenizer", type=Path, required=True, help="llama2.c tokenizer.bin")
+    conv.add_argument("-o", "--output", type=Path, required=True, help="container (.mcm)")
+    conv.add_argument("--name", default=None, help="model name (default: the model file's stem)")
+    conv.add_argument("--chat-template", choices=sorted(export.CHAT_TEMPLATES), default="none")
+    conv.add_argument(
+        "--board",
+        choices=[b.name for b in planner.BOARDS],
+        default=None,
+        help="fail unless the model fits this board (the memory planner's check)",
+    )
+    conv.add_argument(
+        "--manifest-out", type=Path, default=None, help="also write the manifest as .textproto"
+    )
+    conv.add_argument(
+        "--inferpi",
+        type=Path,
+        default=None,
+        metavar="OUTDIR",
+        help="also write InferPi's model.bin (float16) and tokenizer.bin into OUTDIR",
+    )
+    conv.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    quantize = sub.add_parser("quantize", help="print the quantization error report")
+    _model_options(quantize)
+    return parser
+
+
+def _load(
+    args: argparse.Namespace,
+) -> tuple[llama2c.Llama2cModel, dict[str, np.ndarray], dict[str, float]]:
+    model = llama2c.read_model(args.model)
+    weights = dict(model.weights)
+    sparsity = quant.prune_ffn(weights, args.prune_ffn) if args.prune_ffn else {}
+    return model, weights, sparsity
+
+
+def _print_report(report: list[quant.TensorError], sparsity: dict[str, float]) -> None:
+    if report:
+        print(quant.report_table(report))
+    if sparsity:
+        parts = ", ".join(f"{name} {100 * value:.1f}%" for name, value in sparsity.items())
+        print(f"pruned (zeros now): {parts}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    model, weights, sparsity = _load(args)
+    config = model.config
+    if args.command == "quantize":
+        ordered = {name: weights[name] for name in config.tensor_shapes()}
+        try:
+            _, report = quant.quantize_weights(
+                ordered, args.format, args.group_size, MATRIX_TENSORS
+            )
+        except MetalchatError as exc:
+            raise exc.with_path(args.model) from None
+        _print_report(report, sparsity)
+        return 0
+
+    name = args.name or args.model.stem
+    verdict = None
+    if args.board:
+        try:
+            verdict = export.check_fit(config, args.format, args.group_size, args.board, name)
+        except MetalchatError as exc:
+            raise exc.with_path(args.model) from None
+    tokenizer_bytes = read_bytes(args.tokenizer)
+    try:
+        tokenizer = llama2c.read_tokenizer(tokenizer_bytes, config.vocab_size)
+    except MetalchatError as exc:
+        raise exc.with_path(args.tokenizer) from None
+    sources = [
+        export.source_file(args.model, read_bytes(args.model)),
+        export.source_file(args.tokenizer, tokenizer_bytes),
+    ]
+    m = export.llama_manifest(
+        config,
+        name,
+        tokenizer,
+        description=f"llama2.c v{model.version} model {args.model.name}",
+        chat_template=args.chat_template,
+        sources=sources,
+    )
+    try:
+        model_container, report = export.llama_container(
+            config,
+            weights,
+            tokenizer_bytes,
+            m,
+            fmt=args.format,
+            group_size=args.group_size,
+            progress=False if args.quiet else None,
+        )
+    except MetalchatError as exc:
+        raise exc.with_path(args.model) from None
+    data = container.write_container(args.output, model_container)
+    if args.manifest_out:
+        written = container.parse(data, args.output).manifest
+        written.weights_file = args.output.name
+        written.weights_size = len(data)
+        written.weights_sha256 = hashlib.sha256(data).hexdigest()
+        atomic_write(args.manifest_out, manifest.to_text(written).encode("utf-8"))
+    if args.inferpi:
+        if not args.inferpi.is_dir():
+            raise MetalchatError("no such directory", args.inferpi)
+        atomic_write(args.inferpi / "model.bin", export.inferpi_model(config, weights))
+        atomic_write(args.inferpi / "tokenizer.bin", tokenizer_bytes)
+    if not args.quiet:
+        _print_report(report, sparsity)
+        fit = f"; {verdict} {args.board}" if verdict else ""
+        print(
+            f"{args.output}: {args.format} container, {len(model_container.tensors)} tensors, "
+            f"{len(data):,} bytes{fit}"
+        )
+    return 0
+
+
+def entry_point() -> None:
+    """Console-script entry point."""
+    sys.exit(run(main))

@@ -1,0 +1,219 @@
+"""GGUF files of the llama family (llama.cpp) into llama2.c-shaped models and tokenizers.
+
+Read with the ``gguf`` package's :class:`gguf.GGUFReader`; only ``general.architecture ==
+"llama"`` is accepted. Hyperparameters come from ``llama.embedding_length``,
+``llama.feed_forward_length``, ``llama.block_count``, ``llama.attention.head_count``,
+``llama.attention.head_count_kv``, ``llama.context_length``,
+``llama.attention.layer_norm_rms_epsilon`` and ``llama.rope.freq_base``; the vocabulary
+size from ``token_embd.weight``. Tensor names: ``token_embd`` -> token_embedding,
+``blk.i.attn_norm`` -> rms_att, ``attn_q/attn_k/attn_v/attn_output`` -> wq/wk/wv/wo,
+``ffn_norm`` -> rms_ffn, ``ffn_gate/ffn_down/ffn_up`` -> w1/w2/w3, ``output_norm`` ->
+rms_final, ``output`` -> wcls (absent when tied).
+
+RoPE layout: llama.cpp's ``convert_hf_to_gguf.py`` (``LlamaModel.permute``) reorders HF
+q_proj/k_proj rows exactly as llama2.c's ``permute_reverse`` does (per head, k per kv head),
+and llama.cpp rotates adjacent pairs for llama; so GGUF q/k are already in llama2.c's
+interleaved layout and are taken as they are.
+
+Tensor types (``ne[0]`` is the row length; the reader gives numpy shapes reversed):
+F32, F16, and blocks of 32 values along a row:
+
+Q8_0 (34 bytes)
+    float16 ``d``, then 32 int8 ``q``: value ``j`` is ``q[j] * d``.
+Q4_0 (18 bytes)
+    float16 ``d``, then 16 bytes: byte ``j`` holds value ``j`` in its low nibble and value
+    ``j + 16`` in its high nibble, each ``(nibble - 8) * d``.
+
+The tokenizer (``tokenizer.ggml.model == "llama"``, i.e. SentencePiece) converts the way
+llama2.c's ``tokenizer.py`` does: ``▁`` -> space, BOS/EOS as ``\\n<s>\\n``/``\\n</s>\\n``,
+``tokenizer.ggml.scores`` as scores. Byte-level (``gpt2``) vocabularies are refused.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gguf
+import numpy as np
+
+from metalchat.config import LlamaConfig
+from metalchat.errors import MetalchatError
+from metalchat.formats.llama2c import Llama2cModel, Llama2cTokenizer
+
+_T = gguf.GGMLQuantizationType
+SUPPORTED_TYPES = (_T.F32, _T.F16, _T.Q8_0, _T.Q4_0)
+_LAYER_TENSORS = {
+    "rms_att": "attn_norm",
+    "wq": "attn_q",
+    "wk": "attn_k",
+    "wv": "attn_v",
+    "wo": "attn_output",
+    "rms_ffn": "ffn_norm",
+    "w1": "ffn_gate",
+    "w2": "ffn_down",
+    "w3": "ffn_up",
+}
+_GLOBAL_TENSORS = {"token_embedding": "token_embd", "rms_final": "output_norm", "wcls": "output"}
+
+
+def dequantize_q8_0(blocks: np.ndarray) -> np.ndarray:
+    """(..., n * 34) bytes of Q8_0 blocks -> (..., n * 32) float32."""
+    b = np.ascontiguousarray(blocks, dtype=np.uint8).reshape(*blocks.shape[:-1], -1, 34)
+    d = b[..., :2].copy().view("<f2").astype(np.float32)  # (..., n, 1)
+    q = b[..., 2:].view(np.int8).astype(np.float32)  # (..., n, 32)
+    return (q * d).reshape(*blocks.shape[:-1], -1)
+
+
+def dequantize_q4_0(blocks: np.ndarray) -> np.ndarray:
+    """(..., n * 18) bytes of Q4_0 blocks -> (..., n * 32) float32."""
+    b = np.ascontiguousarray(blocks, dtype=np.uint8).reshape(*blocks.shape[:-1], -1, 18)
+    d = b[..., :2].copy().view("<f2").astype(np.float32)  # (..., n, 1)
+    packed = b[..., 2:]  # (..., n, 16)
+    q = np.concatenate([packed & 0x0F, packed >> 4], axis=-1).astype(np.float32) - 8.0
+    return (q * d).reshape(*blocks.shape[:-1], -1)
+
+
+def open_gguf(path: str | Path) -> gguf.GGUFReader:
+    """A :class:`gguf.GGUFReader`, with unreadable or truncated files as MetalchatError."""
+    source = Path(path)
+    if not source.is_file():
+        raise MetalchatError("no such file", source)
+    try:
+        return gguf.GGUFReader(source)
+    except (ValueError, IndexError, KeyError, OverflowError, OSError) as exc:
+        raise MetalchatError(f"truncated or not a GGUF file: {exc}", source) from None
+
+
+_REQUIRED = object()
+
+
+def _field(reader: gguf.GGUFReader, key: str, path: Path, default: Any = _REQUIRED) -> Any:
+    field = reader.get_field(key)
+    if field is None:
+        if default is _REQUIRED:
+            raise MetalchatError(f"metadata {key} is missing", path)
+        return default
+    return field.contents()
+
+
+def tensor_array(tensor: Any, path: str | Path) -> np.ndarray:
+    """A GGUF tensor as float32 in numpy order (rows, row length)."""
+    kind = _T(tensor.tensor_type)
+    if kind not in SUPPORTED_TYPES:
+        raise MetalchatError(
+            f"tensor {tensor.name} is {kind.name}; supported: "
+            f"{', '.join(t.name for t in SUPPORTED_TYPES)}",
+            path,
+        )
+    if kind == _T.Q8_0:
+        return dequantize_q8_0(tensor.data)
+    if kind == _T.Q4_0:
+        return dequantize_q4_0(tensor.data)
+    return np.asarray(tensor.data, dtype=np.float32)
+
+
+def _f32_value(value: float) -> float:
+    """A float32 metadata value as the shortest decimal that rounds to it (1e-5, not
+    9.9999997e-06), so configs compare equal to those read from JSON."""
+    return float(str(np.float32(value)))
+
+
+def read_config(reader: gguf.GGUFReader, path: str | Path) -> LlamaConfig:
+    """The :class:`LlamaConfig` of a llama GGUF file (vocab size from token_embd)."""
+    source = Path(path)
+    arch = _field(reader, "general.architecture", source)
+    if arch != "llama":
+        raise MetalchatError(
+            f"general.architecture is {arch!r}; only 'llama' imports as a llama2.c model", source
+        )
+    scaling = _field(reader, "llama.rope.scaling.type", source, "none")
+    if scaling != "none":
+        raise MetalchatError(f"RoPE scaling {scaling!r} is not supported by llama2.c", source)
+    tensors = {t.name: t for t in reader.tensors}
+    if "token_embd.weight" not in tensors:
+        raise MetalchatError("tensor token_embd.weight is missing", source)
+    heads = int(_field(reader, "llama.attention.head_count", source))
+    config = LlamaConfig(
+        dim=int(_field(reader, "llama.embedding_length", source)),
+        hidden_dim=int(_field(reader, "llama.feed_forward_length", source)),
+        n_layers=int(_field(reader, "llama.block_count", source)),
+        n_heads=heads,
+        n_kv_heads=int(_field(reader, "llama.attention.head_count_kv", source, heads)),
+        vocab_size=int(tensors["token_embd.weight"].shape[-1]),
+        seq_len=int(_field(reader, "llama.context_length", source)),
+        shared_classifier="output.weight" not in tensors,
+        rope_theta=_f32_value(_field(reader, "llama.rope.freq_base", source, 10000.0)),
+        norm_eps=_f32_value(_field(reader, "llama.attention.layer_norm_rms_epsilon", source)),
+    )
+    try:
+        config.validate()
+    except MetalchatError as exc:
+        raise exc.with_path(source) from None
+    rope_dims = int(_field(reader, "llama.rope.dimension_count", source, config.head_size))
+    if rope_dims != config.head_size:
+        raise MetalchatError(
+            f"llama.rope.dimension_count {rope_dims} is not the head size {config.head_size} "
+            "(partial RoPE is not supported)",
+            source,
+        )
+    return config
+
+
+def read_model(path: str | Path) -> Llama2cModel:
+    """Read a llama GGUF file into a float32 :class:`Llama2cModel` (Q8_0/Q4_0 dequantized)."""
+    source = Path(path)
+    reader = open_gguf(source)
+    config = read_config(reader, source)
+    tensors = {t.name: t for t in reader.tensors}
+    shapes = config.tensor_shapes()
+    used: set[str] = set()
+
+    def load(name: str, shape: tuple[int, ...]) -> np.ndarray:
+        if name not in tensors:
+            raise MetalchatError(f"tensor {name} is missing", source)
+        got = tuple(int(n) for n in reversed(tensors[name].shape))
+        if got != shape:
+            raise MetalchatError(
+                f"tensor {name} has shape {list(got)}, the metadata implies {list(shape)}", source
+            )
+        used.add(name)
+        return tensor_array(tensors[name], source).reshape(shape)
+
+    weights: dict[str, np.ndarray] = {}
+    for name, gguf_name in _GLOBAL_TENSORS.items():
+        if name in shapes:
+            weights[name] = load(f"{gguf_name}.weight", shapes[name])
+    for name, gguf_name in _LAYER_TENSORS.items():
+        stacked = np.empty(shapes[name], dtype=np.float32)
+        for layer in range(config.n_layers):
+            stacked[layer] = load(f"blk.{layer}.{gguf_name}.weight", shapes[name][1:])
+        weights[name] = stacked
+    unused = sorted(set(tensors) - used - {"rope_freqs.weight"})
+    if unused:
+        raise MetalchatError(f"unexpected tensors: {', '.join(unused[:5])}", source)
+    return Llama2cModel(config, weights)
+
+
+def read_tokenizer(path: str | Path) -> Llama2cTokenizer:
+    """The llama2.c tokenizer of a GGUF file with a SentencePiece (``llama``) vocabulary."""
+    source = Path(path)
+    reader = open_gguf(source)
+    kind = _field(reader, "tokenizer.ggml.model", source, "")
+    if kind != "llama":
+        raise MetalchatError(
+            f"tokenizer.ggml.model is {kind or 'missing'!r}; only SentencePiece ('llama') "
+            "vocabularies convert to llama2.c's tokenizer",
+            source,
+        )
+    pieces = _field(reader, "tokenizer.ggml.tokens", source)
+    scores = _field(reader, "tokenizer.ggml.scores", source, [0.0] * len(pieces))
+    if len(scores) != len(pieces):
+        raise MetalchatError(f"{len(pieces)} tokens but {len(scores)} scores", source)
+    bos = _field(reader, "tokenizer.ggml.bos_token_id", source, -1)
+    eos = _field(reader, "tokenizer.ggml.eos_token_id", source, -1)
+    tokens = []
+    for i, piece in enumerate(pieces):
+        text = "\n<s>\n" if i == bos else "\n</s>\n" if i == eos else piece.replace("\u2581", " ")
+        tokens.append(text.encode("utf-8"))
+    return Llama2cTokenizer(tokens, [float(s) for s in scores], max(len(t) for t in tokens))

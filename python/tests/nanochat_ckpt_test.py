@@ -1,0 +1,297 @@
+"""nanochat checkpoints and tokenizer.pkl, read without torch; hostile pickles refused.
+
+The checkpoints here are written by hand in torch's zip layout (no torch needed): a pickle
+of protocol 2 assembled from opcodes, raw storages under ``<name>/data/<key>``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import struct
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from metalchat.errors import MetalchatError
+from metalchat.formats import nanochat_ckpt as ck
+from metalchat.reference import nanochat as nc
+
+CONFIG = nc.NanochatConfig(
+    sequence_len=64, vocab_size=50, n_layer=2, n_head=2, n_kv_head=1, n_embd=24
+)
+
+
+# --- a torch.save look-alike, opcode by opcode ------------------------------------------
+
+
+def _global(module: str, name: str) -> bytes:
+    return b"c" + f"{module}\n{name}\n".encode()
+
+
+def _str(text: str) -> bytes:
+    data = text.encode()
+    return b"X" + struct.pack("<I", len(data)) + data
+
+
+def _int(value: int) -> bytes:
+    return b"J" + struct.pack("<i", value)
+
+
+def _tuple(items: list[bytes]) -> bytes:
+    return b"(" + b"".join(items) + b"t"
+
+
+def _ordered_dict() -> bytes:
+    return _global("collections", "OrderedDict") + b")R"
+
+
+def _tensor(key: str, storage: str, numel: int, offset: int, size: tuple, stride: tuple) -> bytes:
+    persistent = _tuple(
+        [_str("storage"), _global("torch", storage), _str(key), _str("cpu"), _int(numel)]
+    )
+    args = [
+        persistent + b"Q",  # BINPERSID
+        _int(offset),
+        _tuple([_int(n) for n in size]),
+        _tuple([_int(s) for s in stride]),
+        b"\x89",  # requires_grad False
+        _ordered_dict(),  # backward hooks
+    ]
+    return _global("torch._utils", "_rebuild_tensor_v2") + _tuple(args) + b"R"
+
+
+def _write_pt(path: Path, tensors: dict[str, np.ndarray], *, bf16: tuple[str, ...] = ()) -> None:
+    """Each tensor gets its own storage; ``bf16`` names are stored as bfloat16 (truncated)."""
+    stem = path.stem
+    body = b"\x80\x02" + _ordered_dict() + b"("
+    storages = []
+    for key, (name, array) in enumerate(tensors.items()):
+        array = np.ascontiguousarray(array)
+        stride = tuple(s // array.itemsize for s in array.strides)
+        if name in bf16:
+            raw = (array.astype("<f4").view("<u4") >> 16).astype("<u2")
+            kind = "BFloat16Storage"
+        else:
+            raw = array.astype(array.dtype.newbyteorder("<"))
+            kind = {"float32": "FloatStorage", "int64": "LongStorage"}[array.dtype.name]
+        body += _str(name) + _tensor(str(key), kind, array.size, 0, array.shape, stride)
+        storages.append(raw.tobytes())
+    body += b"u."  # SETITEMS, STOP
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr(f"{stem}/data.pkl", body)
+        archive.writestr(f"{stem}/byteorder", "little")
+        for key, raw in enumerate(storages):
+            archive.writestr(f"{stem}/data/{key}", raw)
+        archive.writestr(f"{stem}/version", "3\n")
+
+
+def _bf16_exact(array: np.ndarray) -> np.ndarray:
+    return ck.bf16_to_f32((array.astype("<f4").view("<u4") >> 16).astype(np.uint16))
+
+
+def _write_checkpoint(folder: Path, step: int, weights: dict[str, np.ndarray]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    saved = {"_orig_mod." + k if k.startswith("lm_") else k: v for k, v in weights.items()}
+    _write_pt(folder / f"model_{step:06d}.pt", saved, bf16=("transformer.wte.weight",))
+    fields = ("sequence_len", "vocab_size", "n_layer", "n_head", "n_kv_head", "n_embd")
+    meta = {
+        "step": step,
+        "model_config": {
+            **{f: getattr(CONFIG, f) for f in fields},
+            "window_pattern": CONFIG.window_pattern,
+        },
+    }
+    (folder / f"meta_{step:06d}.json").write_text(json.dumps(meta))
+
+
+# --- tests -------------------------------------------------------------------------------
+
+
+def test_nanochat_checkpoint_round_trip(tmp_path: Path) -> None:
+    weights = nc.random_weights(CONFIG, seed=3)
+    weights["transformer.wte.weight"] = _bf16_exact(weights["transformer.wte.weight"])
+    _write_checkpoint(tmp_path, 100, nc.random_weights(CONFIG, seed=9))
+    _write_checkpoint(tmp_path, 250, weights)
+    assert list(ck.checkpoint_files(tmp_path)) == [100, 250]
+    checkpoint = ck.read_checkpoint(tmp_path)  # the last step
+    assert checkpoint.step == 250 and checkpoint.meta["step"] == 250
+    assert checkpoint.config == CONFIG
+    assert set(checkpoint.weights) == set(weights)
+    for name, value in weights.items():
+        np.testing.assert_array_equal(checkpoint.weights[name], value, err_msg=name)
+        assert checkpoint.weights[name].dtype == np.float32
+    tokens = [1, 7, 7, 3, 49]
+    expected = nc.NanochatReference(CONFIG, weights).forward_sequence(tokens)
+    got = nc.NanochatReference(checkpoint.config, checkpoint.weights).forward_sequence(tokens)
+    np.testing.assert_array_equal(got, expected)
+    assert ck.read_checkpoint(tmp_path, step=100).step == 100
+    with pytest.raises(
+        MetalchatError, match=r"no checkpoint for step 5 \(steps here: \[100, 250\]\)"
+    ):
+        ck.read_checkpoint(tmp_path, step=5)
+
+
+def test_strided_views_and_dtypes(tmp_path: Path) -> None:
+    base = np.arange(12, dtype=np.float32)
+    body = (
+        b"\x80\x02" + _ordered_dict() + b"("
+        + _str("t") + _tensor("0", "FloatStorage", 12, 0, (3, 2), (1, 3))  # a transpose
+        + _str("s") + _tensor("0", "FloatStorage", 12, 5, (2,), (4,))  # shares storage 0
+        + _str("i") + _tensor("1", "LongStorage", 2, 0, (2,), (1,))
+        + b"u."
+    )  # fmt: skip
+    path = tmp_path / "m.pt"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("m/data.pkl", body)
+        archive.writestr("m/data/0", base.tobytes())
+        archive.writestr("m/data/1", np.array([-1, 2**40], "<i8").tobytes())
+    state = ck.read_torch_state_dict(path)
+    np.testing.assert_array_equal(state["t"], base[:6].reshape(2, 3).T)
+    np.testing.assert_array_equal(state["s"], [5.0, 9.0])
+    assert state["i"].dtype == np.int64 and state["i"].tolist() == [-1, 2**40]
+
+
+def test_hostile_and_broken_checkpoints(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self) -> tuple:
+            return (os.system, (f"touch {marker}",))
+
+    path = tmp_path / "model_000001.pt"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("model_000001/data.pkl", pickle.dumps({"w": Evil()}, protocol=2))
+    with pytest.raises(MetalchatError, match=r"refusing to unpickle global (posix|nt)\.system"):
+        ck.read_torch_state_dict(path)
+    assert not marker.exists()
+
+    body = b"\x80\x02" + _ordered_dict() + b"(" + _str("w")
+    body += _tensor("0", "FloatStorage", 8, 6, (4,), (1,)) + b"u."
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("model_000001/data.pkl", body)
+        archive.writestr("model_000001/data/0", bytes(32))
+    with pytest.raises(MetalchatError, match="reaches past its storage of 8 elements"):
+        ck.read_torch_state_dict(path)
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("model_000001/data.pkl", body)
+        archive.writestr("model_000001/data/0", bytes(30))
+    with pytest.raises(MetalchatError, match=r"data/0 has 30 bytes, its FloatStorage of 8"):
+        ck.read_torch_state_dict(path)
+
+    good = tmp_path / "ok"
+    _write_checkpoint(good, 7, nc.random_weights(CONFIG))
+    pt = good / "model_000007.pt"
+    pt.write_bytes(pt.read_bytes()[:-300])
+    with pytest.raises(MetalchatError, match=rf"^{pt}: not a torch zip checkpoint"):
+        ck.read_checkpoint(good)
+
+    weights = nc.random_weights(CONFIG)
+    del weights["smear_gate.weight"]
+    _write_checkpoint(tmp_path / "old", 3, weights)
+    with pytest.raises(MetalchatError, match=r"'smear_gate\.weight' is missing"):
+        ck.read_checkpoint(tmp_path / "old")
+    meta = tmp_path / "old" / "meta_000003.json"
+    meta.write_text(json.dumps({"model_config": {"n_embd": 24, "mlp_type": "swiglu"}}))
+    with pytest.raises(MetalchatError, match=r"\['mlp_type'\] are not known to this reader"):
+        ck.read_checkpoint(tmp_path / "old")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(MetalchatError, match=r"no model_<step>\.pt checkpoint"):
+        ck.read_checkpoint(tmp_path / "empty")
+
+
+# --- tokenizer.pkl ---------------------------------------------------------------------
+
+
+def _tokenizer_state() -> dict:
+    ranks = {bytes([i]): i for i in range(256)}
+    ranks.update({b"ab": 256, b"abc": 257})
+    specials = {"<|bos|>": 258, "<|user_start|>": 259}
+    return {
+        "name": "rustbpe",
+        "pat_str": r"\s+|\S+",
+        "mergeable_ranks": ranks,
+        "special_tokens": specials,
+    }
+
+
+def _encoding_pickle(state: object) -> bytes:
+    """What pickle.dump(tiktoken.Encoding) writes: the class, NEWOBJ, then BUILD(state).
+
+    Protocol 3 (not 2) so that bytes are BINBYTES, as in the real protocol-4 file.
+    """
+    return (
+        b"\x80\x03"
+        + _global("tiktoken.core", "Encoding")
+        + b")\x81"
+        + (pickle.dumps(state, protocol=3)[2:-1] + b"b.")
+    )
+
+
+def test_tokenizer_pkl(tmp_path: Path) -> None:
+    (tmp_path / "tokenizer.pkl").write_bytes(_encoding_pickle(_tokenizer_state()))
+    tok = ck.read_tokenizer(tmp_path)
+    assert tok.vocab_size == 260 and tok.pattern == r"\s+|\S+" and tok.name == "rustbpe"
+    tokens = tok.tokens()
+    assert tokens[97] == b"a" and tokens[257] == b"abc" and tokens[258] == b"<|bos|>"
+    assert tok.token_id("<|bos|>") == 258
+
+
+def test_tokenizer_pkl_refusals(tmp_path: Path) -> None:
+    path = tmp_path / "tokenizer.pkl"
+    path.write_bytes(b"\x80\x02" + _global("builtins", "eval") + _tuple([_str("1+1")]) + b"R.")
+    with pytest.raises(MetalchatError, match=r"refusing to unpickle global builtins\.eval"):
+        ck.read_tokenizer(path)
+    path.write_bytes(_encoding_pickle("cl100k_base"))
+    with pytest.raises(MetalchatError, match="built-in encoding 'cl100k_base'"):
+        ck.read_tokenizer(path)
+    state = _tokenizer_state()
+    state["special_tokens"]["<|bos|>"] = 300
+    path.write_bytes(_encoding_pickle(state))
+    with pytest.raises(MetalchatError, match=r"not 0\.\.259 without gaps"):
+        ck.read_tokenizer(path)
+    path.write_bytes(_encoding_pickle(_tokenizer_state())[:-20])
+    with pytest.raises(MetalchatError, match="corrupt tokenizer pickle"):
+        ck.read_tokenizer(path)
+
+
+# --- the real writers, when they are installed (optional extras) ------------------------
+
+
+def test_real_torch_save(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch", reason="torch is an optional extra; not installed")
+    base = torch.arange(24, dtype=torch.float32).reshape(4, 6)
+    state = {
+        "f32": base,
+        "view": base[:, 1:4].t(),
+        "bf16": torch.tensor([1.5, -2.0, 3.0e38], dtype=torch.bfloat16),
+        "f16": torch.tensor([0.5, 65504.0], dtype=torch.float16),
+        "i64": torch.tensor([-3, 2**40]),
+    }
+    torch.save(state, tmp_path / "model_000001.pt")
+    got = ck.read_torch_state_dict(tmp_path / "model_000001.pt")
+    for name, tensor in state.items():
+        np.testing.assert_array_equal(
+            got[name], tensor.float().numpy() if name == "bf16" else tensor.numpy()
+        )
+
+
+def test_real_tiktoken_pickle(tmp_path: Path) -> None:
+    tiktoken = pytest.importorskip("tiktoken", reason="tiktoken is not installed")
+    state = _tokenizer_state()
+    encoding = tiktoken.Encoding(
+        name=state["name"],
+        pat_str=state["pat_str"],
+        mergeable_ranks=state["mergeable_ranks"],
+        special_tokens=state["special_tokens"],
+    )
+    (tmp_path / "tokenizer.pkl").write_bytes(pickle.dumps(encoding))
+    tok = ck.read_tokenizer(tmp_path / "tokenizer.pkl")
+    assert tok.tokens() == [encoding.decode_single_token_bytes(i) for i in range(encoding.n_vocab)]
+
+
+if __name__ == "__main__":
+    raise SystemExit(pytest.main([__file__, "-q"]))

@@ -1,0 +1,231 @@
+/* Host command line for the engines, in the manner of llama2.c's `run`:
+ *   engine_cli model.bin [-z tokenizer.bin] [-n steps] [-t temperature] [-p top_p]
+ *              [-s seed] [-i prompt] [--ids] [--dump-logits FILE] [--max-seq N]
+ * The engine is picked by probing the file (engines/registry). Text goes to stdout, the
+ * speed to stderr. --ids prints token ids instead of text (and then works without a
+ * tokenizer when the prompt is empty). --dump-logits writes, for every position, the
+ * vocab_size fp32 logits (native byte order) one position after another. */
+#define _POSIX_C_SOURCE 199309L
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine/generate.h"
+#include "engine/registry.h"
+
+typedef struct options {
+  const char *model_path, *tokenizer_path, *prompt, *logits_path;
+  int steps, max_seq, print_ids;
+  float temperature, topp;
+  unsigned long long seed;
+} options;
+
+static void usage(void) {
+  fprintf(stderr,
+          "usage: engine_cli model.bin [options]\n"
+          "  -z FILE           tokenizer.bin (default: tokenizer.bin)\n"
+          "  -n N              positions to run, prompt included (default 256)\n"
+          "  -t T              temperature, 0 = greedy (default 1.0)\n"
+          "  -p P              top-p (default 0.9)\n"
+          "  -s SEED           RNG seed (default: time)\n"
+          "  -i TEXT           prompt (default empty: start from BOS)\n"
+          "  --ids             print token ids, not text\n"
+          "  --dump-logits F   write fp32 logits for every position to F\n"
+          "  --max-seq N       cap the context (KV cache) length\n");
+  exit(2);
+}
+
+static options parse(int argc, char **argv) {
+  options o = {NULL, "tokenizer.bin", "", NULL, 256, 0, 0, 1.0f, 0.9f, 0};
+  if (argc < 2 || argv[1][0] == '-') usage();
+  o.model_path = argv[1];
+  for (int i = 2; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--ids") == 0) {
+      o.print_ids = 1;
+      continue;
+    }
+    if (i + 1 >= argc) usage();
+    const char *v = argv[++i];
+    if (strcmp(a, "-z") == 0)
+      o.tokenizer_path = v;
+    else if (strcmp(a, "-n") == 0)
+      o.steps = atoi(v);
+    else if (strcmp(a, "-t") == 0)
+      o.temperature = strtof(v, NULL);
+    else if (strcmp(a, "-p") == 0)
+      o.topp = strtof(v, NULL);
+    else if (strcmp(a, "-s") == 0)
+      o.seed = strtoull(v, NULL, 10);
+    else if (strcmp(a, "-i") == 0)
+      o.prompt = v;
+    else if (strcmp(a, "--dump-logits") == 0)
+      o.logits_path = v;
+    else if (strcmp(a, "--max-seq") == 0)
+      o.max_seq = atoi(v);
+    else
+      usage();
+  }
+  if (o.seed == 0) o.seed = (unsigned long long)time(NULL);
+  if (o.temperature < 0.0f || o.steps < 0) usage();
+  return o;
+}
+
+/* The whole file in a malloc'd buffer (aligned for any type: engines read weights in place). */
+static void *read_whole_file(const char *path, size_t *size) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  void *buf = NULL;
+  long n = -1;
+  if (fseek(f, 0, SEEK_END) == 0) n = ftell(f);
+  if (n >= 0 && fseek(f, 0, SEEK_SET) == 0) buf = malloc((size_t)n + 1);
+  if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+    free(buf);
+    buf = NULL;
+  }
+  fclose(f);
+  *size = buf ? (size_t)n : 0;
+  return buf;
+}
+
+static uint64_t clock_us(void *user) {
+  (void)user;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void stdout_putc(void *user, char c) {
+  (void)user;
+  putchar(c);
+  if (c == '\n') fflush(stdout);
+}
+
+typedef struct step_sink {
+  FILE *logits;
+  int vocab_size;
+  int print_ids;
+  int failed;
+} step_sink;
+
+static void on_step(void *user, int pos, int token, const float *logits, int next) {
+  step_sink *s = (step_sink *)user;
+  (void)pos;
+  (void)token;
+  if (s->logits &&
+      fwrite(logits, sizeof(float), (size_t)s->vocab_size, s->logits) != (size_t)s->vocab_size)
+    s->failed = 1;
+  if (s->print_ids) printf("%d\n", next);
+}
+
+/* Loads the model, growing the arena until the engine has room. */
+static em_status load_model(const em_engine *engine, void **model, const void *bytes, size_t size,
+                            const em_load_options *opt, em_arena *arena, const char **msg) {
+  for (size_t cap = (size_t)16 << 20;; cap *= 2) {
+    void *mem = malloc(cap);
+    if (!mem) {
+      *msg = "out of host memory";
+      return EM_ERR_NOMEM;
+    }
+    em_arena_init(arena, mem, cap);
+    em_status s = engine->load(model, bytes, size, opt, arena, msg);
+    if (s != EM_ERR_NOMEM || cap >= ((size_t)1 << 36)) return s;
+    free(mem);
+  }
+}
+
+int main(int argc, char **argv) {
+  options o = parse(argc, argv);
+  size_t model_size;
+  void *model_bytes = read_whole_file(o.model_path, &model_size);
+  if (!model_bytes) {
+    fprintf(stderr, "cannot read %s\n", o.model_path);
+    return 1;
+  }
+  const em_engine *engine = em_registry_find(model_bytes, model_size);
+  if (!engine) {
+    fprintf(stderr, "%s: no engine recognises this file\n", o.model_path);
+    return 1;
+  }
+  em_load_options load_opt = {o.max_seq, {NULL, NULL}};
+  em_arena arena;
+  void *model;
+  const char *msg;
+  em_status status = load_model(engine, &model, model_bytes, model_size, &load_opt, &arena, &msg);
+  if (status != EM_OK) {
+    fprintf(stderr, "%s: %s (%s)\n", o.model_path, msg, em_status_name(status));
+    return 1;
+  }
+  em_model_info info;
+  engine->info(model, &info);
+  em_memory_report mem;
+  engine->memory(model, &mem);
+  fprintf(stderr,
+          "engine %s: vocab %d, context %d; weights %zu B in place, %zu B copied, "
+          "KV cache %zu B, activations %zu B\n",
+          info.engine, info.vocab_size, info.seq_len, mem.weights_in_place, mem.weights_copied,
+          mem.kv_cache, mem.activations);
+
+  em_sampler sampler;
+  if (em_sampler_init(&sampler, info.vocab_size, o.temperature, o.topp, o.seed, &arena) != EM_OK) {
+    fprintf(stderr, "sampler: arena too small\n");
+    return 1;
+  }
+  step_sink sink = {NULL, info.vocab_size, o.print_ids, 0};
+  if (o.logits_path && !(sink.logits = fopen(o.logits_path, "wb"))) {
+    fprintf(stderr, "cannot write %s\n", o.logits_path);
+    return 1;
+  }
+
+  size_t tok_size;
+  void *tok_bytes = read_whole_file(o.tokenizer_path, &tok_size);
+  em_tokenizer tok;
+  em_generate_result result = {0, 0, 0};
+  uint64_t start = clock_us(NULL);
+  if (tok_bytes) {
+    status = em_tokenizer_load(&tok, tok_bytes, tok_size, info.vocab_size, &arena, &msg);
+    if (status != EM_OK) {
+      fprintf(stderr, "%s: %s (%s)\n", o.tokenizer_path, msg, em_status_name(status));
+      return 1;
+    }
+    em_host host = {o.print_ids ? NULL : stdout_putc, clock_us, NULL};
+    status = em_generate(engine, model, &tok, &sampler, o.prompt, o.steps, &arena, &host, on_step,
+                         &sink, &result);
+  } else if (o.print_ids && o.prompt[0] == '\0') {
+    /* No tokenizer: ids from BOS, the same loop as em_generate. */
+    int token = info.bos_id;
+    engine->reset(model);
+    result.n_prompt = 1;
+    for (int pos = 0; pos < o.steps; pos++) {
+      const float *logits;
+      if ((status = engine->decode(model, token, &logits)) != EM_OK) break;
+      int next = em_sample(&sampler, logits);
+      on_step(&sink, pos, token, logits, next);
+      if (next == info.bos_id) break;
+      result.n_generated++;
+      token = next;
+    }
+    if (status == EM_ERR_FULL) status = EM_OK;
+    result.elapsed_us = clock_us(NULL) - start;
+  } else {
+    fprintf(stderr, "cannot read tokenizer %s\n", o.tokenizer_path);
+    return 1;
+  }
+  if (!o.print_ids) printf("\n");
+  if (sink.logits && fclose(sink.logits) != 0) sink.failed = 1;
+  if (status != EM_OK || sink.failed) {
+    fprintf(stderr, "generation failed: %s\n",
+            sink.failed ? "writing logits" : em_status_name(status));
+    return 1;
+  }
+  int positions = result.n_generated + result.n_prompt - 1;
+  if (result.elapsed_us > 0 && positions > 0)
+    fprintf(stderr, "achieved tok/s: %.1f (%d positions in %.3f s)\n",
+            positions / (result.elapsed_us / 1e6), positions, result.elapsed_us / 1e6);
+  free(tok_bytes);
+  free(model_bytes);
+  return 0;
+}

@@ -1,0 +1,12 @@
+"""llama2.c models to metalchat containers, InferPi files and error reports; see ``export --help``.
+
+Bazel: ``bazel run //tools/export -- llama2c m.bin --tokenizer tokenizer.bin --format q8 -o m.mcm``
+"""
+
+from __future__ import annotations
+
+from metalchat.cli import run
+from metalchat.cli.export import main
+
+if __name__ == "__main__":
+    raise SystemExit(run(main))

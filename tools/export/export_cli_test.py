@@ -1,0 +1,136 @@
+"""The ``export`` command line: containers, InferPi files, manifests, reports, fit checks."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from metalchat import manifest
+from metalchat.cli import run
+from metalchat.cli.export import main
+from metalchat.config import LlamaConfig
+from metalchat.formats import container, llama2c
+from metalchat.testing import shared_testdata_file, tokenizer_bin
+
+CONFIG = LlamaConfig(64, 128, 2, 4, 2, 300, 32, shared_classifier=False)
+
+
+def _inputs(tmp_path: Path, config: LlamaConfig = CONFIG, version: int = 1) -> tuple[Path, Path]:
+    model, tok = tmp_path / "m.bin", tmp_path / "tok.bin"
+    llama2c.write_model(model, llama2c.random_model(config, seed=5), version)
+    tok.write_bytes(tokenizer_bin(config.vocab_size))
+    return model, tok
+
+
+def test_export_q8_with_manifest_and_inferpi(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model, tok = _inputs(tmp_path)
+    out, text = tmp_path / "m.mcm", tmp_path / "m.textproto"
+    (tmp_path / "inferpi").mkdir()
+    argv = [
+        "llama2c", str(model), "--tokenizer", str(tok), "--format", "q8", "--group-size", "32",
+        "-o", str(out), "--manifest-out", str(text), "--inferpi", str(tmp_path / "inferpi"),
+        "--board", "rp2350", "--prune-ffn", "0.5",
+    ]  # fmt: skip
+    assert run(main, argv) == 0
+    printed = capsys.readouterr().out
+    assert "max abs error" in printed and "wcls" in printed
+    assert "pruned (zeros now): w1 50.0%, w2 50.0%, w3 50.0%" in printed
+    assert printed.rstrip().endswith("bytes; fits rp2350")
+    m = manifest.load_manifest(text)
+    manifest.verify_weights(m, out)  # the .textproto describes the container file
+    assert m.weights_file == "m.mcm" and len(m.quantization_report) == 9
+    back = container.read_container(out)
+    assert np.mean(back.tensors["w2"].dequantize() == 0) >= 0.5
+    assert (
+        back.manifest.provenance.tool_version
+        and back.manifest.provenance.sources[0].path == "m.bin"
+    )
+    # InferPi: llama2.c Config header (negative vocab: unshared classifier), float16 tensors
+    data = (tmp_path / "inferpi" / "model.bin").read_bytes()
+    assert struct.unpack_from("<7i", data) == (64, 128, 2, 4, 2, -300, 32)
+    count = CONFIG.parameter_count() + 2 * 32 * 8  # + freq_cis_real/imag (seq_len, hs/2)
+    assert len(data) == 28 + 2 * count
+    emb = np.frombuffer(data, "<f2", 300 * 64, 28).reshape(300, 64)
+    source = llama2c.read_model(model).weights["token_embedding"]
+    np.testing.assert_array_equal(emb, source.astype(np.float16))
+    assert (tmp_path / "inferpi" / "tokenizer.bin").read_bytes() == tok.read_bytes()
+
+
+def test_reproducible(tmp_path: Path) -> None:
+    model, tok = _inputs(tmp_path)
+    outputs = []
+    for name in ("a.mcm", "b.mcm"):
+        argv = ["llama2c", str(model), "--tokenizer", str(tok), "--format", "q4",
+                "--group-size", "32", "-o", str(tmp_path / name), "--quiet"]  # fmt: skip
+        assert run(main, argv) == 0
+        outputs.append((tmp_path / name).read_bytes())
+    assert outputs[0] == outputs[1]
+
+
+def test_does_not_fit_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    big = LlamaConfig(512, 1024, 4, 8, 8, 1024, 1024)
+    model, tok = _inputs(tmp_path, big, version=0)
+    argv = ["llama2c", str(model), "--tokenizer", str(tok), "--format", "f32",
+            "-o", str(tmp_path / "m.mcm"), "--board", "rp2350", "--name", "big"]  # fmt: skip
+    assert run(main, argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"error: {model}: model big (f32, 42.02 MiB of weights) does not fit rp2350 "
+        "(8.38 MiB available): even streamed"
+    )
+    assert err.count("\n") == 1
+    assert not (tmp_path / "m.mcm").exists()
+
+
+def test_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    model, tok = _inputs(tmp_path)
+    base = ["llama2c", str(model), "--tokenizer", str(tok), "-o", str(tmp_path / "m.mcm")]
+    assert run(main, [*base, "--format", "q8", "--group-size", "48"]) == 1
+    assert "group size 48 does not divide the row length 64" in capsys.readouterr().err
+    (tmp_path / "short.bin").write_bytes(tokenizer_bin(100))
+    bad_tok = ["llama2c", str(model), "--tokenizer", str(tmp_path / "short.bin")]
+    assert run(main, [*bad_tok, "--format", "f16", "-o", str(tmp_path / "m.mcm")]) == 1
+    assert capsys.readouterr().err.startswith(f"error: {tmp_path / 'short.bin'}: truncated")
+
+
+def test_quantize_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    model, _ = _inputs(tmp_path)
+    assert run(main, ["quantize", str(model), "--format", "q4", "--group-size", "32"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == [
+        "tensor",
+        "shape",
+        "format",
+        "max",
+        "abs",
+        "error",
+        "mean",
+        "L1",
+        "error",
+    ]
+    assert [line.split()[0] for line in lines[1:]] == [
+        "token_embedding", "wq", "wk", "wv", "wo", "w1", "w2", "w3", "wcls",
+    ]  # fmt: skip
+
+
+def test_stories260k(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = shared_testdata_file("stories260K.bin")
+    if source is None:
+        pytest.skip("stories260K.bin not found (set METALCHAT_TESTDATA)")
+    tok = tmp_path / "tok512.bin"
+    tok.write_bytes(tokenizer_bin(512))
+    out = tmp_path / "s.mcm"
+    argv = ["llama2c", str(source), "--tokenizer", str(tok), "--format", "f32", "-o", str(out)]
+    assert run(main, argv) == 0
+    weights = llama2c.read_model(source).weights
+    for name, t in container.read_container(out).tensors.items():
+        np.testing.assert_array_equal(t.dequantize(), weights[name], err_msg=name)
+
+
+if __name__ == "__main__":
+    raise SystemExit(pytest.main([__file__, "-q"]))
