@@ -62,7 +62,6 @@ _board_image = rule(
             default = "@bazel_tools//tools/allowlists/function_transition_allowlist",
         ),
         "_objcopy": attr.label(default = "@zig_sdk//:bin/objcopy", executable = True, cfg = "exec", allow_single_file = True),
-        "_zig": attr.label(default = "@zig_sdk//:tools", cfg = "exec"),
         "_zig_tools": attr.label(default = "@zig_sdk//:tools", cfg = "exec"),
     },
 )

@@ -232,7 +232,7 @@ static float sqrt_soft(float x) {
   if (e & 1) {
     m <<= 1;
     e--;
-  }                                      /* make the exponent even */
+  } /* make the exponent even */
   uint64_t radicand = (uint64_t)m << 25; /* in [2^48, 2^50): its root has 24 bits + a round bit */
   uint64_t root = 0, bit = (uint64_t)1 << 50;
   while (bit > radicand) bit >>= 2;

@@ -10,7 +10,16 @@
 
 #define RPI4_CONSOLE_UART (BCM2711_PERIPH_BASE + BCM_UART0_OFFSET)
 #define RPI4_CONSOLE_BAUD 115200u
+#define RPI4_MAILBOX (BCM2711_PERIPH_BASE + BCM_MAILBOX_OFFSET)
+#define RPI4_SYSTIMER (BCM2711_PERIPH_BASE + BCM_SYSTIMER_OFFSET)
 #define RPI4_CORES 4u
 #define RPI4_CORE_WAIT_MS 100u  // how long core 0 waits for secondaries to check in
+
+// MMU map (identity, 36-bit). RAM: from the revision's memory size (1, 2, 4 or 8 GB), below
+// BCM2711_LOW_PERIPH_START and, on the 8 GB board, from 4 GB up. The VideoCore's share of
+// RAM (mailbox: VC memory) is inside that map but outside board_ram(). Device: all of
+// 0xfc000000-0xffffffff (main + ARM-local peripherals) and 1 GB at the PCIe window.
+#define RPI4_RAM_FALLBACK (UINT64_C(1) << 30)  // if the revision says nothing: the 1 GB board
+#define RPI4_PCIE_MAP_SIZE (UINT64_C(1) << 30)
 
 #endif  // PLATFORMS_RPI4_MEMORY_MAP_H_

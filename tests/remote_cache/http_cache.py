@@ -2,7 +2,7 @@
 
 For checking `--config=remote` end to end; a team uses bazel-remote or nginx WebDAV instead.
 
-    python3 http_cache.py DIR PORT_FILE    serves DIR on 127.0.0.1 at a free port, written to PORT_FILE
+    python3 http_cache.py DIR PORT_FILE   serves DIR on 127.0.0.1, its port written to PORT_FILE
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ KEY = re.compile(r"^/(ac|cas)/[0-9a-f]{64}$")
 
 def make_handler(root: Path) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as Bazel's client expects
+
         def _path(self) -> Path | None:
             if not KEY.match(self.path):
                 self.send_error(400, "expected /ac/<sha256> or /cas/<sha256>")

@@ -35,8 +35,8 @@ def _impl(ctx):
     target = ["-target", ctx.attr.triple, "-mcpu=" + ctx.attr.mcpu]
 
     # No absolute path on a command line (action keys stay the same on every machine) and
-    # none in an image: sources are execroot-relative, and bare-metal links strip the debug
-    # info that names zig's own headers (see zig_toolchains.bzl).
+    # none in an image: sources are execroot-relative, and board linker scripts discard the
+    # debug info that names zig's own headers (see zig_toolchains.bzl).
     reproducible = ["-fdebug-compilation-dir=."]
     features = [
         _flags_feature(

@@ -17,11 +17,10 @@ _FREESTANDING_COPTS = [
     "-fdata-sections",
 ]
 
-# --strip-debug: zig's prebuilt compiler-rt carries debug info with zig's install and cache
-# paths, which differ between machines; without it the image (and its build id) would too.
+# Board linker scripts discard .debug* (zig's compiler-rt and headers carry zig's install and
+# cache paths, which differ between machines) but keep the symbol table for crash reports.
 _FREESTANDING_LINKOPTS = [
     "-Wl,--gc-sections",
-    "-Wl,--strip-debug",
 ]
 
 # With the MMU off, AArch64 faults on unaligned accesses to memory that is not yet cacheable.

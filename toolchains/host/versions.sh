@@ -17,10 +17,13 @@ DEBIAN_PACKAGES=(
   ca-certificates
   curl
   git
+  dosfstools
+  mtools
 )
 
-# Commands that must be on PATH once installed.
-HOST_TOOLS=(qemu-system-aarch64 qemu-system-arm python3 curl git)
+# Commands that must be on PATH (with /usr/sbin) once installed. mkfs.fat and mtools make the
+# FAT32 SD-card images of tests and of //images:rpi4_sdcard.
+HOST_TOOLS=(qemu-system-aarch64 qemu-system-arm python3 curl git mkfs.fat mcopy mmd)
 
 # bazelisk from the npm registry (the package ships the binary itself).
 BAZELISK_VERSION="1.28.1"

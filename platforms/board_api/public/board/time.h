@@ -1,0 +1,9 @@
+// Optional board facade: a monotonic clock (for tokens/s). Implemented by rpi4.
+#ifndef BOARD_TIME_H_
+#define BOARD_TIME_H_
+
+#include <stdint.h>
+
+uint64_t board_time_us(void);  // microseconds since power-on, monotonic
+
+#endif  // BOARD_TIME_H_

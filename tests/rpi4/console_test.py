@@ -1,0 +1,52 @@
+"""Boots //images:rpi4_console_test and types at its console: PL011 polled receive and
+common/line_edit on the board (erase, Ctrl-U, CR LF, escape sequences, a line longer
+than the 32-byte buffer, UTF-8), checking the lines the image reports and the echo.
+
+    console_test.py --kernel kernel8.img
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rpi4_session import Session, Tally
+
+# (bytes typed, line the image must report, echo that must appear)
+LINES = [
+    (b"hello\r", "line len=5 truncated=0 text=hello", "hello\r\n"),
+    (b"ab\x7fc\r", "line len=2 truncated=0 text=ac", "ab\b \bc\r\n"),
+    (b"junk\x15ok\r\n", "line len=2 truncated=0 text=ok", "junk\b \b\b \b\b \b\b \bok\r\n"),
+    (b"\x1b[Aup\r", "line len=2 truncated=0 text=up", "up\r\n"),
+    ("caf\u00e9\x7f!\r".encode(), "line len=4 truncated=0 text=caf!", "caf\u00e9\b \b!\r\n"),
+    (b"x" * 40 + b"\r", "line len=31 truncated=1 text=" + "x" * 31,
+     "x" * 31 + " [line truncated to 31 bytes]\r\n"),
+    (b"/exit\r", "line len=5 truncated=0 text=/exit", "/exit\r\n"),
+]  # fmt: skip
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--kernel", type=Path, required=True)
+    parser.add_argument("--elf", type=Path, help="unused (the test targets pass it to all)")
+    parser.add_argument("--timeout", type=float, default=60.0)
+    args = parser.parse_args()
+    session = Session(args.kernel)
+    # pl011_init empties the receive FIFO: type only once the image is listening.
+    session.wait_for("console test: ready", args.timeout)
+    tally = Tally()
+    for typed, report, echo in LINES:
+        session.send(typed)
+        session.wait_for(report + "\r\n", args.timeout)
+        tally.check(echo + report in session.console, f"{typed!r}: echo {echo!r} then {report!r}")
+    status = session.finish(args.timeout)
+    print(session.console)
+    tally.check(status == 0, f"QEMU exit status {status} == 0 after /exit")
+    return tally.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
