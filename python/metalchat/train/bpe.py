@@ -19,6 +19,7 @@ Needs ``regex`` and ``tiktoken`` (both in the torch extra, ``requirements-torch.
 from __future__ import annotations
 
 import collections
+import itertools
 import pickle
 from collections.abc import Iterable
 from pathlib import Path
@@ -77,7 +78,7 @@ def train_bpe(texts: Iterable[str], n_ranks: int, pattern: str = SPLIT_PATTERN) 
     stats: collections.Counter[tuple[int, int]] = collections.Counter()
     where: dict[tuple[int, int], set[int]] = collections.defaultdict(set)
     for index, ids in enumerate(chunks):
-        for pair in zip(ids, ids[1:], strict=False):
+        for pair in itertools.pairwise(ids):
             stats[pair] += freq[index]
             where[pair].add(index)
 
@@ -98,9 +99,9 @@ def train_bpe(texts: Iterable[str], n_ranks: int, pattern: str = SPLIT_PATTERN) 
         for index in sorted(where.pop(best, ())):
             old = chunks[index]
             merged = _merge(old, best, new)
-            for pair in zip(old, old[1:], strict=False):
+            for pair in itertools.pairwise(old):
                 stats[pair] -= freq[index]
-            for pair in zip(merged, merged[1:], strict=False):
+            for pair in itertools.pairwise(merged):
                 stats[pair] += freq[index]
                 where[pair].add(index)
             chunks[index] = merged

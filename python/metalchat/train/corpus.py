@@ -29,8 +29,16 @@ from metalchat.fileio import atomic_write, read_bytes
 
 # Debian 12 (bookworm) packages, pinned by version and the sha256 of the .deb file.
 KJV_DEBS = {
-    "bible-kjv-text": ("4.38", "all", "d61b6aad4c51ba9e2800b825325fa6a09e99a0d02a9bb6dc4724fcc4995a1b7a"),
-    "bible-kjv": ("4.38", "amd64", "75a49c032a6efa9faa2beb4a9acb70974380122906329d0e100de36cc88ff02d"),
+    "bible-kjv-text": (
+        "4.38",
+        "all",
+        "d61b6aad4c51ba9e2800b825325fa6a09e99a0d02a9bb6dc4724fcc4995a1b7a",
+    ),
+    "bible-kjv": (
+        "4.38",
+        "amd64",
+        "75a49c032a6efa9faa2beb4a9acb70974380122906329d0e100de36cc88ff02d",
+    ),
 }
 KJV_TEXT_SHA256 = "cd45f0c9cedab8e4439bd6486c8952c77cc8b0ecc5d1f6ae3513f2039f47229d"
 KJV_TEXT_SIZE = 4404412

@@ -21,22 +21,9 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from metalchat.errors import MetalchatError
+from metalchat.train.settings import TrainConfig
 
-
-@dataclass(frozen=True)
-class TrainConfig:
-    steps: int = 1500
-    batch_size: int = 16
-    seq_len: int = 256
-    lr: float = 3e-3
-    min_lr: float = 3e-4
-    warmup: int = 100
-    weight_decay: float = 0.1
-    grad_clip: float = 1.0
-    seed: int = 1337
-    threads: int = 2
-    eval_every: int = 0  # 0: only at the end
-    eval_windows: int = 64
+__all__ = ["TrainConfig", "TrainResult", "evaluate", "setup_torch", "train"]
 
 
 @dataclass
@@ -127,7 +114,7 @@ def train(
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         optimizer.step()
-        recent = [*recent[-49:], float(loss)]
+        recent = [*recent[-49:], float(loss.detach())]
         bar.set_postfix(loss=f"{recent[-1]:.3f}")
         if cfg.eval_every and (step + 1) % cfg.eval_every == 0 and step + 1 < cfg.steps:
             history.append((step + 1, evaluate(model, val_ids, cfg)))

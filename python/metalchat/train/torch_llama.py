@@ -105,15 +105,15 @@ class TorchLlama(nn.Module):
 
         w = {
             "token_embedding": self.token_embedding.weight.detach().float().numpy(),
-            "rms_att": stack(lambda l: l.rms_att),
-            "wq": stack(lambda l: l.wq.weight),
-            "wk": stack(lambda l: l.wk.weight),
-            "wv": stack(lambda l: l.wv.weight),
-            "wo": stack(lambda l: l.wo.weight),
-            "rms_ffn": stack(lambda l: l.rms_ffn),
-            "w1": stack(lambda l: l.w1.weight),
-            "w2": stack(lambda l: l.w2.weight),
-            "w3": stack(lambda l: l.w3.weight),
+            "rms_att": stack(lambda b: b.rms_att),
+            "wq": stack(lambda b: b.wq.weight),
+            "wk": stack(lambda b: b.wk.weight),
+            "wv": stack(lambda b: b.wv.weight),
+            "wo": stack(lambda b: b.wo.weight),
+            "rms_ffn": stack(lambda b: b.rms_ffn),
+            "w1": stack(lambda b: b.w1.weight),
+            "w2": stack(lambda b: b.w2.weight),
+            "w3": stack(lambda b: b.w3.weight),
             "rms_final": self.rms_final.detach().float().numpy(),
         }
         if not self.config.shared_classifier:
