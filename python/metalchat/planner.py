@@ -17,6 +17,11 @@ Two ways to run:
 
 Board capacities below are the RAM left to the model after a fixed reserve for
 firmware/boot code and buffers — assumptions stated in each board's ``note``.
+
+:func:`paper_tables` gives the llama.pi paper's own two tables (Figure 3: every tensor,
+layers stacked; Figure 4: one layer) in the paper's convention, which differs from the
+plan above in one place: its INT8 column quantizes the RMSNorm weights too. See
+docs/PLANNER.md for both conventions and the paper's numbers.
 """
 
 from __future__ import annotations
@@ -243,6 +248,112 @@ def to_json(p: Plan, boards: list[Board]) -> str:
             "whole_bytes": p.whole_bytes,
             "streamed_bytes": p.streamed_bytes,
             "boards": {b.name: {"ram": b.ram, "verdict": fit(p, b).verdict} for b in boards},
+        },
+        indent=2,
+    )
+
+
+# The llama.pi paper's tables: M. Ding, "Llama2.pi: Running LLMs on the Bleeding Edge"
+# (Stanford CS224N, 2024), Figure 3 (every tensor, layers stacked) and Figure 4 (one layer).
+# Its convention: FP32 = 4 bytes a value; INT8 = 1 byte a value + one float32 scale per
+# group, applied to *every* tensor, the RMSNorm weights included (its exporter keeps the
+# norms float32, which is what plan() counts); totals are the column sums.
+PAPER_NAMES = {
+    "token_embedding": "token_embedding_table",
+    "rms_att": "rms_att_weight",
+    "rms_ffn": "rms_ffn_weight",
+    "rms_final": "rms_final_weight",
+}
+PAPER_MODEL_ORDER = (
+    "token_embedding",
+    "rms_att",
+    "wq",
+    "wk",
+    "wv",
+    "wo",
+    "rms_ffn",
+    "w1",
+    "w2",
+    "w3",
+    "rms_final",
+    "wcls",
+)
+PAPER_LAYER_ORDER = ("rms_att", "wq", "wk", "wv", "wo", "rms_ffn", "w1", "w2", "w3")
+
+
+@dataclass(frozen=True)
+class PaperRow:
+    """One line of the paper's tables: a tensor and its bytes in FP32 and in INT8."""
+
+    name: str  # the paper's (llama2.c's) name, e.g. "rms_att_weight"
+    shape: tuple[int, ...]
+    fp32: int
+    int8: int
+
+
+@dataclass
+class PaperTables:
+    group_size: int
+    model: list[PaperRow]  # Figure 3
+    layer: list[PaperRow]  # Figure 4
+
+    @staticmethod
+    def totals(rows: list[PaperRow]) -> tuple[int, int]:
+        return sum(r.fp32 for r in rows), sum(r.int8 for r in rows)
+
+
+def paper_tables(config: LlamaConfig, group_size: int = 64) -> PaperTables:
+    """Figure 3 and Figure 4 of the llama.pi paper for ``config``, in the paper's convention."""
+    config.validate()
+    shapes = config.tensor_shapes()
+
+    def row(name: str, shape: tuple[int, ...]) -> PaperRow:
+        count = 1
+        for extent in shape:
+            count *= extent
+        return PaperRow(
+            PAPER_NAMES.get(name, name),
+            shape,
+            tensor_bytes(count, "f32"),
+            tensor_bytes(count, "q8", group_size),
+        )
+
+    model = [row(n, shapes[n]) for n in PAPER_MODEL_ORDER if n in shapes]
+    layer = [row(n, shapes[n][1:]) for n in PAPER_LAYER_ORDER]
+    return PaperTables(group_size, model, layer)
+
+
+def paper_text(t: PaperTables) -> str:
+    """The paper's two tables as text, computed for the model at hand."""
+    lines: list[str] = []
+    for title, rows in (
+        ("Figure 3 (llama.pi): every tensor, layers stacked", t.model),
+        ("Figure 4 (llama.pi): one transformer layer", t.layer),
+    ):
+        lines += [title, f"{'tensor':<24}{'shape':<20}{'FP32 (bytes)':>16}{'INT8 (bytes)':>16}"]
+        for r in rows:
+            shape = "x".join(map(str, r.shape))
+            lines.append(f"{r.name:<24}{shape:<20}{r.fp32:>16,}{r.int8:>16,}")
+        fp32, int8 = t.totals(rows)
+        lines += [f"{'total':<44}{fp32:>16,}{int8:>16,}", ""]
+    lines.append(
+        f"INT8: 1 byte a value + a float32 scale per {t.group_size} values, norms included "
+        "(the paper's convention; see docs/PLANNER.md)"
+    )
+    return "\n".join(lines)
+
+
+def paper_json(t: PaperTables) -> str:
+    def rows(rs: list[PaperRow]) -> list[dict[str, object]]:
+        return [
+            {"name": r.name, "shape": list(r.shape), "fp32": r.fp32, "int8": r.int8} for r in rs
+        ]
+
+    return json.dumps(
+        {
+            "group_size": t.group_size,
+            "figure3": {"rows": rows(t.model), "totals": list(t.totals(t.model))},
+            "figure4": {"rows": rows(t.layer), "totals": list(t.totals(t.layer))},
         },
         indent=2,
     )

@@ -71,5 +71,114 @@ def test_errors() -> None:
         planner.plan(STORIES260K, "q8", 48)
 
 
+# The llama.pi paper's tables for Llama2-7B exactly as printed (M. Ding, "Llama2.pi: Running
+# LLMs on the Bleeding Edge", Stanford CS224N 2024, paper.pdf in github.com/mattyding/llama.pi,
+# pages 4-5): tensor -> (FP32 bytes, INT8 bytes). See docs/PLANNER.md.
+PAPER_FIGURE_3 = {
+    "token_embedding_table": (524_288_000, 139_264_000),
+    "rms_att_weight": (524_288, 139_264),
+    "wq": (2_147_483_648, 671_088_640),
+    "wk": (2_147_483_648, 671_088_640),
+    "wv": (2_147_483_648, 671_088_640),
+    "wo": (2_147_483_648, 671_088_640),
+    "rms_ffn_weight": (524_288, 139_264),
+    "w1": (5_771_362_304, 1_533_018_112),
+    "w2": (5_771_362_304, 1_533_018_112),
+    "w3": (5_771_362_304, 1_533_018_112),
+    "rms_final_weight": (16_384, 4_352),
+    "wcls": (524_288_000, 139_264_000),
+}
+PAPER_FIGURE_3_TOTAL = (26_953_646_080, 7_562_219_776)
+PAPER_FIGURE_4 = {
+    "rms_att_weight": (16_384, 4_352),
+    "wq": (67_108_864, 17_825_792),
+    "wk": (67_108_864, 17_825_792),
+    "wv": (67_108_864, 17_825_792),
+    "wo": (67_108_864, 17_825_792),
+    "rms_ffn_weight": (16_384, 4_352),
+    "w1": (180_355_072, 47_906_816),
+    "w2": (180_355_072, 47_906_816),
+    "w3": (180_355_072, 47_906_816),
+}
+PAPER_FIGURE_4_TOTAL = (809_533_440, 215_032_320)
+# The printed cells no single convention gives (docs/PLANNER.md, "Errata"): the four INT8
+# attention rows of Figure 3 (1.25 bytes a value where every other INT8 cell, Figure 4's
+# own wq..wo included, is 1 + 4/64), and Figure 3's FP32 total (rms_final_weight left out).
+PAPER_ATTENTION = ("wq", "wk", "wv", "wo")
+
+
+def _cells(rows: list[planner.PaperRow]) -> dict[str, tuple[int, int]]:
+    return {r.name: (r.fp32, r.int8) for r in rows}
+
+
+def test_paper_figure_4_exact() -> None:
+    t = planner.paper_tables(LLAMA2_7B, 64)
+    assert _cells(t.layer) == PAPER_FIGURE_4
+    assert list(_cells(t.layer)) == list(PAPER_FIGURE_4)  # same rows, same order
+    assert t.totals(t.layer) == PAPER_FIGURE_4_TOTAL
+
+
+def test_paper_figure_3_exact_but_errata() -> None:
+    t = planner.paper_tables(LLAMA2_7B, 64)
+    ours = _cells(t.model)
+    assert list(ours) == list(PAPER_FIGURE_3)
+    # every FP32 cell, and every INT8 cell but the four attention matrices, exactly
+    assert {n: c[0] for n, c in ours.items()} == {n: c[0] for n, c in PAPER_FIGURE_3.items()}
+    for name, (_, int8) in PAPER_FIGURE_3.items():
+        if name not in PAPER_ATTENTION:
+            assert ours[name][1] == int8, name
+    # the attention matrices: 32 layers of Figure 4's 17,825,792, not the printed 671,088,640
+    # (which is 1.25 bytes a value: 2,147,483,648 / 4 * 5 / 4)
+    for name in PAPER_ATTENTION:
+        assert ours[name][1] == 32 * PAPER_FIGURE_4[name][1] == 570_425_344
+        assert PAPER_FIGURE_3[name][1] == 5 * (PAPER_FIGURE_3[name][0] // 4) // 4
+    fp32, int8 = t.totals(t.model)
+    assert (fp32, int8) == (26_953_662_464, 7_159_566_592)
+    # printed FP32 total = the rows' sum without rms_final_weight; printed INT8 total = the
+    # sum of the printed rows (so it carries the attention slip, and does count rms_final)
+    assert PAPER_FIGURE_3_TOTAL[0] == fp32 - ours["rms_final_weight"][0]
+    assert PAPER_FIGURE_3_TOTAL[1] == sum(c[1] for c in PAPER_FIGURE_3.values())
+    assert PAPER_FIGURE_3_TOTAL[1] == int8 + 4 * (671_088_640 - 570_425_344)
+    # Figure 3 FP32 total over layers = Figure 4 FP32 total x 32 + the global tensors
+    assert fp32 == 32 * PAPER_FIGURE_4_TOTAL[0] + 2 * 524_288_000 + 16_384
+
+
+def test_paper_prose_numbers() -> None:
+    t = planner.paper_tables(LLAMA2_7B, 64)
+    fp32, int8 = t.totals(t.model)
+    assert round(fp32 / 1e9) == 27  # "at least 27 GB": decimal gigabytes
+    # "just over 7.5 GB" is the printed total (7.56 GB), so it carries the attention slip;
+    # the consistent total is 7.16 GB
+    assert round(PAPER_FIGURE_3_TOTAL[1] / 1e9, 2) == 7.56 and round(int8 / 1e9, 2) == 7.16
+    largest = max(r.int8 for r in t.layer)  # "the largest weight ... at 45 MB"
+    assert largest == 47_906_816 and largest // planner.MiB == 45  # MiB, rounded down
+
+
+def test_planner_defaults_against_the_paper() -> None:
+    """plan() agrees with Figure 4 except the INT8 norms, which it keeps float32 (as the
+    paper's exporter does)."""
+    paper = planner.paper_tables(LLAMA2_7B, 64)
+    f32 = planner.plan(LLAMA2_7B, "f32")
+    assert [r.bytes for r in f32.layer] == [r.fp32 for r in paper.layer]
+    assert f32.layer_bytes == PAPER_FIGURE_4_TOTAL[0]
+    q8 = planner.plan(LLAMA2_7B, "q8", 64)
+    for mine, theirs in zip(q8.layer, paper.layer, strict=True):
+        norm = mine.name.startswith("rms_")
+        assert mine.bytes == (theirs.fp32 if norm else theirs.int8), mine.name
+    assert q8.layer_bytes == PAPER_FIGURE_4_TOTAL[1] + 2 * (16_384 - 4_352) == 215_056_384
+    # whole-model weights: Figure 3's consistent INT8 total with float32 norms
+    assert q8.weights_bytes == 7_159_566_592 + (2 * 32 + 1) * (16_384 - 4_352)
+    assert f32.weights_bytes == 26_953_662_464
+
+
+def test_paper_text_and_json() -> None:
+    t = planner.paper_tables(LLAMA2_7B, 64)
+    text = planner.paper_text(t)
+    assert "215,032,320" in text and "809,533,440" in text and "7,159,566,592" in text
+    assert '"figure4"' in planner.paper_json(t)
+    with pytest.raises(MetalchatError, match="do not split into groups of 48"):
+        planner.paper_tables(STORIES260K, 48)
+
+
 if __name__ == "__main__":
     raise SystemExit(pytest.main([__file__, "-q"]))

@@ -46,5 +46,19 @@ def test_bad_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().err.startswith(f"error: {path}: not a llama2.c model")
 
 
+def test_paper_tables(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # stories260K's shape: one layer has 2 norms of 64, wq/wo 64x64, wk/wv 32x64, w1-3 172x64
+    path = _model(tmp_path, LlamaConfig(64, 192, 5, 8, 4, 512, 512))
+    assert run(main, [str(path), "--paper"]) == 0
+    out = capsys.readouterr().out
+    assert "Figure 3" in out and "Figure 4" in out and "rms_att_weight" in out
+    fp32 = 4 * (2 * 64 + 2 * 64 * 64 + 2 * 32 * 64 + 3 * 192 * 64)
+    assert f"{fp32:,}" in out and f"{fp32 // 4 * 17 // 16:,}" in out
+    assert run(main, [str(path), "--paper", "--json"]) == 0
+    assert '"figure3"' in capsys.readouterr().out
+    assert run(main, [str(path), "--paper", "--require"]) == 1
+    assert "--paper takes neither" in capsys.readouterr().err
+
+
 if __name__ == "__main__":
     raise SystemExit(pytest.main([__file__, "-q"]))

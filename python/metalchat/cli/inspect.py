@@ -18,6 +18,10 @@ activations), the RAM it needs whole and streamed one layer at a time, and for e
 whether it fits, fits streamed, or does not fit.
 
 MODEL is a llama2.c .bin (only its header is read) or a model manifest .textproto.
+
+--paper prints instead the llama.pi paper's two tables (Figure 3: every tensor with layers
+stacked; Figure 4: one layer) for this model's shape, in the paper's convention: FP32 and
+INT8 bytes per tensor, INT8 with a float32 scale per group and the norms quantized too.
 """
 
 EPILOG = """\
@@ -26,6 +30,7 @@ examples:
   inspect llama2-7b.bin --format q8 --group-size 64 --board rpi0
   inspect manifests/stories260K.textproto --board rp2350 --require
   inspect model.bin --json
+  inspect llama2-7b.bin --paper
 """
 
 _FORMAT_OF_VERSION = {0: "f32", 1: "f32", 2: "q8"}
@@ -80,6 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="fail (exit 1) unless the model fits every --board given",
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument(
+        "--paper",
+        action="store_true",
+        help="print the llama.pi paper's Figure 3 and 4 tables for this shape",
+    )
     return parser
 
 
@@ -88,6 +98,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     config, file_format, group = load_config(args.model)
     fmt = args.format or file_format or "f32"
     group = args.group_size or group
+    if args.paper:
+        if args.require or args.format:
+            raise MetalchatError("--paper takes neither --format nor --require")
+        try:
+            tables = planner.paper_tables(config, group)
+        except MetalchatError as exc:
+            raise exc.with_path(args.model) from None
+        print(planner.paper_json(tables) if args.json else planner.paper_text(tables))
+        return 0
     try:
         p = planner.plan(config, fmt, group)
     except MetalchatError as exc:
