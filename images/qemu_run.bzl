@@ -2,14 +2,15 @@
 
 load("//platforms:boards.bzl", "BOARDS")
 
-def qemu_run(name, board, image, qemu_args = [], **kwargs):
+def qemu_run(name, board, image, qemu_args = [], data = [], **kwargs):
     """A py_binary that boots `image` (a board_image target of `board`) in QEMU.
 
     Args:
       name: target name, e.g. rpi4_qemu.
       board: a key of BOARDS with a qemu entry.
       image: the board_image target.
-      qemu_args: more QEMU arguments (drives, devices, ...).
+      qemu_args: more QEMU arguments (drives, devices, ...); $(rootpath) of `data` works.
+      data: files the QEMU arguments name (e.g. an SD card image).
       **kwargs: common attributes.
     """
     qemu = BOARDS[board].qemu
@@ -26,6 +27,6 @@ def qemu_run(name, board, image, qemu_args = [], **kwargs):
             "--kernel=$(rootpath %s)" % kernel,
             "--",
         ] + qemu.args + qemu_args,
-        data = [kernel],
+        data = [kernel] + data,
         **kwargs
     )

@@ -72,18 +72,24 @@ static float group_absmax(const float *x, int n) {
   return m;
 }
 
+static int8_t clamp_int8(float v) {
+  return v > 127.0f ? 127 : (v < -127.0f ? -127 : (v == v ? (int8_t)v : 0));
+}
+
 void em_quantize_q8(int8_t *q, float *s, const float *x, int n, int group_size) {
   for (int g = 0; g < n / group_size; g++) {
     const float *xg = x + (size_t)g * group_size;
     float scale = group_absmax(xg, group_size) / 127.0f;
     s[g] = scale;
     for (int i = 0; i < group_size; i++) {
-      q[(size_t)g * group_size + i] = scale == 0.0f ? 0 : (int8_t)em_roundf(xg[i] / scale);
+      q[(size_t)g * group_size + i] = scale == 0.0f ? 0 : clamp_int8(em_roundf(xg[i] / scale));
     }
   }
 }
 
-static int clamp_int4(float v) { return v > 7.0f ? 7 : (v < -8.0f ? -8 : (int)v); }
+/* Non-finite activations (inf/NaN weights in a damaged file) give 0 instead of undefined
+ * float-to-int conversions; finite inputs are unchanged (|x / scale| <= 127 or 7 already). */
+static int clamp_int4(float v) { return v > 7.0f ? 7 : (v < -8.0f ? -8 : (v == v ? (int)v : 0)); }
 
 void em_quantize_q4(uint8_t *q, float *s, const float *x, int n, int group_size) {
   for (int g = 0; g < n / group_size; g++) {

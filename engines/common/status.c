@@ -23,6 +23,10 @@ const char *em_status_name(em_status status) {
       return "EM_ERR_NOMEM";
     case EM_ERR_FULL:
       return "EM_ERR_FULL";
+    case EM_ERR_CORRUPT:
+      return "EM_ERR_CORRUPT";
+    case EM_ERR_UNSUPPORTED:
+      return "EM_ERR_UNSUPPORTED";
   }
   return "EM_ERR_UNKNOWN";
 }

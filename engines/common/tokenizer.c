@@ -1,6 +1,8 @@
 /* llama2.c-compatible BPE tokenizer, read in place from tokenizer.bin. */
 #include "engine/tokenizer.h"
 
+#include "engines/common/tokenizer_bpe.h"
+
 static int32_t read_i32(const uint8_t *p) {
   int32_t v;
   __builtin_memcpy(&v, p, sizeof v);
@@ -14,6 +16,7 @@ static float read_f32(const uint8_t *p) {
 }
 
 const char *em_tokenizer_piece(const em_tokenizer *tok, int id, int *len) {
+  if (tok->kind == EM_TOKENIZER_BPE) return em_bpe_piece(tok, id, len);
   const uint8_t *entry = tok->data + tok->entry_offset[id];
   *len = (int)read_i32(entry + 4);
   return (const char *)(entry + 8);
@@ -55,7 +58,7 @@ static void sift_down(const em_tokenizer *tok, int32_t *ids, int root, int n) {
 }
 
 /* Heapsort: in place, O(n log n), no recursion. */
-static void sort_ids(const em_tokenizer *tok, int32_t *ids, int n) {
+void em_tokenizer_sort_ids(const em_tokenizer *tok, int32_t *ids, int n) {
   for (int i = n / 2 - 1; i >= 0; i--) sift_down(tok, ids, i, n);
   for (int end = n - 1; end > 0; end--) {
     int32_t t = ids[0];
@@ -66,7 +69,8 @@ static void sort_ids(const em_tokenizer *tok, int32_t *ids, int n) {
 }
 
 int em_tokenizer_lookup(const em_tokenizer *tok, const char *str, int len) {
-  int lo = 0, hi = tok->vocab_size; /* first index whose piece >= str */
+  int count = tok->kind == EM_TOKENIZER_BPE ? tok->n_ranked : tok->vocab_size;
+  int lo = 0, hi = count; /* first index whose piece >= str */
   while (lo < hi) {
     int mid = lo + (hi - lo) / 2;
     int mid_len;
@@ -76,7 +80,7 @@ int em_tokenizer_lookup(const em_tokenizer *tok, const char *str, int len) {
     else
       hi = mid;
   }
-  if (lo == tok->vocab_size) return -1;
+  if (lo == count) return -1;
   int found_len;
   const char *piece = em_tokenizer_piece(tok, tok->sorted_ids[lo], &found_len);
   return compare_bytes(piece, found_len, str, len) == 0 ? tok->sorted_ids[lo] : -1;
@@ -153,6 +157,11 @@ em_status em_tokenizer_load(em_tokenizer *tok, const void *bytes, size_t size, i
     *msg = "tokenizer: arena too small";
     return EM_ERR_NOMEM;
   }
+  tok->kind = EM_TOKENIZER_LLAMA2C;
+  tok->n_ranked = 0;
+  tok->n_special = 0;
+  tok->special_offset = NULL;
+  tok->digit_group = 0;
   tok->data = data;
   tok->size = size;
   tok->vocab_size = count;
@@ -166,7 +175,7 @@ em_status em_tokenizer_load(em_tokenizer *tok, const void *bytes, size_t size, i
     tok->sorted_ids[i] = i;
     off += 8 + (size_t)read_i32(data + off + 4);
   }
-  sort_ids(tok, tok->sorted_ids, count);
+  em_tokenizer_sort_ids(tok, tok->sorted_ids, count);
 
   for (int b = 0; b < 256; b++) {
     tok->byte_token[b] = -1;
@@ -215,6 +224,8 @@ em_status em_tokenizer_encode(em_tokenizer *tok, const char *text, bool bos, boo
                               int capacity, int *n_tokens) {
   int n = 0;
   *n_tokens = 0;
+  if (tok->kind == EM_TOKENIZER_BPE)
+    return em_bpe_encode(tok, text, bos, eos, tokens, capacity, n_tokens);
   if (bos && push_token(tokens, capacity, &n, tok->bos_id) != EM_OK) return EM_ERR_FULL;
   if (text[0] != '\0') {
     int space = em_tokenizer_lookup(tok, " ", 1);
@@ -256,6 +267,7 @@ em_status em_tokenizer_encode(em_tokenizer *tok, const char *text, bool bos, boo
 }
 
 const char *em_tokenizer_decode(const em_tokenizer *tok, int prev, int token, int *len) {
+  if (tok->kind == EM_TOKENIZER_BPE) return em_bpe_decode(tok, token, len);
   const char *piece = em_tokenizer_piece(tok, token, len);
   if (prev == tok->bos_id && *len > 0 && piece[0] == ' ') {
     piece++;

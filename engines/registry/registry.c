@@ -2,9 +2,11 @@
 #include "engine/registry.h"
 
 #include "llama/llama.h"
+#include "nanochat/nanochat.h"
 
 static const em_engine *const kEngines[] = {
-    &llama_engine,
+    &llama_engine,    /* llama2.c v0/v1/v2, InferPi fp16 model.bin, containers of architecture 1 */
+    &nanochat_engine, /* containers of architecture 2 */
 };
 
 int em_registry_count(void) { return (int)(sizeof kEngines / sizeof kEngines[0]); }

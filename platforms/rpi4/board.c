@@ -20,6 +20,8 @@
 
 extern char __stacks_top[];  // linker.ld: end of the image's memory
 
+#define TAG_GET_CLOCK_RATE 0x00030002u  // mailbox property: clock id -> clock id, rate in Hz
+
 static int cores_online = 1;
 static int parallel_cores = 1;
 static struct rpi4_firmware firmware;
@@ -112,6 +114,23 @@ int board_ram(uintptr_t *base, size_t *size) {
   *size = end - start;
   return 0;
 }
+
+// EMMC2's clock as the firmware set it (GET_CLOCK_RATE), or 0 when the firmware does not say.
+static uint32_t emmc2_clock_hz(void) {
+  uint32_t clock[2] = {RPI4_EMMC2_CLOCK_ID, 0};
+  int ok = bcm_mailbox_property(RPI4_MAILBOX, BCM_VC_BUS_ALIAS, TAG_GET_CLOCK_RATE, clock, 2) ==
+           BCM_MAILBOX_OK;
+  return ok && clock[0] == RPI4_EMMC2_CLOCK_ID ? clock[1] : 0;
+}
+
+int rpi4_sd_slots(const struct rpi4_sd_slot **slots) {
+  static struct rpi4_sd_slot table[2] = {{RPI4_SD_EMMC2, 0, "EMMC2"}, {RPI4_SD_EMMC, 0, "EMMC"}};
+  table[0].clock_hz = emmc2_clock_hz();
+  *slots = table;
+  return 2;
+}
+
+uintptr_t rpi4_ram_bundle(void) { return (uintptr_t)RPI4_RAM_BUNDLE; }
 
 const struct rpi4_firmware *rpi4_firmware(void) { return &firmware; }
 uint64_t rpi4_ram_total(void) { return ram_total; }

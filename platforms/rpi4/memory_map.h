@@ -22,4 +22,15 @@
 #define RPI4_RAM_FALLBACK (UINT64_C(1) << 30)  // if the revision says nothing: the 1 GB board
 #define RPI4_PCIE_MAP_SIZE (UINT64_C(1) << 30)
 
+// SD card controllers, in the order images try them (rpi4_sd_slots): EMMC2 is the Pi 4's SD
+// slot; QEMU 10's raspi4b wires `-drive if=sd` to the BCM2835 Arasan EMMC instead (WiFi SDIO on
+// a real Pi 4). See drivers/sdhci/README.md.
+#define RPI4_SD_EMMC2 (BCM2711_PERIPH_BASE + 0x340000u)
+#define RPI4_SD_EMMC (BCM2711_PERIPH_BASE + 0x300000u)
+#define RPI4_EMMC2_CLOCK_ID 12u  // the firmware's clock id of EMMC2 (mailbox GET_CLOCK_RATE)
+
+// Where config.txt's `initramfs FILE 0x08000000` (QEMU: -device loader,addr=...) puts a file
+// for the image to find in RAM at boot: 128 MiB, above the image and its stacks.
+#define RPI4_RAM_BUNDLE UINT64_C(0x08000000)
+
 #endif  // PLATFORMS_RPI4_MEMORY_MAP_H_

@@ -2,13 +2,16 @@
 
 load("//platforms:boards.bzl", "BOARDS")
 
-def boot_test(name, board, image, **kwargs):
+def boot_test(name, board, image, input = "", input_after = "", **kwargs):
     """A py_test that boots `image` (a board_image target of `board`) in QEMU.
 
     Args:
       name: test name, e.g. boot_rpi4.
       board: a key of BOARDS with a qemu entry.
       image: the board_image target.
+      input: console input, typed once `input_after` is on the console (images that wait for
+        input, e.g. the Pi 4 chat image's menu).
+      input_after: the text to wait for before typing `input`.
       **kwargs: common test attributes.
     """
     facts = BOARDS[board]
@@ -30,6 +33,10 @@ def boot_test(name, board, image, **kwargs):
             "--cpu=" + facts.cpu,
             "--privilege=" + facts.privilege,
             "--cores=%d" % facts.cores,
+        ] + ([
+            "'--input=%s'" % input,  # args are shell-tokenized: keep spaces
+            "'--input-after=%s'" % input_after,
+        ] if input else []) + [
             "--",
         ] + qemu.args,
         data = [kernel] if kernel == elf else [kernel, elf],

@@ -48,12 +48,15 @@ def main() -> int:
     parser.add_argument("--privilege", required=True, help="e.g. el=2 or mode=svc")
     parser.add_argument("--cores", type=int, required=True, help="cores the banner must count")
     parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--input", default="", help="console input (\\r for Enter)")
+    parser.add_argument("--input-after", help="type --input once this text is on the console")
     parser.add_argument("extra", nargs="*", help="more QEMU arguments")
     args = parser.parse_args()
 
     command = qemu_command(args.system, args.machine, args.kernel, args.extra)
     print("$", " ".join(command))
-    run = boot(command, timeout_s=args.timeout)
+    typed = args.input.replace("\\r", "\r").encode()
+    run = boot(command, stdin=typed, timeout_s=args.timeout, after=args.input_after)
     print(run.console)
     print(f"QEMU exit status: {run.exit_code}")
 

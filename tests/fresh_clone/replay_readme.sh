@@ -32,11 +32,20 @@ build --repository_cache=$work/repository-cache
 RC
 export XDG_CACHE_HOME="$work/xdg-cache"
 
+# What a user types at the first command's console: choose the first model, one greedy
+# answer, back to the menu, power off. The chat must have answered.
+chat=$'1\n/temp 0\n/len 24\nIn the beginning\n/exit\nq\n'
+
 cd "$work/clone"
 for i in 0 1; do
   echo "== README command $((i + 1)): ${commands[$i]}"
   start=$(date +%s)
-  # The first command boots the board and talks on its console; it reads no input here.
-  bash -c "${commands[$i]}" </dev/null
+  if [[ $i == 0 ]]; then
+    bash -c "${commands[$i]}" <<<"$chat" | tee "$work/console.txt"
+    grep -q "^Generation: [0-9]* tokens" "$work/console.txt" ||
+      { echo "replay_readme: the chat did not answer" >&2; exit 1; }
+  else
+    bash -c "${commands[$i]}" </dev/null
+  fi
   echo "== README command $((i + 1)) passed in $(($(date +%s) - start)) s (cold caches)"
 done

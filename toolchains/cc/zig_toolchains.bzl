@@ -48,6 +48,11 @@ ZIG_TARGETS = {
         linkopts = _FREESTANDING_LINKOPTS,
         constraints = ["@platforms//cpu:aarch64", "@platforms//os:none", "@//toolchains/cpu:cortex_a72"],
     ),
+    # zig's plain cortex_m33 has neither the DSP extension (SMLAD, SXTB16: the q8/q4 kernels of
+    # engines/common/dsp use them when __ARM_FEATURE_DSP is defined) nor an FPU. The RP2350's
+    # M33s have both (cortex_m33+dsp+fp_armv8d16sp), QEMU's mps2-an521 neither (an illegal
+    # SXTB16 there is an UNDEFINSTR fault; its mps2-an505 has both). Both boards share this
+    # entry, so it stays plain until the RP2350 gets a core entry of its own.
     "cortex_m33": struct(
         triple = "thumb-freestanding-eabihf",
         mcpu = "cortex_m33",
@@ -63,6 +68,23 @@ ZIG_TARGETS = {
         linkopts = [],
         constraints = ["@platforms//cpu:x86_64", "@platforms//os:linux"],
     ),
+    # Linux user-mode twins of the board cores: static musl binaries that QEMU user mode
+    # (qemu-aarch64, qemu-arm) runs on the build machine, so unit tests of portable code (the
+    # NEON and VFP kernels) run for the boards' CPUs (tests/qemu_user, platforms/linux_*).
+    "linux_a72": struct(
+        triple = "aarch64-linux-musl",
+        mcpu = "cortex_a72",
+        copts = [],
+        linkopts = [],
+        constraints = ["@platforms//cpu:aarch64", "@platforms//os:linux", "@//toolchains/cpu:cortex_a72"],
+    ),
+    "linux_arm1176": struct(
+        triple = "arm-linux-musleabihf",
+        mcpu = "arm1176jzf_s",
+        copts = [],
+        linkopts = [],
+        constraints = ["@platforms//cpu:arm", "@platforms//os:linux", "@//toolchains/cpu:arm1176jzf_s"],
+    ),
 }
 
 def zig_cc_toolchains(name, builtin_include_dirs, tools):
@@ -70,7 +92,7 @@ def zig_cc_toolchains(name, builtin_include_dirs, tools):
 
     Args:
       name: name of an empty filegroup (the toolchains' dwp_files).
-      builtin_include_dirs: absolute directories zig reads headers from (its lib/ and cache).
+      builtin_include_dirs: directories whose headers need not be declared inputs.
       tools: label of the filegroup holding zig and its wrappers.
     """
     native.filegroup(name = name)

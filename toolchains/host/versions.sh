@@ -6,12 +6,14 @@
 BAZEL_DEBIAN_VERSION="4.2.3+ds-9"
 BAZEL_REAL="/usr/bin/bazel-4"
 
-# QEMU 10 from bookworm-backports: raspi4b, raspi0, mps2-an521 and virt machines.
+# QEMU 10 from bookworm-backports: raspi4b, raspi0, mps2-an521 and virt machines, and user
+# mode (qemu-aarch64, qemu-arm) for the engines' tests built for ARM Linux.
 QEMU_DEBIAN_VERSION="1:10.0.2+ds-2+deb13u1~bpo12+1"
 
 DEBIAN_PACKAGES=(
   "bazel-bootstrap=$BAZEL_DEBIAN_VERSION"
   "qemu-system-arm=$QEMU_DEBIAN_VERSION"
+  "qemu-user=$QEMU_DEBIAN_VERSION"
   python3
   python3-venv
   ca-certificates
@@ -23,7 +25,7 @@ DEBIAN_PACKAGES=(
 
 # Commands that must be on PATH (with /usr/sbin) once installed. mkfs.fat and mtools make the
 # FAT32 SD-card images of tests and of //images:rpi4_sdcard.
-HOST_TOOLS=(qemu-system-aarch64 qemu-system-arm python3 curl git mkfs.fat mcopy mmd)
+HOST_TOOLS=(qemu-system-aarch64 qemu-system-arm qemu-aarch64 qemu-arm python3 curl git mkfs.fat mcopy mmd)
 
 # bazelisk from the npm registry (the package ships the binary itself).
 BAZELISK_VERSION="1.28.1"

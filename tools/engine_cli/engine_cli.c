@@ -4,7 +4,11 @@
  * The engine is picked by probing the file (engines/registry). Text goes to stdout, the
  * speed to stderr. --ids prints token ids instead of text (and then works without a
  * tokenizer when the prompt is empty). --dump-logits writes, for every position, the
- * vocab_size fp32 logits (native byte order) one position after another. */
+ * vocab_size fp32 logits (native byte order) one position after another.
+ * A model file that carries its tokenizer (a container) uses it unless -z is given.
+ * --prompt-ids 1,2,3 feeds exactly these ids (no BOS added, nothing sampled) and with
+ * --dump-logits writes their logits: what the parity checks (tools/verify) compare.
+ * --encode FILE prints the ids of FILE's text, one line per NUL-separated document. */
 #define _POSIX_C_SOURCE 199309L
 
 #include <stdint.h>
@@ -17,8 +21,8 @@
 #include "engine/registry.h"
 
 typedef struct options {
-  const char *model_path, *tokenizer_path, *prompt, *logits_path;
-  int steps, max_seq, print_ids;
+  const char *model_path, *tokenizer_path, *prompt, *logits_path, *prompt_ids, *encode_path;
+  int steps, max_seq, print_ids, tokenizer_given;
   float temperature, topp;
   unsigned long long seed;
 } options;
@@ -34,12 +38,14 @@ static void usage(void) {
           "  -i TEXT           prompt (default empty: start from BOS)\n"
           "  --ids             print token ids, not text\n"
           "  --dump-logits F   write fp32 logits for every position to F\n"
-          "  --max-seq N       cap the context (KV cache) length\n");
+          "  --max-seq N       cap the context (KV cache) length\n"
+          "  --prompt-ids L    feed exactly the comma-separated ids L (no sampling)\n"
+          "  --encode FILE     print the ids of FILE's NUL-separated documents\n");
   exit(2);
 }
 
 static options parse(int argc, char **argv) {
-  options o = {NULL, "tokenizer.bin", "", NULL, 256, 0, 0, 1.0f, 0.9f, 0};
+  options o = {NULL, "tokenizer.bin", "", NULL, NULL, NULL, 256, 0, 0, 0, 1.0f, 0.9f, 0};
   if (argc < 2 || argv[1][0] == '-') usage();
   o.model_path = argv[1];
   for (int i = 2; i < argc; i++) {
@@ -50,8 +56,13 @@ static options parse(int argc, char **argv) {
     }
     if (i + 1 >= argc) usage();
     const char *v = argv[++i];
-    if (strcmp(a, "-z") == 0)
+    if (strcmp(a, "-z") == 0) {
       o.tokenizer_path = v;
+      o.tokenizer_given = 1;
+    } else if (strcmp(a, "--prompt-ids") == 0)
+      o.prompt_ids = v;
+    else if (strcmp(a, "--encode") == 0)
+      o.encode_path = v;
     else if (strcmp(a, "-n") == 0)
       o.steps = atoi(v);
     else if (strcmp(a, "-t") == 0)
@@ -121,6 +132,59 @@ static void on_step(void *user, int pos, int token, const float *logits, int nex
   if (s->print_ids) printf("%d\n", next);
 }
 
+/* Feeds the comma-separated ids, writing every position's logits to the sink. */
+static int run_prompt_ids(const em_engine *engine, void *model, const char *list, step_sink *sink) {
+  engine->reset(model);
+  int pos = 0;
+  for (const char *p = list; *p;) {
+    char *end;
+    long id = strtol(p, &end, 10);
+    if (end == p) {
+      fprintf(stderr, "--prompt-ids: not a number at \"%s\"\n", p);
+      return 1;
+    }
+    const float *logits;
+    em_status status = engine->decode(model, (int)id, &logits);
+    if (status != EM_OK) {
+      fprintf(stderr, "decode of id %ld at position %d: %s\n", id, pos, em_status_name(status));
+      return 1;
+    }
+    if (sink->logits && fwrite(logits, sizeof(float), (size_t)sink->vocab_size, sink->logits) !=
+                            (size_t)sink->vocab_size)
+      return 1;
+    pos++;
+    p = *end == ',' ? end + 1 : end;
+  }
+  return 0;
+}
+
+/* Prints the ids of each NUL-separated document of the file, one line each. */
+static int run_encode(em_tokenizer *tok, const char *path) {
+  size_t size;
+  char *text = read_whole_file(path, &size);
+  if (!text) {
+    fprintf(stderr, "cannot read %s\n", path);
+    return 1;
+  }
+  text[size] = 0;
+  int *ids = malloc((size + 3) * sizeof(int));
+  for (size_t start = 0; ids && start <= size;) {
+    size_t len = strlen(text + start);
+    int n;
+    em_status s = em_tokenizer_encode(tok, text + start, false, false, ids, (int)len + 3, &n);
+    if (s != EM_OK) {
+      fprintf(stderr, "encode: %s\n", em_status_name(s));
+      return 1;
+    }
+    for (int i = 0; i < n; i++) printf(i ? " %d" : "%d", ids[i]);
+    printf("\n");
+    start += len + 1;
+  }
+  free(ids);
+  free(text);
+  return 0;
+}
+
 /* Loads the model, growing the arena until the engine has room. */
 static em_status load_model(const em_engine *engine, void **model, const void *bytes, size_t size,
                             const em_load_options *opt, em_arena *arena, const char **msg) {
@@ -180,13 +244,44 @@ int main(int argc, char **argv) {
     return 1;
   }
 
-  size_t tok_size;
-  void *tok_bytes = read_whole_file(o.tokenizer_path, &tok_size);
+  if (o.prompt_ids) {
+    int failed = run_prompt_ids(engine, model, o.prompt_ids, &sink);
+    if (sink.logits && fclose(sink.logits) != 0) failed = 1;
+    return failed;
+  }
+
+  size_t tok_size = 0;
+  void *tok_bytes = NULL;
   em_tokenizer tok;
+  int embedded = 0;
+  if (!o.tokenizer_given && engine->tokenizer) {
+    status = engine->tokenizer(model, &tok, &arena, &msg);
+    if (status == EM_OK) {
+      embedded = 1;
+    } else if (status != EM_ERR_UNSUPPORTED) {
+      fprintf(stderr, "%s: tokenizer: %s (%s)\n", o.model_path, msg, em_status_name(status));
+      return 1;
+    }
+  }
+  if (!embedded) tok_bytes = read_whole_file(o.tokenizer_path, &tok_size);
+  if (o.encode_path) {
+    if (!embedded && tok_bytes &&
+        (status = em_tokenizer_load(&tok, tok_bytes, tok_size, info.vocab_size, &arena, &msg)) !=
+            EM_OK) {
+      fprintf(stderr, "%s: %s (%s)\n", o.tokenizer_path, msg, em_status_name(status));
+      return 1;
+    }
+    if (!embedded && !tok_bytes) {
+      fprintf(stderr, "cannot read tokenizer %s\n", o.tokenizer_path);
+      return 1;
+    }
+    return run_encode(&tok, o.encode_path);
+  }
   em_generate_result result = {0, 0, 0};
   uint64_t start = clock_us(NULL);
-  if (tok_bytes) {
-    status = em_tokenizer_load(&tok, tok_bytes, tok_size, info.vocab_size, &arena, &msg);
+  if (embedded || tok_bytes) {
+    if (!embedded)
+      status = em_tokenizer_load(&tok, tok_bytes, tok_size, info.vocab_size, &arena, &msg);
     if (status != EM_OK) {
       fprintf(stderr, "%s: %s (%s)\n", o.tokenizer_path, msg, em_status_name(status));
       return 1;

@@ -9,6 +9,7 @@
 #include "engine/arena.h"
 #include "engine/parallel.h"
 #include "engine/status.h"
+#include "engine/tokenizer.h"
 
 typedef struct em_load_options {
   int max_seq_len;      /* cap on the context (KV cache) length; 0 = the model's own */
@@ -47,6 +48,10 @@ typedef struct em_engine {
   /* Empties the context (position 0). */
   void (*reset)(void *model);
   void (*memory)(const void *model, em_memory_report *out);
+  /* Optional (NULL = never): loads the tokenizer the model file itself carries (a
+   * container's tokenizer section) into *tok, taking its tables from the arena.
+   * EM_ERR_UNSUPPORTED when this file has none (llama2.c files: tokenizer.bin is separate). */
+  em_status (*tokenizer)(const void *model, em_tokenizer *tok, em_arena *arena, const char **msg);
 } em_engine;
 
 #endif /* ENGINE_ENGINE_H_ */

@@ -1,4 +1,5 @@
-// Raspberry Pi 4 specifics beyond the board facade, for rpi4 test images and diagnostics.
+// Raspberry Pi 4 specifics beyond the board facade: firmware facts for test images and
+// diagnostics, and the storage facts an image wires its drivers with.
 #ifndef RPI4_RPI4_H_
 #define RPI4_RPI4_H_
 
@@ -15,5 +16,17 @@ const struct rpi4_firmware *rpi4_firmware(void);
 
 uint64_t rpi4_ram_total(void);  // RAM the MMU maps as normal memory (bytes)
 int rpi4_mmu_error(void);       // aarch64_mmu_enable()'s result in board_init (0: MMU on)
+
+// An SD host controller to try for the card: base address, base clock (from the firmware; 0:
+// take it from the controller's capabilities register) and a name for messages.
+struct rpi4_sd_slot {
+  uintptr_t base;
+  uint32_t clock_hz;
+  const char *name;
+};
+// The SD controllers in the order to try them (EMMC2, the SD slot, first); returns how many.
+int rpi4_sd_slots(const struct rpi4_sd_slot **slots);
+// Where a file the boot loader placed in RAM (config.txt `initramfs FILE ADDR`) is expected.
+uintptr_t rpi4_ram_bundle(void);
 
 #endif  // RPI4_RPI4_H_

@@ -1,0 +1,545 @@
+/* nanochat engine: config -> weights -> run state -> forward -> chat -> engine table. */
+#include "nanochat/nanochat.h"
+
+#include "container/container.h"
+#include "engine/mathf.h"
+#include "engine/ops.h"
+
+static em_status fail(const char **msg, const char *text, em_status status) {
+  *msg = text;
+  return status;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Config: the container's parameter block, zeros replaced by upstream's values */
+
+static bool finite_nonnegative(float x) { return x >= 0.0f && x <= 3.4e38f; }
+
+static em_status read_config(nanochat_config *c, const mc_nanochat_params *p, const char **msg) {
+  const uint32_t dims[7] = {p->n_embd,     p->n_layer,           p->n_head,      p->n_kv_head,
+                            p->vocab_size, p->padded_vocab_size, p->sequence_len};
+  for (int i = 0; i < 7; i++) {
+    if (dims[i] == 0 || dims[i] > (1u << 24))
+      return fail(msg, "nanochat: a dimension is 0 or above 2^24", EM_ERR_DIMS);
+  }
+  c->n_embd = (int)p->n_embd;
+  c->n_layer = (int)p->n_layer;
+  c->n_head = (int)p->n_head;
+  c->n_kv_head = (int)p->n_kv_head;
+  c->vocab_size = (int)p->vocab_size;
+  c->padded_vocab_size = (int)p->padded_vocab_size;
+  c->sequence_len = (int)p->sequence_len;
+  if (c->n_layer > NANOCHAT_MAX_LAYERS)
+    return fail(msg, "nanochat: more than 64 layers", EM_ERR_DIMS);
+  if (c->n_embd % c->n_head != 0 || (c->n_embd / c->n_head) % 2 != 0)
+    return fail(msg, "nanochat: n_head does not divide n_embd into even head sizes", EM_ERR_DIMS);
+  if (c->n_kv_head > c->n_head || c->n_head % c->n_kv_head != 0)
+    return fail(msg, "nanochat: n_kv_head does not divide n_head", EM_ERR_DIMS);
+  if (c->padded_vocab_size < c->vocab_size)
+    return fail(msg, "nanochat: padded_vocab_size is below vocab_size", EM_ERR_DIMS);
+  c->head_dim = c->n_embd / c->n_head;
+  c->kv_dim = c->head_dim * c->n_kv_head;
+  uint32_t ratio = p->mlp_ratio ? p->mlp_ratio : 4;
+  if (ratio > 64) return fail(msg, "nanochat: mlp_ratio above 64", EM_ERR_DIMS);
+  c->hidden_dim = (int)ratio * c->n_embd;
+  c->smear_channels = p->smear_channels ? (int)p->smear_channels : 24;
+  c->ve_gate_channels = p->value_embed_gate_channels ? (int)p->value_embed_gate_channels : 12;
+  if (p->smear_channels > p->n_embd || p->value_embed_gate_channels > p->n_embd ||
+      c->smear_channels > c->n_embd || c->ve_gate_channels > c->n_embd)
+    return fail(msg, "nanochat: smear or gate channels exceed n_embd", EM_ERR_DIMS);
+  c->backout_layer = p->backout_layer ? (int)p->backout_layer : c->n_layer / 2;
+  if (c->backout_layer >= c->n_layer)
+    return fail(msg, "nanochat: backout_layer is not a layer", EM_ERR_DIMS);
+  const float floats[5] = {p->softcap, p->rope_theta, p->qk_scale, p->value_embed_scale,
+                           p->norm_eps};
+  for (int i = 0; i < 5; i++) {
+    if (!finite_nonnegative(floats[i]))
+      return fail(msg, "nanochat: a float parameter is negative or not finite", EM_ERR_DIMS);
+  }
+  c->softcap = p->softcap;
+  c->rope_theta = p->rope_theta > 0.0f ? p->rope_theta : 100000.0f;
+  c->qk_scale = p->qk_scale > 0.0f ? p->qk_scale : 1.2f;
+  c->value_embed_scale = p->value_embed_scale > 0.0f ? p->value_embed_scale : 3.0f;
+  c->norm_eps = p->norm_eps > 0.0f ? p->norm_eps : 1.1920929e-07f;
+  if (p->rope_layout > MC_ROPE_HALF_SPLIT)
+    return fail(msg, "nanochat: rope_layout is not 1 or 2", EM_ERR_UNSUPPORTED);
+  c->rope_split = p->rope_layout != MC_ROPE_INTERLEAVED;
+
+  /* windows */
+  uint32_t seq = p->sequence_len;
+  uint32_t short_window = p->short_window ? p->short_window : (((seq + 3) / 4 + 127) / 128) * 128;
+  int pattern_len = 0;
+  while (pattern_len < 32 && p->window_pattern[pattern_len]) pattern_len++;
+  if (pattern_len == 0) return fail(msg, "nanochat: window_pattern is empty", EM_ERR_DIMS);
+  for (int i = 0; i < c->n_layer; i++) {
+    char ch = p->window_pattern[i % pattern_len];
+    if (ch == 's') ch = 'S';
+    if (ch == 'l') ch = 'L';
+    if (ch != 'S' && ch != 'L')
+      return fail(msg, "nanochat: window_pattern has a character other than S and L", EM_ERR_DIMS);
+    uint32_t w = (ch == 'S' && i != c->n_layer - 1) ? short_window : seq;
+    c->window[i] = (int)(w < seq ? w : seq);
+  }
+  uint64_t mask = p->value_embed_layers;
+  if (c->n_layer < 64 && (mask >> c->n_layer) != 0)
+    return fail(msg, "nanochat: value_embed_layers names a layer past the last", EM_ERR_DIMS);
+  for (int i = 0; i < c->n_layer; i++) {
+    c->has_ve[i] = mask ? ((mask >> i) & 1u) != 0 : (i % 2 == (c->n_layer - 1) % 2);
+  }
+  return EM_OK;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Weights: tensors by upstream name, each checked against the config's shape */
+
+typedef struct loader {
+  const mc_container *c;
+  em_arena *arena;
+  size_t in_place, copied;
+  int min_group;
+  em_status status;
+  const char *msg;
+} loader;
+
+static void set_error(loader *ld, em_status s, const char *msg) {
+  if (ld->status == EM_OK) {
+    ld->status = s;
+    ld->msg = msg;
+  }
+}
+
+/* Writes "prefix<i>suffix" into buf (a tensor name, below 48 bytes). */
+static const char *layer_name(char *buf, const char *prefix, int i, const char *suffix) {
+  int n = 0;
+  for (const char *p = prefix; *p; p++) buf[n++] = *p;
+  char digits[4];
+  int d = 0;
+  do {
+    digits[d++] = (char)('0' + i % 10);
+    i /= 10;
+  } while (i > 0 && d < 4);
+  while (d > 0) buf[n++] = digits[--d];
+  for (const char *p = suffix; *p; p++) buf[n++] = *p;
+  buf[n] = 0;
+  return buf;
+}
+
+static bool find(loader *ld, const char *name, int ndim, uint64_t d0, uint64_t d1, mc_tensor *t) {
+  if (ld->status != EM_OK) return false;
+  const char *ignored;
+  if (mc_find(ld->c, name, t, &ignored) != EM_OK) {
+    set_error(ld, EM_ERR_DIMS, "nanochat: the container lacks a tensor nanochat's GPT needs");
+    return false;
+  }
+  bool ok = t->ndim == (uint32_t)ndim && t->shape[0] == d0 && (ndim == 1 || t->shape[1] == d1);
+  if (!ok) set_error(ld, EM_ERR_DIMS, "nanochat: a tensor's shape differs from the config's");
+  return ok;
+}
+
+/* The first `rows` rows of a (total, cols) matrix tensor, in place. */
+static em_matrix matrix(loader *ld, const char *name, uint64_t total, int rows, int cols) {
+  em_matrix m = {EM_F32, NULL, NULL, rows, cols, 0};
+  mc_tensor t;
+  if (!find(ld, name, 2, total, (uint64_t)cols, &t)) return m;
+  if (mc_matrix(&t, 0, (uint64_t)rows, (uint64_t)cols, &m) != EM_OK) {
+    set_error(ld, EM_ERR_ALIGN, "nanochat: a matrix cannot be used in place (alignment)");
+    return m;
+  }
+  ld->in_place += (size_t)(t.values_size + t.scales_size);
+  if (m.group_size > 0 && (ld->min_group == 0 || m.group_size < ld->min_group))
+    ld->min_group = m.group_size;
+  return m;
+}
+
+/* A small parameter tensor of n values (shape (n,) or (1, n) or (a, b) with a*b = n) widened
+ * to f32 in the arena. */
+static const float *vector(loader *ld, const char *name, int ndim, uint64_t d0, uint64_t d1) {
+  mc_tensor t;
+  if (!find(ld, name, ndim, d0, d1, &t)) return NULL;
+  float *out = (float *)em_arena_alloc_array(ld->arena, (size_t)t.count, sizeof(float), 16);
+  if (!out) {
+    set_error(ld, EM_ERR_NOMEM, "nanochat: arena too small for the parameter vectors");
+    return NULL;
+  }
+  for (uint64_t i = 0; i < t.count; i++) out[i] = mc_value(&t, i);
+  ld->copied += (size_t)t.count * sizeof(float);
+  return out;
+}
+
+static void map_weights(loader *ld, const nanochat_config *c, nanochat_weights *w) {
+  uint64_t C = (uint64_t)c->n_embd, V = (uint64_t)c->padded_vocab_size, L = (uint64_t)c->n_layer;
+  char name[64];
+  w->wte = matrix(ld, "transformer.wte.weight", V, c->vocab_size, c->n_embd);
+  w->lm_head = matrix(ld, "lm_head.weight", V, c->vocab_size, c->n_embd);
+  w->resid_lambdas = vector(ld, "resid_lambdas", 1, L, 0);
+  w->x0_lambdas = vector(ld, "x0_lambdas", 1, L, 0);
+  w->smear_gate = vector(ld, "smear_gate.weight", 2, 1, (uint64_t)c->smear_channels);
+  const float *smear = vector(ld, "smear_lambda", 1, 1, 0);
+  const float *backout = vector(ld, "backout_lambda", 1, 1, 0);
+  w->smear_lambda = smear ? smear[0] : 0.0f;
+  w->backout_lambda = backout ? backout[0] : 0.0f;
+  for (int i = 0; i < c->n_layer && ld->status == EM_OK; i++) {
+    nanochat_layer *y = &w->layers[i];
+    const char *h = "transformer.h.";
+    y->c_q = matrix(ld, layer_name(name, h, i, ".attn.c_q.weight"), C, c->n_embd, c->n_embd);
+    y->c_k = matrix(ld, layer_name(name, h, i, ".attn.c_k.weight"), (uint64_t)c->kv_dim, c->kv_dim,
+                    c->n_embd);
+    y->c_v = matrix(ld, layer_name(name, h, i, ".attn.c_v.weight"), (uint64_t)c->kv_dim, c->kv_dim,
+                    c->n_embd);
+    y->c_proj = matrix(ld, layer_name(name, h, i, ".attn.c_proj.weight"), C, c->n_embd, c->n_embd);
+    y->fc = matrix(ld, layer_name(name, h, i, ".mlp.c_fc.weight"), (uint64_t)c->hidden_dim,
+                   c->hidden_dim, c->n_embd);
+    y->mlp_proj =
+        matrix(ld, layer_name(name, h, i, ".mlp.c_proj.weight"), C, c->n_embd, c->hidden_dim);
+    y->value_embed = (em_matrix){EM_F32, NULL, NULL, 0, 0, 0};
+    y->ve_gate = NULL;
+    if (c->has_ve[i]) {
+      y->value_embed =
+          matrix(ld, layer_name(name, "value_embeds.", i, ".weight"), V, c->vocab_size, c->kv_dim);
+      y->ve_gate = vector(ld, layer_name(name, h, i, ".attn.ve_gate.weight"), 2,
+                          (uint64_t)c->n_kv_head, (uint64_t)c->ve_gate_channels);
+    }
+  }
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Run state */
+
+static float *floats(em_arena *arena, size_t n, size_t *total, bool *ok) {
+  float *p = (float *)em_arena_alloc_array(arena, n, sizeof(float), 16);
+  if (p)
+    *total += n * sizeof(float);
+  else
+    *ok = false;
+  return p;
+}
+
+static em_status build_run_state(nanochat_model *m, em_arena *arena, int min_group) {
+  const nanochat_config *c = &m->config;
+  nanochat_run_state *s = &m->state;
+  size_t C = (size_t)c->n_embd, seq = (size_t)m->seq_len;
+  size_t cache = (size_t)c->n_layer * seq * (size_t)c->kv_dim; /* each factor <= 2^24, L <= 64 */
+  if (cache / seq / (size_t)c->n_layer != (size_t)c->kv_dim) return EM_ERR_OVERFLOW;
+  bool ok = true;
+  m->memory.kv_cache = 0;
+  s->key_cache = floats(arena, cache, &m->memory.kv_cache, &ok);
+  s->value_cache = floats(arena, cache, &m->memory.kv_cache, &ok);
+  size_t *act = &m->memory.activations;
+  *act = 0;
+  s->x = floats(arena, C, act, &ok);
+  s->x0 = floats(arena, C, act, &ok);
+  s->xb = floats(arena, C, act, &ok);
+  s->h = floats(arena, C, act, &ok);
+  s->e = floats(arena, C, act, &ok);
+  s->e_prev = floats(arena, C, act, &ok);
+  s->q = floats(arena, C, act, &ok);
+  s->att_out = floats(arena, C, act, &ok);
+  s->proj = floats(arena, C, act, &ok);
+  s->hidden = floats(arena, (size_t)c->hidden_dim, act, &ok);
+  s->ve = floats(arena, (size_t)c->kv_dim, act, &ok);
+  s->att = floats(arena, (size_t)c->n_head * seq, act, &ok);
+  s->logits = floats(arena, (size_t)c->vocab_size, act, &ok);
+  s->rope_cos = floats(arena, (size_t)c->head_dim / 2, act, &ok);
+  s->rope_sin = floats(arena, (size_t)c->head_dim / 2, act, &ok);
+  s->xq.q = NULL;
+  s->xq.s = NULL;
+  if (min_group > 0) {
+    size_t widest = (size_t)c->hidden_dim; /* inputs are C or 4C wide */
+    s->xq.q = (int8_t *)em_arena_alloc(arena, widest, 16);
+    s->xq.s = floats(arena, widest / (size_t)min_group, act, &ok);
+    if (!s->xq.q) ok = false;
+    *act += widest;
+  }
+  return ok ? EM_OK : EM_ERR_NOMEM;
+}
+
+int nanochat_probe(const void *bytes, size_t size) {
+  return mc_probe(bytes, size) && mc_peek_architecture(bytes, size) == MC_ARCH_NANOCHAT ? 100 : 0;
+}
+
+em_status nanochat_load(nanochat_model **out, const void *bytes, size_t size,
+                        const em_load_options *options, em_arena *arena, const char **msg) {
+  *msg = "ok";
+  if (!out || !bytes || !arena) return fail(msg, "nanochat: null argument", EM_ERR_ARG);
+  *out = NULL;
+  if ((uintptr_t)bytes & 3u)
+    return fail(msg, "nanochat: model buffer must be 4-byte aligned", EM_ERR_ALIGN);
+  mc_container mc;
+  em_status status = mc_open(&mc, bytes, size, 0, msg);
+  if (status != EM_OK) return status;
+  if (mc.architecture != MC_ARCH_NANOCHAT)
+    return fail(msg, "nanochat: the container holds another architecture", EM_ERR_UNSUPPORTED);
+  if (mc.tokenizer.kind != MC_TOKENIZER_NANOCHAT)
+    return fail(msg, "nanochat: the container's tokenizer is not nanochat's BPE",
+                EM_ERR_UNSUPPORTED);
+  nanochat_config config;
+  status = read_config(&config, &mc.params.nanochat, msg);
+  if (status != EM_OK) return status;
+
+  size_t mark = em_arena_mark(arena);
+  nanochat_model *m = (nanochat_model *)em_arena_alloc(arena, sizeof *m, 16);
+  nanochat_layer *layers =
+      m ? (nanochat_layer *)em_arena_alloc_array(arena, (size_t)config.n_layer, sizeof *layers, 16)
+        : NULL;
+  if (!layers) {
+    em_arena_reset(arena, mark);
+    return fail(msg, "nanochat: arena too small for the layer table", EM_ERR_NOMEM);
+  }
+  m->config = config;
+  m->weights.layers = layers;
+  loader ld = {&mc, arena, 0, 0, 0, EM_OK, "ok"};
+  map_weights(&ld, &m->config, &m->weights);
+  if (ld.status != EM_OK) {
+    em_arena_reset(arena, mark);
+    return fail(msg, ld.msg, ld.status);
+  }
+  m->seq_len = config.sequence_len;
+  if (options && options->max_seq_len > 0 && options->max_seq_len < m->seq_len)
+    m->seq_len = options->max_seq_len;
+  m->parallel = options ? options->parallel : (em_parallel){NULL, NULL};
+  m->pos = 0;
+  m->memory.weights_in_place = ld.in_place;
+  m->memory.weights_copied = ld.copied;
+  m->tokenizer_bytes = mc.tokenizer.payload;
+  m->tokenizer_size = mc.tokenizer.payload_size;
+  m->bos_id = (int)mc.tokenizer.bos_id;
+  m->eos_id = (int)mc.tokenizer.eos_id;
+  status = build_run_state(m, arena, ld.min_group);
+  if (status != EM_OK) {
+    em_arena_reset(arena, mark);
+    return fail(msg,
+                status == EM_ERR_NOMEM ? "nanochat: arena too small for KV cache and activations"
+                                       : "nanochat: KV cache size does not fit in size_t",
+                status);
+  }
+  m->memory.arena_used = em_arena_used(arena) - mark;
+  *out = m;
+  return EM_OK;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Forward pass */
+
+static float sigmoid(float x) { return 1.0f / (1.0f + em_expf(-x)); }
+
+static float dot(const float *a, const float *b, int n) {
+  float s = 0.0f;
+  for (int i = 0; i < n; i++) s += a[i] * b[i];
+  return s;
+}
+
+/* out = w x; quantizes x first for q8/q4 weights. */
+static void project(nanochat_model *m, float *out, const em_matrix *w, const float *x) {
+  em_qvec *xq = &m->state.xq;
+  if (w->dtype == EM_Q8 || w->dtype == EM_Q4) {
+    xq->n = w->cols;
+    xq->group_size = w->group_size;
+    em_quantize_q8(xq->q, xq->s, x, w->cols, w->group_size);
+  }
+  em_matmul(&m->parallel, out, w, x, xq);
+}
+
+/* RMSNorm of each head of v (n_heads, head_dim), then * scale. */
+static void qk_norm(float *v, int n_heads, int head_dim, float eps, float scale) {
+  for (int h = 0; h < n_heads; h++) {
+    float *head = v + (size_t)h * head_dim;
+    em_rmsnorm(head, head, NULL, head_dim, eps);
+    for (int i = 0; i < head_dim; i++) head[i] *= scale;
+  }
+}
+
+const float *nanochat_forward(nanochat_model *m, int token, int pos) {
+  const nanochat_config *c = &m->config;
+  const nanochat_weights *w = &m->weights;
+  nanochat_run_state *s = &m->state;
+  int C = c->n_embd, hd = c->head_dim, kv_dim = c->kv_dim;
+  float eps = c->norm_eps;
+
+  /* embedding, norm, smear with the previous token's normalized embedding */
+  em_matrix_row(s->e, &w->wte, token);
+  em_rmsnorm(s->e, s->e, NULL, C, eps); /* e: (C) */
+  for (int i = 0; i < C; i++) s->x[i] = s->e[i];
+  if (pos > 0) {
+    float gate = w->smear_lambda * sigmoid(dot(w->smear_gate, s->e, c->smear_channels));
+    for (int i = 0; i < C; i++) s->x[i] += gate * s->e_prev[i];
+  }
+  for (int i = 0; i < C; i++) {
+    s->e_prev[i] = s->e[i];
+    s->x0[i] = s->x[i];
+    s->xb[i] = s->x[i];
+  }
+
+  em_rope_angles(s->rope_cos, s->rope_sin, hd, pos, c->rope_theta);
+  for (int i = 0; i < hd / 2; i++) s->rope_sin[i] = -s->rope_sin[i]; /* rotate by -angle */
+
+  for (int l = 0; l < c->n_layer; l++) {
+    const nanochat_layer *y = &w->layers[l];
+    float rl = w->resid_lambdas[l], xl = w->x0_lambdas[l];
+    for (int i = 0; i < C; i++) s->x[i] = rl * s->x[i] + xl * s->x0[i];
+    em_rmsnorm(s->h, s->x, NULL, C, eps); /* h: (C) */
+
+    size_t layer_offset = (size_t)l * (size_t)m->seq_len * (size_t)kv_dim;
+    float *key_cache = s->key_cache + layer_offset;     /* (seq_len, kv_dim) */
+    float *value_cache = s->value_cache + layer_offset; /* (seq_len, kv_dim) */
+    float *k = key_cache + (size_t)pos * kv_dim;        /* (n_kv_head, hd) */
+    float *v = value_cache + (size_t)pos * kv_dim;      /* (n_kv_head, hd) */
+    project(m, s->q, &y->c_q, s->h);                    /* q: (n_head, hd) */
+    project(m, k, &y->c_k, s->h);
+    project(m, v, &y->c_v, s->h);
+
+    if (y->ve_gate) { /* value embedding, gated per kv head by the first channels of h */
+      em_matrix_row(s->ve, &y->value_embed, token); /* ve: (n_kv_head, hd) */
+      for (int j = 0; j < c->n_kv_head; j++) {
+        const float *g = y->ve_gate + (size_t)j * c->ve_gate_channels;
+        float gate = c->value_embed_scale * sigmoid(dot(g, s->h, c->ve_gate_channels));
+        for (int i = 0; i < hd; i++) v[j * hd + i] += gate * s->ve[j * hd + i];
+      }
+    }
+
+    if (c->rope_split) {
+      em_rope_split(s->q, c->n_head, hd, s->rope_cos, s->rope_sin);
+      em_rope_split(k, c->n_kv_head, hd, s->rope_cos, s->rope_sin);
+    } else {
+      em_rope_interleaved(s->q, c->n_head, hd, s->rope_cos, s->rope_sin);
+      em_rope_interleaved(k, c->n_kv_head, hd, s->rope_cos, s->rope_sin);
+    }
+    qk_norm(s->q, c->n_head, hd, eps, c->qk_scale);
+    qk_norm(k, c->n_kv_head, hd, eps, c->qk_scale);
+
+    /* window w: the query and the w positions before it (ops' window counts keys) */
+    int window = c->window[l] < c->sequence_len ? c->window[l] + 1 : 0;
+    em_attention_args att = {
+        .out = s->att_out, /* (n_head, hd) */
+        .q = s->q,
+        .k_cache = key_cache,
+        .v_cache = value_cache,
+        .att = s->att,
+        .att_stride = m->seq_len,
+        .n_heads = c->n_head,
+        .n_kv_heads = c->n_kv_head,
+        .head_size = hd,
+        .pos = pos,
+        .window = window,
+        .score_divisor = em_sqrtf((float)hd),
+    };
+    em_attention(&m->parallel, &att);
+    project(m, s->proj, &y->c_proj, s->att_out);
+    em_add(s->x, s->proj, C);
+
+    /* ReLU^2 MLP */
+    em_rmsnorm(s->h, s->x, NULL, C, eps);
+    project(m, s->hidden, &y->fc, s->h); /* hidden: (4C) */
+    for (int i = 0; i < c->hidden_dim; i++) {
+      float r = s->hidden[i] > 0.0f ? s->hidden[i] : 0.0f;
+      s->hidden[i] = r * r;
+    }
+    project(m, s->proj, &y->mlp_proj, s->hidden);
+    em_add(s->x, s->proj, C);
+
+    if (l == c->backout_layer) {
+      for (int i = 0; i < C; i++) s->xb[i] = s->x[i];
+    }
+  }
+
+  for (int i = 0; i < C; i++) s->x[i] -= w->backout_lambda * s->xb[i];
+  em_rmsnorm(s->x, s->x, NULL, C, eps);
+  project(m, s->logits, &w->lm_head, s->x); /* logits: (vocab_size), padding rows cropped */
+  if (c->softcap > 0.0f) {
+    for (int i = 0; i < c->vocab_size; i++)
+      s->logits[i] = c->softcap * em_tanhf(s->logits[i] / c->softcap);
+  }
+  return s->logits;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Chat template */
+
+static em_status push(int *tokens, int capacity, int *n, int id) {
+  if (id < 0) return EM_ERR_UNSUPPORTED;
+  if (*n >= capacity) return EM_ERR_FULL;
+  tokens[(*n)++] = id;
+  return EM_OK;
+}
+
+em_status nanochat_chat_turn(em_tokenizer *tok, const char *text, int *tokens, int capacity,
+                             int *n) {
+  em_status s = EM_OK;
+  if (*n == 0) s = push(tokens, capacity, n, em_tokenizer_special(tok, "<|bos|>"));
+  if (s == EM_OK) s = push(tokens, capacity, n, em_tokenizer_special(tok, "<|user_start|>"));
+  if (s != EM_OK) return s;
+  int used;
+  s = em_tokenizer_encode(tok, text, false, false, tokens + *n, capacity - *n, &used);
+  if (s != EM_OK) return s;
+  *n += used;
+  s = push(tokens, capacity, n, em_tokenizer_special(tok, "<|user_end|>"));
+  if (s == EM_OK) s = push(tokens, capacity, n, em_tokenizer_special(tok, "<|assistant_start|>"));
+  return s;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Engine interface */
+
+static em_status engine_load(void **model, const void *bytes, size_t size,
+                             const em_load_options *options, em_arena *arena, const char **msg) {
+  nanochat_model *m;
+  em_status status = nanochat_load(&m, bytes, size, options, arena, msg);
+  *model = status == EM_OK ? m : NULL;
+  return status;
+}
+
+static void engine_info(const void *model, em_model_info *out) {
+  const nanochat_model *m = (const nanochat_model *)model;
+  out->engine = "nanochat";
+  out->vocab_size = m->config.vocab_size;
+  out->seq_len = m->seq_len;
+  out->pos = m->pos;
+  out->bos_id = m->bos_id;
+  out->eos_id = m->eos_id;
+}
+
+static em_status engine_decode(void *model, int token, const float **logits) {
+  nanochat_model *m = (nanochat_model *)model;
+  if (token < 0 || token >= m->config.vocab_size) return EM_ERR_ARG;
+  if (m->pos >= m->seq_len) return EM_ERR_FULL;
+  *logits = nanochat_forward(m, token, m->pos);
+  m->pos++;
+  return EM_OK;
+}
+
+static em_status engine_prefill(void *model, const int *tokens, int n, const float **logits) {
+  for (int i = 0; i < n; i++) {
+    em_status status = engine_decode(model, tokens[i], logits);
+    if (status != EM_OK) return status;
+  }
+  return EM_OK;
+}
+
+static void engine_reset(void *model) { ((nanochat_model *)model)->pos = 0; }
+
+static void engine_memory(const void *model, em_memory_report *out) {
+  *out = ((const nanochat_model *)model)->memory;
+}
+
+static em_status engine_tokenizer(const void *model, em_tokenizer *tok, em_arena *arena,
+                                  const char **msg) {
+  const nanochat_model *m = (const nanochat_model *)model;
+  em_status s = em_tokenizer_load_bpe(tok, m->tokenizer_bytes, m->tokenizer_size,
+                                      m->config.vocab_size, arena, msg);
+  if (s == EM_OK) {
+    tok->bos_id = m->bos_id;
+    tok->eos_id = m->eos_id;
+  }
+  return s;
+}
+
+const em_engine nanochat_engine = {
+    .name = "nanochat",
+    .probe = nanochat_probe,
+    .load = engine_load,
+    .info = engine_info,
+    .prefill = engine_prefill,
+    .decode = engine_decode,
+    .reset = engine_reset,
+    .memory = engine_memory,
+    .tokenizer = engine_tokenizer,
+};

@@ -1,0 +1,244 @@
+"""SD-card images for the Raspberry Pi 4 chat image, and the RAM bundle it boots straight into.
+
+A card is one MBR partition (type 0x0C, FAT32 LBA, from sector 2048) made by ``mkfs.fat`` and
+filled by ``mmd``/``mcopy`` (Debian's dosfstools and mtools), reproducibly: a fixed volume id
+and label, ``mkfs.fat --invariant``, every file and folder stamped with one fixed time (UTC),
+folders and files written in sorted order. The size is a power of two (QEMU's SD card model
+needs it) of at least 64 MiB, so the FAT32 volume has the 65525 clusters FAT32 requires.
+
+``config.txt`` holds what the Pi 4 firmware needs to boot a bare-metal AArch64 ``kernel8.img``
+with the PL011 UART on GPIO 14/15 (see docs/RPI4.md). The firmware itself (``start4.elf``,
+``fixup4.dat``, the device tree and ``overlays/disable-bt.dtbo``) is not ours to ship:
+:func:`add_firmware` copies it from a folder the user provides.
+
+The RAM bundle (``images/chat/bundle.h`` is the reader; this is the writer): a 128-byte
+header, then the model and the tokenizer, each 64-byte aligned. The firmware's config.txt line
+``initramfs FILE ADDR`` (QEMU: ``-device loader,file=F,addr=A,force-raw=on``) puts it in RAM.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import struct
+import subprocess
+import tempfile
+import zlib
+from collections.abc import Mapping
+from pathlib import Path
+
+from metalchat.errors import MetalchatError
+from metalchat.fileio import atomic_write
+
+SECTOR = 512
+PARTITION_LBA = 2048
+MIN_CARD = 64 << 20
+VOLUME_ID = 0x4D430001
+LABEL = "METALCHAT"
+# Every file and folder on the card carries this time: 2024-01-01 00:00:00 UTC.
+FIXED_TIME = 1704067200
+
+# Where the Pi 4 image looks for a RAM bundle (platforms/rpi4/memory_map.h: RPI4_RAM_BUNDLE).
+RPI4_BUNDLE_ADDR = 0x08000000
+
+BUNDLE_MAGIC = b"MCRB"
+BUNDLE_HEADER = 128
+BUNDLE_NAME_MAX = 63
+TEMPLATES = {"plain": 0, "alpaca": 1}
+
+# Firmware files copied by add_firmware: (path in the firmware's boot/ folder, required).
+FIRMWARE_FILES = (
+    ("start4.elf", True),
+    ("fixup4.dat", True),
+    ("bcm2711-rpi-4-b.dtb", False),
+    ("overlays/disable-bt.dtbo", False),
+)
+
+
+def config_txt(kernel: str = "kernel8.img", bundle: str | None = None) -> str:
+    """The Pi 4 firmware's config.txt for the chat image (and its RAM bundle, if any)."""
+    lines = [
+        "# metalchat: bare-metal AArch64 chat image for the Raspberry Pi 4 (docs/RPI4.md)",
+        "arm_64bit=1",
+        f"kernel={kernel}",
+        "# PL011 UART0 on GPIO 14/15 (pins 8/10), 115200 8N1; Bluetooth gets the mini UART",
+        "enable_uart=1",
+        "dtoverlay=disable-bt",
+        "# the PL011 clock the image's divisor assumes (the firmware's default)",
+        "init_uart_clock=48000000",
+    ]
+    if bundle is not None:
+        lines += [
+            "# a model in RAM at boot: the image skips the menu and chats with it",
+            f"initramfs {bundle} 0x{RPI4_BUNDLE_ADDR:08x}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def bundle_bytes(model: bytes, tokenizer: bytes, name: str, template: str = "plain") -> bytes:
+    """A RAM bundle of ``model`` and ``tokenizer`` (layout: images/chat/bundle.h)."""
+    if template not in TEMPLATES:
+        raise MetalchatError(f"template {template!r} is not one of {', '.join(TEMPLATES)}")
+    encoded = name.encode()
+    if len(encoded) > BUNDLE_NAME_MAX:
+        raise MetalchatError(f"bundle name {name!r} is longer than {BUNDLE_NAME_MAX} bytes")
+    if not model or not tokenizer:
+        raise MetalchatError("a bundle needs a non-empty model and tokenizer")
+    model_at = BUNDLE_HEADER
+    tokenizer_at = _align(model_at + len(model), 64)
+    crc = zlib.crc32(tokenizer, zlib.crc32(model))
+    header = bytearray(BUNDLE_HEADER)
+    struct.pack_into(
+        "<4sIIIQQQQII",
+        header,
+        0,
+        BUNDLE_MAGIC,
+        1,
+        BUNDLE_HEADER,
+        TEMPLATES[template],
+        model_at,
+        len(model),
+        tokenizer_at,
+        len(tokenizer),
+        crc,
+        0,
+    )
+    header[56 : 56 + len(encoded)] = encoded
+    struct.pack_into("<I", header, 52, zlib.crc32(header))
+    padding = bytes(tokenizer_at - model_at - len(model))
+    return bytes(header) + model + padding + tokenizer
+
+
+def read_template(chat_txt: bytes | None) -> str:
+    """The template a model folder's chat.txt names (``template=alpaca``); plain without one."""
+    if chat_txt is None:
+        return "plain"
+    text = chat_txt.decode(errors="replace").strip()
+    key, _, value = text.partition("=")
+    if key != "template" or value not in TEMPLATES:
+        raise MetalchatError(f"chat.txt says {text!r}; expected template=plain or template=alpaca")
+    return value
+
+
+def card_size(payload: int) -> int:
+    """The smallest power-of-two card of at least MIN_CARD bytes with room for ``payload``."""
+    need = PARTITION_LBA * SECTOR + payload + payload // 16 + (8 << 20)  # FATs, slack
+    size = MIN_CARD
+    while size < need:
+        size *= 2
+    return size
+
+
+def _align(n: int, a: int) -> int:
+    return (n + a - 1) // a * a
+
+
+def _sectors_per_cluster(volume_sectors: int) -> int:
+    """The largest cluster (up to 4 KiB) that still gives FAT32 its 65525+ clusters."""
+    spc = 8
+    while spc > 1 and volume_sectors // spc < 66000:
+        spc //= 2
+    return spc
+
+
+def _mbr(first: int, count: int) -> bytes:
+    sector = bytearray(SECTOR)
+    entry = struct.pack("<B3sB3sII", 0x00, b"\xfe\xff\xff", 0x0C, b"\xfe\xff\xff", first, count)
+    sector[446:462] = entry
+    sector[510:512] = b"\x55\xaa"
+    return bytes(sector)
+
+
+def _tool(name: str) -> str:
+    # Bazel's strict action environment leaves /usr/sbin (mkfs.fat's home) off PATH.
+    search = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
+    found = shutil.which(name, path=search)
+    if found is None:
+        raise MetalchatError(f"{name} not found: install Debian's dosfstools and mtools")
+    return found
+
+
+def _run(args: list[str]) -> None:
+    env = dict(
+        os.environ,
+        MTOOLS_SKIP_CHECK="1",
+        SOURCE_DATE_EPOCH=str(FIXED_TIME),
+        TZ="UTC",
+        LANG="C.UTF-8",
+        LC_ALL="C.UTF-8",
+    )
+    done = subprocess.run([_tool(args[0]), *args[1:]], capture_output=True, env=env, check=False)
+    if done.returncode != 0:
+        raise MetalchatError(f"{' '.join(args)} failed: {done.stderr.decode(errors='replace')}")
+
+
+def _put_files(image: Path, offset: int, files: Mapping[str, Path]) -> None:
+    """Copies files (card path -> host file) onto the volume at byte ``offset`` of ``image``."""
+    target = f"{image}@@{offset}"
+    folders = sorted(
+        {"/".join(p.split("/")[:i]) for p in files for i in range(1, p.count("/") + 1)}
+    )
+    for folder in folders:
+        _run(["mmd", "-i", target, "::/" + folder])
+    with tempfile.TemporaryDirectory() as tmp:
+        for dest in sorted(files):
+            staged = Path(tmp) / "file"
+            shutil.copyfile(files[dest], staged)
+            os.utime(staged, (FIXED_TIME, FIXED_TIME))
+            _run(["mcopy", "-m", "-i", target, str(staged), "::/" + dest])
+            staged.unlink()
+
+
+def write_card(out: str | Path, files: Mapping[str, str | Path], size: int | None = None) -> int:
+    """Writes a FAT32 card image holding ``files`` (card path -> host file); returns its size.
+
+    Card paths use '/' and no leading slash (``tiny/model.bin``). The same files give the
+    same bytes.
+    """
+    sources = {dest.strip("/"): Path(src) for dest, src in files.items()}
+    for dest, src in sources.items():
+        if not src.is_file():
+            raise MetalchatError(f"{src} (for {dest}) is not a file")
+    payload = sum(_align(src.stat().st_size, 4096) for src in sources.values())
+    size = size or card_size(payload)
+    if size & (size - 1) or size < MIN_CARD:
+        raise MetalchatError(f"card size {size} is not a power of two of at least 64 MiB")
+    if card_size(payload) > size:
+        raise MetalchatError(f"{payload} bytes of files do not fit on a {size >> 20} MiB card")
+    out = Path(out)
+    volume_sectors = size // SECTOR - PARTITION_LBA
+    with tempfile.TemporaryDirectory() as tmp:
+        image = Path(tmp) / "card.img"
+        with open(image, "wb") as f:
+            f.truncate(size)
+            f.write(_mbr(PARTITION_LBA, volume_sectors))
+        spc = _sectors_per_cluster(volume_sectors)
+        _run([
+            "mkfs.fat", "--invariant", "-F", "32", "-s", str(spc), "-n", LABEL,
+            "-i", f"{VOLUME_ID:08x}", "--offset", str(PARTITION_LBA), "-h", str(PARTITION_LBA),
+            str(image), str(volume_sectors * SECTOR // 1024),
+        ])  # fmt: skip
+        _put_files(image, PARTITION_LBA * SECTOR, sources)
+        shutil.copyfile(image, out)
+    return size
+
+
+def add_firmware(card: str | Path, firmware: str | Path, out: str | Path) -> list[str]:
+    """Copies ``card`` to ``out`` with the Pi 4 firmware files from ``firmware`` (the
+    raspberrypi/firmware repository's ``boot/`` folder) added; returns the files added."""
+    firmware = Path(firmware)
+    found: dict[str, Path] = {}
+    for name, required in FIRMWARE_FILES:
+        path = firmware / name
+        if path.is_file():
+            found[name] = path
+        elif required:
+            raise MetalchatError(f"{path} is missing (the firmware's boot/ folder has it)")
+    data = Path(card).read_bytes()
+    if data[510:512] != b"\x55\xaa" or data[450] != 0x0C:
+        raise MetalchatError(f"{card} is not a card made by this tool (no FAT32 MBR partition)")
+    (first,) = struct.unpack_from("<I", data, 454)
+    out = Path(out)
+    atomic_write(out, data)
+    _put_files(out, first * SECTOR, found)
+    return sorted(found)

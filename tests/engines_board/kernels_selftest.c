@@ -1,0 +1,114 @@
+/* Kernel self-test image: the kernels the build selected for this board's CPU against the
+ * portable reference (kernels_ref.c, linked as em_ref_*) on pseudo-random data, on the board
+ * itself (QEMU), freestanding. Linking it for every board also proves that the engines
+ * (common, llama, registry) compile and link for that board.
+ *   q8, q4   bit-exact;   f32, f16   |fast - ref| <= n * FLT_EPSILON * sum |w x| per row.
+ * Prints "kernels self-test: board=B N passed, M failed" and exits with M != 0. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "board/board.h"
+#include "common/fmt.h"
+#include "engine/kernels.h"
+#include "engine/registry.h"
+#include "engines/common/testing/kernels_ref_prefixed.h"
+
+enum { ROWS = 13, MAX_N = 512, FLT_EPS_INV = 8388608 /* 1 / FLT_EPSILON = 2^23 */ };
+
+static uint32_t g_rng = 0x12345678u;
+static int g_passed, g_failed;
+
+static uint32_t next_u32(void) {
+  g_rng ^= g_rng << 13;
+  g_rng ^= g_rng >> 17;
+  g_rng ^= g_rng << 5;
+  return g_rng;
+}
+
+static float frand(void) { return (float)(next_u32() >> 8) / 8388608.0f - 1.0f; }
+
+static void check(int ok, const char *what, int a, int b) {
+  if (ok) {
+    g_passed++;
+    return;
+  }
+  g_failed++;
+  fmt_printf(board_putc, "FAILED: %s (%d, %d)\r\n", what, a, b);
+}
+
+static float absf(float v) { return v < 0 ? -v : v; }
+
+static float g_x[MAX_N], g_w[ROWS * MAX_N], g_out[ROWS], g_ref[ROWS];
+static uint16_t g_w16[ROWS * MAX_N];
+static int8_t g_w8[ROWS * MAX_N + 4], g_x8[MAX_N];
+static uint8_t g_w4[ROWS * MAX_N / 2 + 4];
+static float g_ws[ROWS * MAX_N / 16], g_xs[MAX_N / 16];
+
+static int same_bits(const float *a, const float *b, int begin, int end) {
+  for (int i = begin; i < end; i++) {
+    uint32_t u, v;
+    __builtin_memcpy(&u, &a[i], 4);
+    __builtin_memcpy(&v, &b[i], 4);
+    if (u != v) return 0;
+  }
+  return 1;
+}
+
+/* Rows within n * FLT_EPSILON * sum |w x| of the reference (w as fp32 values). */
+static int within_bound(const float *w, int n, int begin, int end) {
+  for (int i = begin; i < end; i++) {
+    float mag = 0;
+    for (int j = 0; j < n; j++) mag += absf(w[(size_t)i * n + j] * g_x[j]);
+    if (absf(g_out[i] - g_ref[i]) > (float)n * mag / (float)FLT_EPS_INV * 1.01f + 1e-30f) return 0;
+  }
+  return 1;
+}
+
+static void test_float(int n) {
+  for (int i = 0; i < ROWS * n; i++) {
+    g_w[i] = frand() * 0.5f;
+    g_w16[i] = em_f32_to_f16(g_w[i]);
+  }
+  for (int j = 0; j < n; j++) g_x[j] = frand() * 2.0f;
+  em_matvec_f32_rows(g_out, g_x, g_w, n, 1, ROWS);
+  em_ref_matvec_f32_rows(g_ref, g_x, g_w, n, 1, ROWS);
+  check(within_bound(g_w, n, 1, ROWS), "f32 matvec", n, 0);
+  em_matvec_f16_rows(g_out, g_x, g_w16, n, 0, ROWS - 1);
+  em_ref_matvec_f16_rows(g_ref, g_x, g_w16, n, 0, ROWS - 1);
+  for (int i = 0; i < ROWS * n; i++) g_w[i] = em_f16_to_f32(g_w16[i]);
+  check(within_bound(g_w, n, 0, ROWS - 1), "f16 matvec", n, 0);
+}
+
+static void test_quantized(int n, int gs, int offset) {
+  int8_t *w8 = g_w8 + offset;
+  uint8_t *w4 = g_w4 + offset;
+  for (int i = 0; i < ROWS * n; i++) w8[i] = (int8_t)(next_u32() >> 24);
+  for (int i = 0; i < ROWS * n / 2; i++) w4[i] = (uint8_t)(next_u32() >> 24);
+  for (int i = 0; i < ROWS * n / gs; i++) g_ws[i] = frand() * 0.01f;
+  for (int j = 0; j < n; j++) g_x[j] = frand() * 3.0f;
+  em_quantize_q8(g_x8, g_xs, g_x, n, gs);
+  em_qvec xq = {g_x8, g_xs, n, gs};
+  em_matvec_q8_rows(g_out, &xq, w8, g_ws, n, 0, ROWS);
+  em_ref_matvec_q8_rows(g_ref, &xq, w8, g_ws, n, 0, ROWS);
+  check(same_bits(g_out, g_ref, 0, ROWS), "q8 matvec bit-exact (n, gs)", n, gs);
+  em_matvec_q4_rows(g_out, &xq, w4, g_ws, n, 2, ROWS - 3);
+  em_ref_matvec_q4_rows(g_ref, &xq, w4, g_ws, n, 2, ROWS - 3);
+  check(same_bits(g_out, g_ref, 2, ROWS - 3), "q4 matvec bit-exact (n, gs)", n, gs);
+}
+
+int main(void) {
+  static const int widths[] = {32, 67, 288, 512};
+  for (int i = 0; i < 4; i++) test_float(widths[i]);
+  static const int group_sizes[] = {16, 32, 64, 128};
+  for (int g = 0; g < 4; g++) {
+    test_quantized(256, group_sizes[g], 0);
+    test_quantized(512, group_sizes[g], 0);
+    test_quantized(256, group_sizes[g], 1); /* rows not word-aligned */
+  }
+  /* The engines are linked in: the registry refuses bytes that are no model. */
+  static const uint8_t junk[16] = {1, 2, 3};
+  check(em_registry_find(junk, sizeof junk) == NULL, "registry rejects junk", 0, 0);
+  fmt_printf(board_putc, "kernels self-test: board=%s %d passed, %d failed\r\n", board_name(),
+             g_passed, g_failed);
+  return g_failed != 0;
+}

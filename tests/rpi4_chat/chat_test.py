@@ -1,0 +1,300 @@
+"""The Raspberry Pi 4 chat image (//images:rpi4_kernel) in QEMU raspi4b, with SD cards.
+
+Each test boots the image (QEMU's card slot: -drive if=sd), types at its console and checks:
+- the menu lists the card's models with their engines; a chat turn at temperature 0 gives
+  exactly the token ids of the same engine code off the board: //tools/engine_cli (greedy,
+  same prompt text after the template) and the host build of the chat app //images/chat:
+  chat_host (same input, including a second turn on the kept KV cache); /exit, the other model;
+- 1 core and 4 cores give the same ids;
+- bad cards (truncated model, wrong magic, tokenizer of another vocabulary, empty card, no
+  FAT32 partition, no card): one clear line each, back to the menu, the good model still works;
+- over-long prompts and a full KV cache behave as docs/RPI4.md says;
+- a RAM bundle placed by the loader (-device loader, like config.txt's initramfs) skips the menu.
+
+Input files come from the environment (tests/BUILD.bazel): RPI4_KERNEL, RPI4_CARD, CHAT_HOST,
+ENGINE_CLI, and the two stand-in model folders TINY_STORIES / TINY_INSTRUCT.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from qemu import Session, qemu_command
+
+from metalchat import sdcard
+from metalchat.testing import tokenizer_bin
+
+KERNEL = Path(os.environ.get("RPI4_KERNEL", "kernel8.img"))
+CARD = Path(os.environ.get("RPI4_CARD", "rpi4_sdcard.img"))
+CHAT_HOST = Path(os.environ.get("CHAT_HOST", "chat_host"))
+ENGINE_CLI = Path(os.environ.get("ENGINE_CLI", "engine_cli"))
+STORIES = Path(os.environ.get("TINY_STORIES", "tiny-stories"))
+INSTRUCT = Path(os.environ.get("TINY_INSTRUCT", "tiny-instruct"))
+TMP = Path(os.environ.get("TEST_TMPDIR", "/tmp"))
+os.environ["TMPDIR"] = str(TMP)  # QEMU's snapshot=on overlay (the sandbox's /var/tmp is read-only)
+TIMEOUT = 120.0
+MENU_PROMPT = "to power off: "
+ALPACA = (
+    "Below is an instruction that describes a task. Write a response that appropriately "
+    "completes the request.\n\n### Instruction:\n{}\n\n### Response:"
+)
+ANSWER_LEN = 24  # /len in the parity turns: enough to compare, short enough for 4 QEMU cores
+
+
+class Chat:
+    """The chat image booted in QEMU with `extra` arguments; type lines, read answers."""
+
+    def __init__(self, *extra: str) -> None:
+        accel = ["-icount", "shift=0"]  # as //images:rpi4_qemu: a fast 4-core parallel-for
+        self.session = Session(qemu_command("aarch64", "raspi4b", KERNEL, [*accel, *extra]))
+        self.at = 0
+
+    def until(self, text: str) -> str:
+        """Console output from the last read up to and including `text`."""
+        end = self.session.wait_for(text, TIMEOUT, self.at)
+        out = self.session.console[self.at : end]
+        self.at = end
+        return out
+
+    def line(self, text: str, until: str) -> str:
+        self.session.send(text.encode() + b"\r")
+        return self.until(until)
+
+    def turn(self, text: str) -> list[int]:
+        """One chat turn with /ids on: the generated ids."""
+        out = self.line(text, "\n> ")
+        return ids_of(out)
+
+    def power_off(self) -> None:
+        self.session.send(b"q\r")
+        assert self.session.finish(TIMEOUT) == 0
+        print(self.session.console)
+
+    def close(self) -> None:
+        if self.session.exited() is None:
+            self.session.stop()
+        print(self.session.console)
+
+
+def ids_of(out: str, label: str = "ids") -> list[int]:
+    m = re.search(rf"^{label}:((?: \d+)*)\r?$", out, re.M)
+    assert m, out
+    return [int(x) for x in m.group(1).split()]
+
+
+def card_drive(path: Path) -> list[str]:
+    return ["-drive", f"file={path},if=sd,format=raw,snapshot=on"]
+
+
+@pytest.fixture
+def chat(request):
+    made: list[Chat] = []
+
+    def boot(*extra: str) -> Chat:
+        made.append(Chat(*extra))
+        return made[-1]
+
+    yield boot
+    for c in made:
+        c.close()
+
+
+def host_ids(script: str) -> list[list[int]]:
+    """The answer ids of every turn of the host build of the chat app fed `script`."""
+    done = subprocess.run(
+        [CHAT_HOST, "--card", CARD], input=script.encode(), capture_output=True, timeout=60
+    )
+    out = done.stdout.decode(errors="replace")
+    assert done.returncode == 0, out
+    return [[int(x) for x in m.split()] for m in re.findall(r"^ids:((?: \d+)*)\r?$", out, re.M)]
+
+
+def cli_answer(folder: Path, prompt: str, n_prompt: int, n: int) -> list[int]:
+    """The first `n` ids //tools/engine_cli samples at temperature 0 after `prompt`.
+
+    engine_cli --ids prints, for every position, the token that comes next: the prompt's own
+    tokens after BOS (n_prompt - 1 of them), then the generated ones."""
+    done = subprocess.run(
+        [ENGINE_CLI, folder / "model.bin", "-z", folder / "tokenizer.bin", "-t", "0", "--ids",
+         "-i", prompt, "-n", str(n_prompt + n)],
+        capture_output=True, timeout=60, check=True,
+    )  # fmt: skip
+    return [int(x) for x in done.stdout.split()][n_prompt - 1 : n_prompt - 1 + n]
+
+
+def chat_turns(c: Chat, model: str, settings: list[str], prompts: list[str]) -> list[str]:
+    """Chooses `model` at the menu, applies `settings`, runs `prompts`; the turns' output."""
+    c.line(model, "\n> ")
+    for command in settings:
+        c.line(command, "\n> ")
+    outs = [c.line(p, "\n> ") for p in prompts]
+    c.line("/exit", MENU_PROMPT)
+    return outs
+
+
+PARITY = ["/ids", "/temp 0", f"/len {ANSWER_LEN}"]
+
+
+def test_menu_chat_and_parity_with_host(chat) -> None:
+    stories = ["2", *PARITY, "Once upon a time", "and then", "/exit"]
+    instruct = ["1", *PARITY, "Name a colour.", "/exit"]
+    script = "\r".join([*stories, *instruct, "q", ""])
+    expected = host_ids(script)
+    assert len(expected) == 3 and all(expected), expected
+
+    c = chat(*card_drive(CARD))
+    menu = c.until(MENU_PROMPT)
+    banner = r"^metalchat: board=rpi4 cpu=cortex-a72 el=2 cores=4 build=[0-9a-f]{16}\r?$"
+    assert re.search(banner, menu, re.M)
+    assert "1. tiny-instruct [llama]" in menu and "2. tiny-stories [llama]" in menu
+    first, second = chat_turns(c, "2", PARITY, ["Once upon a time", "and then"])
+    third = chat_turns(c, "1", PARITY, ["Name a colour."])[0]
+    c.power_off()
+    console = c.session.console
+    assert re.search(r"loaded tiny-stories: [\d.]+ MB in \d+ ms \([\d.]+ MB/s\)", console)
+    assert "tiny-stories: engine llama" in console and "template alpaca" in console
+    assert re.search(r"Generation: \d+ tokens in \d+ ms \([\d.]+ tokens/sec\)", first)
+
+    board = [ids_of(first), ids_of(second), ids_of(third)]
+    assert board == expected  # the same app on the host, turn by turn (KV cache kept)
+    # Second turn: prefill continues the context, no BOS.
+    assert ids_of(second, "prompt ids")[0] != 1 and ids_of(first, "prompt ids")[0] == 1
+    for out, folder, prompt in [
+        (first, STORIES, "Once upon a time"),
+        (third, INSTRUCT, ALPACA.format("Name a colour.")),
+    ]:
+        n_prompt = len(ids_of(out, "prompt ids"))
+        answer = ids_of(out)
+        assert answer == cli_answer(folder, prompt, n_prompt, len(answer))
+
+
+def test_one_and_four_cores_agree(chat) -> None:
+    c = chat(*card_drive(CARD))
+    c.until(MENU_PROMPT)
+    outs = chat_turns(
+        c, "2", PARITY, ["/cores 1", "Once upon a time", "/reset", "/cores 4", "Once upon a time"]
+    )
+    c.power_off()
+    assert "[1 cores]" in outs[0] and "[4 cores]" in outs[3]
+    assert ids_of(outs[1]) == ids_of(outs[4]) and len(ids_of(outs[1])) == ANSWER_LEN
+
+
+def _bad_card(tmp: Path) -> Path:
+    stories = {f: STORIES / f for f in ("model.bin", "tokenizer.bin", "chat.txt")}
+    model = (STORIES / "model.bin").read_bytes()
+    (tmp / "short.bin").write_bytes(model[: len(model) // 2])
+    (tmp / "magic.bin").write_bytes(b"\x00\xffJUNK" + model[6:])
+    files = {f"good/{f}": p for f, p in stories.items()}
+    files |= {
+        "truncated/model.bin": tmp / "short.bin",
+        "truncated/tokenizer.bin": stories["tokenizer.bin"],
+    }
+    files |= {
+        "badmagic/model.bin": tmp / "magic.bin",
+        "badmagic/tokenizer.bin": stories["tokenizer.bin"],
+    }
+    (tmp / "tok300.bin").write_bytes(tokenizer_bin(300))  # another model's vocabulary
+    files |= {
+        "mismatch/model.bin": stories["model.bin"],
+        "mismatch/tokenizer.bin": tmp / "tok300.bin",
+    }
+    card = tmp / "bad.img"
+    sdcard.write_card(card, files)
+    return card
+
+
+def test_bad_models_each_one_line_then_the_good_one_works(chat, tmp_path: Path) -> None:
+    c = chat(*card_drive(_bad_card(tmp_path)))
+    menu = c.until(MENU_PROMPT)
+    names = dict(re.findall(r"^(\d+)\. (\S+) \[llama\]\r?$", menu, re.M))
+    number = {name: n for n, name in names.items()}
+    assert set(number) == {"good", "truncated", "badmagic", "mismatch"}
+    expect = {
+        "truncated": "truncated: no engine recognises the model file",
+        "badmagic": "badmagic: no engine recognises the model file (first bytes 00 ff 4a 55",
+        "mismatch": "mismatch: tokenizer.bin has 300 tokens but the model's vocabulary has 512",
+    }
+    for name, message in expect.items():
+        out = c.line(number[name], MENU_PROMPT)
+        assert message in out, out
+        assert len([ln for ln in out.splitlines() if ln.startswith(name + ":")]) == 1, out
+    out = chat_turns(c, number["good"], ["/len 4"], ["Once upon a time"])[0]
+    assert "Generation: 4 tokens" in out
+    c.power_off()
+
+
+def test_cards_without_models(chat, tmp_path: Path) -> None:
+    readme = tmp_path / "readme.txt"
+    readme.write_bytes(b"no models here\n")
+    empty = tmp_path / "empty.img"
+    sdcard.write_card(empty, {"readme.txt": readme})
+    c = chat(*card_drive(empty))
+    out = c.until(MENU_PROMPT)
+    assert "card: no models (a model is a folder with model.bin and tokenizer.bin)" in out
+    c.power_off()
+
+    linux = tmp_path / "linux.img"  # an MBR whose only partition is Linux (0x83), not FAT32
+    data = bytearray(64 << 20)
+    data[446:462] = (
+        bytes([0, 0xFE, 0xFF, 0xFF, 0x83, 0xFE, 0xFF, 0xFF])
+        + (2048).to_bytes(4, "little")
+        + (4096).to_bytes(4, "little")
+    )
+    data[510:512] = b"\x55\xaa"
+    linux.write_bytes(data)
+    c = chat(*card_drive(linux))
+    out = c.until(MENU_PROMPT)
+    assert "(FAT_ERR_NO_PARTITION)" in out, out
+    c.power_off()
+
+    c = chat()
+    out = c.until(MENU_PROMPT)
+    assert "card: no SD card (EMMC2 and EMMC tried)" in out
+    assert c.line("r", MENU_PROMPT).count("card: no SD card") == 1  # retry, same answer
+    c.power_off()
+
+
+def test_context_limits(chat) -> None:
+    c = chat(*card_drive(CARD))
+    c.until(MENU_PROMPT)
+    too_long = "x" * 600  # a byte token each: more than the 384-token context
+    outs = chat_turns(
+        c, "1", ["/cores 1", "/temp 0"],
+        [too_long, "Tell a story.", "Another.", "/reset", "Tell a story."],
+    )  # fmt: skip
+    c.power_off()
+    assert re.search(r"\[the prompt is \d+ tokens, the context holds 384: shorten it\]", outs[0])
+    assert "[context full (384 tokens): /reset to start a new conversation]" in outs[1]
+    assert re.search(r"\[the context has 0 of 384 tokens left, the prompt needs \d+", outs[2])
+    assert "[conversation cleared]" in outs[3]
+    assert outs[4].count("Generation: ") == 1 and "context full" in outs[4]
+
+
+def test_ram_bundle_skips_the_menu(chat, tmp_path: Path) -> None:
+    bundle = tmp_path / "bundle.bin"
+    bundle.write_bytes(
+        sdcard.bundle_bytes(
+            (STORIES / "model.bin").read_bytes(), (STORIES / "tokenizer.bin").read_bytes(),
+            "stories-in-ram",
+        )
+    )  # fmt: skip
+    loader = f"loader,file={bundle},addr=0x{sdcard.RPI4_BUNDLE_ADDR:x},force-raw=on"
+    c = chat("-device", loader, *card_drive(CARD))
+    out = c.until("\n> ")
+    assert "boot bundle at 0x8000000: stories-in-ram" in out
+    assert "Chat with stories-in-ram" in out and MENU_PROMPT not in out
+    for command in PARITY:
+        c.line(command, "\n> ")
+    first = c.turn("Once upon a time")
+    menu = c.line("/exit", MENU_PROMPT)
+    assert "1. stories-in-ram [llama] (in RAM)" in menu and "3. tiny-stories [llama]" in menu
+    c.power_off()
+    assert first == host_ids("\r".join(["2", *PARITY, "Once upon a time", ""]))[0]
+
+
+if __name__ == "__main__":
+    raise SystemExit(pytest.main([__file__, "-q", "-s"]))

@@ -1,0 +1,121 @@
+/* host_parallel.h over pthreads and C11 atomics. */
+#define _POSIX_C_SOURCE 200809L
+
+#include "tools/bench/host_parallel.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+enum { SPINS_BEFORE_SLEEP = 20000 };
+
+struct host_pool {
+  int threads;
+  pthread_t *workers; /* threads - 1 */
+  pthread_mutex_t mutex;
+  pthread_cond_t wake;
+  atomic_uint generation; /* bumped for every task (and for stop) */
+  atomic_int remaining;   /* workers still on the current task */
+  atomic_int stop;
+  em_task_fn fn;
+  void *ctx;
+  int n;
+};
+
+typedef struct worker_arg {
+  host_pool *pool;
+  int index;
+} worker_arg;
+
+static void run_share(host_pool *p, int index) {
+  int begin = (int)((long long)p->n * index / p->threads);
+  int end = (int)((long long)p->n * (index + 1) / p->threads);
+  if (begin < end) p->fn(p->ctx, begin, end);
+}
+
+static void *worker_main(void *arg) {
+  worker_arg a = *(worker_arg *)arg;
+  free(arg);
+  host_pool *p = a.pool;
+  unsigned seen = 0;
+  for (;;) {
+    unsigned gen;
+    int spins = 0;
+    while ((gen = atomic_load_explicit(&p->generation, memory_order_acquire)) == seen) {
+      if (++spins < SPINS_BEFORE_SLEEP) continue;
+      pthread_mutex_lock(&p->mutex);
+      while (atomic_load_explicit(&p->generation, memory_order_acquire) == seen)
+        pthread_cond_wait(&p->wake, &p->mutex);
+      pthread_mutex_unlock(&p->mutex);
+    }
+    seen = gen;
+    if (atomic_load(&p->stop)) return NULL;
+    run_share(p, a.index);
+    atomic_fetch_sub_explicit(&p->remaining, 1, memory_order_release);
+  }
+}
+
+static void publish(host_pool *p) {
+  pthread_mutex_lock(&p->mutex);
+  atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
+  pthread_cond_broadcast(&p->wake);
+  pthread_mutex_unlock(&p->mutex);
+}
+
+host_pool *host_pool_create(int threads) {
+  if (threads <= 0) threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
+  if (threads <= 0) threads = 1;
+  host_pool *p = calloc(1, sizeof *p);
+  if (!p) return NULL;
+  p->threads = threads;
+  pthread_mutex_init(&p->mutex, NULL);
+  pthread_cond_init(&p->wake, NULL);
+  p->workers = calloc((size_t)threads, sizeof *p->workers);
+  if (!p->workers) {
+    free(p);
+    return NULL;
+  }
+  for (int i = 1; i < threads; i++) {
+    worker_arg *arg = malloc(sizeof *arg);
+    if (!arg) abort();
+    *arg = (worker_arg){p, i};
+    if (pthread_create(&p->workers[i - 1], NULL, worker_main, arg) != 0) abort();
+  }
+  return p;
+}
+
+void host_pool_destroy(host_pool *p) {
+  if (!p) return;
+  atomic_store(&p->stop, 1);
+  publish(p);
+  for (int i = 1; i < p->threads; i++) pthread_join(p->workers[i - 1], NULL);
+  pthread_cond_destroy(&p->wake);
+  pthread_mutex_destroy(&p->mutex);
+  free(p->workers);
+  free(p);
+}
+
+int host_pool_threads(const host_pool *p) { return p ? p->threads : 1; }
+
+void host_pool_for(em_task_fn fn, void *ctx, int n, void *user) {
+  host_pool *p = (host_pool *)user;
+  if (n <= 0) return;
+  if (p->threads == 1 || n == 1) {
+    fn(ctx, 0, n);
+    return;
+  }
+  p->fn = fn;
+  p->ctx = ctx;
+  p->n = n;
+  atomic_store_explicit(&p->remaining, p->threads - 1, memory_order_relaxed);
+  publish(p);
+  run_share(p, 0);
+  while (atomic_load_explicit(&p->remaining, memory_order_acquire) != 0) {
+  }
+}
+
+em_parallel host_pool_parallel(host_pool *pool) {
+  em_parallel par = {pool ? host_pool_for : NULL, pool};
+  return par;
+}

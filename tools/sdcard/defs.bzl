@@ -1,0 +1,116 @@
+"""SD-card images and RAM bundles for the Pi 4 chat image, as build actions (tools/sdcard)."""
+
+# The files of a model folder that go onto a card (images/chat/model_store.h: the layouts).
+MODEL_FILES = ["model.bin", "tokenizer.bin", "chat.txt"]
+
+def _model_files(target):
+    """{basename: File} of the model folder files among target's outputs."""
+    found = {}
+    for f in target[DefaultInfo].files.to_list():
+        if f.basename in MODEL_FILES:
+            if f.basename in found:
+                fail("%s has two %s files" % (target.label, f.basename))
+            found[f.basename] = f
+    for required in ["model.bin", "tokenizer.bin"]:
+        if required not in found:
+            fail("%s has no %s" % (target.label, required))
+    return found
+
+def _sdcard_image_impl(ctx):
+    out = ctx.actions.declare_file(ctx.label.name + ".img")
+    kernel = ctx.file.kernel
+    args = ctx.actions.args()
+    args.add("card")
+    args.add("-o", out)
+    args.add("--file", "kernel8.img=" + kernel.path)
+    inputs = [kernel]
+    for target, folder in ctx.attr.models.items():
+        for name, f in sorted(_model_files(target).items()):
+            args.add("--file", "%s/%s=%s" % (folder, name, f.path))
+            inputs.append(f)
+    if ctx.file.bundle:
+        args.add("--bundle", ctx.file.bundle)
+        inputs.append(ctx.file.bundle)
+    ctx.actions.run(
+        executable = ctx.executable._tool,
+        arguments = [args],
+        inputs = inputs,
+        outputs = [out],
+        mnemonic = "SdCard",
+        use_default_shell_env = True,  # PATH for mkfs.fat and mtools
+        progress_message = "Writing SD card image %s" % out.short_path,
+    )
+    return [DefaultInfo(files = depset([out]), runfiles = ctx.runfiles(files = [out]))]
+
+sdcard_image = rule(
+    implementation = _sdcard_image_impl,
+    doc = """A FAT32 card image (<name>.img, power-of-two size): config.txt, kernel8.img, one
+folder per model (model.bin, tokenizer.bin, chat.txt), and optionally a RAM bundle with the
+config.txt line that loads it at boot. Same inputs, same bytes.""",
+    attrs = {
+        "bundle": attr.label(allow_single_file = True, doc = "a ram_bundle to boot into"),
+        "kernel": attr.label(mandatory = True, allow_single_file = True, doc = "kernel8.img"),
+        "models": attr.label_keyed_string_dict(
+            doc = "model folder target -> folder name on the card",
+        ),
+        "_tool": attr.label(default = "//tools/sdcard", executable = True, cfg = "exec"),
+    },
+)
+
+def _ram_bundle_impl(ctx):
+    out = ctx.actions.declare_file(ctx.label.name + ".bin")
+    files = _model_files(ctx.attr.model)
+    args = ctx.actions.args()
+    args.add("bundle")
+    args.add("-o", out)
+    args.add("--model", files["model.bin"])
+    args.add("--tokenizer", files["tokenizer.bin"])
+    args.add("--name", ctx.attr.model_name)
+    if "chat.txt" in files:
+        args.add("--chat-txt", files["chat.txt"])
+    ctx.actions.run(
+        executable = ctx.executable._tool,
+        arguments = [args],
+        inputs = files.values(),
+        outputs = [out],
+        mnemonic = "RamBundle",
+        use_default_shell_env = True,
+        progress_message = "Writing RAM bundle %s" % out.short_path,
+    )
+    return [DefaultInfo(files = depset([out]), runfiles = ctx.runfiles(files = [out]))]
+
+ram_bundle = rule(
+    implementation = _ram_bundle_impl,
+    doc = "A RAM bundle (<name>.bin, images/chat/bundle.h) of one model folder.",
+    attrs = {
+        "model": attr.label(mandatory = True, doc = "model folder target"),
+        "model_name": attr.string(mandatory = True, doc = "name shown at boot"),
+        "_tool": attr.label(default = "//tools/sdcard", executable = True, cfg = "exec"),
+    },
+)
+
+def tiny_model(name, seed, version = 0, template = "plain", options = [], **kwargs):
+    """A random llama2.c model folder made at build time: <name>/{model.bin,tokenizer.bin,chat.txt}.
+
+    Args:
+      name: target and folder name.
+      seed: the weights' seed.
+      version: llama2.c file version (0, 1 fp32; 2 int8).
+      template: chat.txt's prompt template, plain or alpaca.
+      options: more tiny_model.py flags (shapes).
+      **kwargs: common attributes.
+    """
+    outs = ["%s/%s" % (name, f) for f in MODEL_FILES]
+    native.genrule(
+        name = name,
+        outs = outs,
+        cmd = "$(execpath //tools/sdcard:tiny_model) --seed %d --version %d --template %s %s $(RULEDIR)/%s" % (
+            seed,
+            version,
+            template,
+            " ".join(options),
+            name,
+        ),
+        tools = ["//tools/sdcard:tiny_model"],
+        **kwargs
+    )
