@@ -30,7 +30,7 @@ BOARDS = {
         cpu = "cortex-m33",
         privilege = "mode=thread-secure",
         cores = 1,
-        core = "cortex_m33",
+        core = "cortex_m33_dsp_fp",
         image = "",
         qemu = None,
     ),

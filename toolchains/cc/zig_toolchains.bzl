@@ -49,16 +49,21 @@ ZIG_TARGETS = {
         constraints = ["@platforms//cpu:aarch64", "@platforms//os:none", "@//toolchains/cpu:cortex_a72"],
     ),
     # zig's plain cortex_m33 has neither the DSP extension (SMLAD, SXTB16: the q8/q4 kernels of
-    # engines/common/dsp use them when __ARM_FEATURE_DSP is defined) nor an FPU. The RP2350's
-    # M33s have both (cortex_m33+dsp+fp_armv8d16sp), QEMU's mps2-an521 neither (an illegal
-    # SXTB16 there is an UNDEFINSTR fault; its mps2-an505 has both). Both boards share this
-    # entry, so it stays plain until the RP2350 gets a core entry of its own.
+    # engines/common/dsp use them when __ARM_FEATURE_DSP is defined) nor an FPU: QEMU's
+    # mps2-an521 core, where SXTB16 is an UNDEFINSTR fault. The RP2350's M33s have both.
     "cortex_m33": struct(
         triple = "thumb-freestanding-eabihf",
         mcpu = "cortex_m33",
         copts = _FREESTANDING_COPTS,
         linkopts = _FREESTANDING_LINKOPTS,
         constraints = ["@platforms//cpu:arm", "@platforms//os:none", "@//toolchains/cpu:cortex_m33"],
+    ),
+    "cortex_m33_dsp_fp": struct(
+        triple = "thumb-freestanding-eabihf",
+        mcpu = "cortex_m33+dsp+fp_armv8d16sp",
+        copts = _FREESTANDING_COPTS,
+        linkopts = _FREESTANDING_LINKOPTS,
+        constraints = ["@platforms//cpu:arm", "@platforms//os:none", "@//toolchains/cpu:cortex_m33_dsp_fp"],
     ),
     # Host tools and unit tests: static musl binaries, independent of the host's libc.
     "host": struct(
