@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Replays README.md's first two commands as a new user would: in a fresh clone of this
-# repository, with empty Bazel caches (output root, repository cache, disk cache) and a fresh
-# launcher cache, so the launcher's install path runs too. Prints the wall time of each command.
+# repository, with empty caches (Bazel's output root, repository cache and disk cache, zig's
+# cache) and a fresh launcher cache, so the launcher's install path runs too. Prints the wall time of each command.
 #
 #   tests/fresh_clone/replay_readme.sh [--keep DIR]
 #
@@ -29,6 +29,7 @@ cat >"$work/clone/user.bazelrc" <<RC
 startup --output_user_root=$work/bazel-root
 build --disk_cache=
 build --repository_cache=$work/repository-cache
+build --action_env=METALCHAT_ZIG_CACHE=$work/zig-cache
 RC
 export XDG_CACHE_HOME="$work/xdg-cache"
 
