@@ -1,20 +1,15 @@
 #!/usr/bin/env bash
 # Replays README.md's first two commands as a new user would: in a fresh clone of this
 # repository, with empty caches (Bazel's output root, repository cache and disk cache, zig's
-# cache) and a fresh launcher cache, so the launcher's install path runs too. Prints the wall time of each command.
+# cache) and a fresh launcher cache, so the launcher's install path runs too. Prints the wall
+# time of each command.
 #
-#   tests/fresh_clone/replay_readme.sh [--keep DIR]
-#
-# With --keep DIR, the clone and its Bazel output root are kept in DIR for later steps
-# (tests/repro/check_reproducible.sh compares against the images built here).
+#   tests/fresh_clone/replay_readme.sh
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-keep=""
-if [[ "${1:-}" == --keep ]]; then keep="$2"; fi
-work="${keep:-$(mktemp -d /tmp/metalchat-fresh.XXXXXX)}"
-mkdir -p "$work"
-[[ -n "$keep" ]] || trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
+work="$(mktemp -d /tmp/metalchat-fresh.XXXXXX)"
+trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
 
 # The README's quick start is the first ```sh block; its first two lines are the commands.
 mapfile -t commands < <(awk '/^```sh$/{on=1; next} /^```$/{if (on) exit} on && NF' "$repo/README.md")
