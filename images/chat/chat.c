@@ -35,7 +35,7 @@ static int answer(chat_state *st, const float *logits, int prev, em_status *stat
   *status = EM_OK;
   while (n < st->max_answer) {
     int next = em_sample(&m->sampler, logits);
-    if (next == m->info.eos_id || next == m->info.bos_id) break;
+    if (next == m->info.eos_id || next == m->info.bos_id || next == m->stop_id) break;
     int len;
     const char *piece = em_tokenizer_decode(&m->tokenizer, prev, next, &len);
     em_utf8_write(&out, piece, len, stream_putc, 0);

@@ -48,15 +48,26 @@ int chat_model_load(chat_model *m, const model_entry *e, const model_bytes *byte
   if (cap != 0 && m->info.seq_len == cap)
     con_printf("%s: context capped to %d tokens to fit in RAM\n", e->name, cap);
 
-  st =
-      em_tokenizer_load(&m->tokenizer, bytes->tokenizer, bytes->tokenizer_size, 0, &m->arena, &msg);
-  if (st != EM_OK) return fail(e->name, "tokenizer.bin", msg, st);
+  // A tokenizer file beside the model (tokenizer.bin), or the one the model file carries (a
+  // container's tokenizer section, through the engine's tokenizer hook).
+  const char *tok_what = bytes->tokenizer ? "tokenizer.bin" : "tokenizer";
+  if (bytes->tokenizer) {
+    st = em_tokenizer_load(&m->tokenizer, bytes->tokenizer, bytes->tokenizer_size, 0, &m->arena,
+                           &msg);
+  } else if (m->engine->tokenizer) {
+    st = m->engine->tokenizer(m->model, &m->tokenizer, &m->arena, &msg);
+  } else {
+    st = EM_ERR_UNSUPPORTED;
+    msg = "the model file carries no tokenizer and there is no tokenizer.bin";
+  }
+  if (st != EM_OK) return fail(e->name, tok_what, msg, st);
   if (m->tokenizer.vocab_size != m->info.vocab_size) {
-    con_printf(
-        "%s: tokenizer.bin has %d tokens but the model's vocabulary has %d: they do not match\n",
-        e->name, m->tokenizer.vocab_size, m->info.vocab_size);
+    con_printf("%s: %s has %d tokens but the model's vocabulary has %d: they do not match\n",
+               e->name, tok_what, m->tokenizer.vocab_size, m->info.vocab_size);
     return -1;
   }
+  // nanochat's chat turns end with <|assistant_end|> (-1: the tokenizer has no such token).
+  m->stop_id = em_tokenizer_special(&m->tokenizer, "<|assistant_end|>");
   uint64_t seed = board_time_us() | 1;
   st = em_sampler_init(&m->sampler, m->info.vocab_size, CHAT_DEFAULT_TEMPERATURE, CHAT_DEFAULT_TOPP,
                        seed, &m->arena);

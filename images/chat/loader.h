@@ -26,6 +26,7 @@ typedef struct chat_model {
   em_sampler sampler;
   em_arena arena;  // the engine's, tokenizer's and sampler's memory, then the chat's scratch
   chat_template template;
+  int stop_id;  // a token that ends an answer besides EOS and BOS (<|assistant_end|>), or -1
 } chat_model;
 
 // Loads entry e from its bytes with arena memory mem[0..mem_size). When the KV cache of the

@@ -4,8 +4,7 @@
 #include "board/time.h"
 #include "console.h"
 
-// How a folder holds a model. Adding a layout (e.g. a single container file with the
-// tokenizer inside: {"model.mcm", 0}) is one more row here.
+// How a folder holds a model. Adding a layout is one more row here.
 typedef struct layout {
   const char *model;
   const char *tokenizer;  // 0: the model file carries its tokenizer
@@ -13,6 +12,7 @@ typedef struct layout {
 
 static const layout kLayouts[] = {
     {"model.bin", "tokenizer.bin"},  // InferPi / llama2.c
+    {"model.mcm", 0},                // metalchat container (docs/CONTAINER.md), tokenizer inside
 };
 
 #define LAYOUTS ((int)(sizeof kLayouts / sizeof kLayouts[0]))
@@ -20,10 +20,15 @@ static const layout kLayouts[] = {
 
 void model_store_init(model_store *s) { s->count = 0; }
 
-// The menu's engine label from a model file's first bytes, by InferPi's rule: "NCHT" is the
-// nanochat (GPT) engine, anything else the Llama engine. The registry decides at load time.
-static const char *engine_label(const uint8_t magic[4]) {
-  return __builtin_memcmp(magic, "NCHT", 4) == 0 ? "nanochat" : "llama";
+#define LABEL_BYTES 28  // a container's magic .. architecture (docs/CONTAINER.md)
+
+// The menu's engine label from a model file's first LABEL_BYTES bytes (zero past the file's
+// end): a container ("MCHC") by its architecture (u32 at 24: 2 = nanochat), else InferPi's
+// rule: "NCHT" is the nanochat (GPT) engine, anything else the Llama engine. The registry
+// decides at load time.
+static const char *engine_label(const uint8_t head[LABEL_BYTES]) {
+  if (__builtin_memcmp(head, "MCHC", 4) == 0) return head[24] == 2 ? "nanochat" : "llama";
+  return __builtin_memcmp(head, "NCHT", 4) == 0 ? "nanochat" : "llama";
 }
 
 void model_store_add_bundle(model_store *s, const bundle_view *b) {
@@ -31,7 +36,9 @@ void model_store_add_bundle(model_store *s, const bundle_view *b) {
   model_entry *e = &s->entries[s->count++];
   __builtin_memset(e, 0, sizeof *e);
   __builtin_memcpy(e->name, b->name, sizeof e->name);
-  e->engine = engine_label(b->model);
+  uint8_t head[LABEL_BYTES] = {0};
+  __builtin_memcpy(head, b->model, b->model_size < LABEL_BYTES ? b->model_size : LABEL_BYTES);
+  e->engine = engine_label(head);
   e->template = b->template;
   e->in_ram = 1;
   e->model = b->model;
@@ -93,16 +100,16 @@ static void add_folder(model_store *s, fat_volume *vol, const char *folder) {
         return;
       }
     }
-    uint8_t magic[4] = {0, 0, 0, 0};
+    uint8_t head[LABEL_BYTES] = {0};
     fat_file file;
     size_t got;
     if (fat_open(vol, e->model_path, &file) != FAT_OK ||
-        fat_read(&file, magic, sizeof magic, &got) != FAT_OK) {
+        fat_read(&file, head, sizeof head, &got) != FAT_OK) {
       con_printf("%s: %s cannot be read, skipped\n", folder, kLayouts[i].model);
       return;
     }
     __builtin_memcpy(e->name, folder, __builtin_strlen(folder) + 1);
-    e->engine = engine_label(magic);
+    e->engine = engine_label(head);
     e->template = read_template(vol, folder);
     e->in_ram = 0;
     e->model_size = (uint32_t)model_size;

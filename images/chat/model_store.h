@@ -4,6 +4,9 @@
 // Card layouts (one row each in model_store.c's kLayouts; the first that matches wins):
 //   <folder>/model.bin + <folder>/tokenizer.bin   InferPi's layout: a llama2.c model file and
 //                                                 its tokenizer.bin
+//   <folder>/model.mcm                            a metalchat container (docs/CONTAINER.md),
+//                                                 the tokenizer inside (the engine's
+//                                                 `tokenizer` hook loads it)
 // An optional <folder>/chat.txt line `template=alpaca` (or `template=plain`, the default)
 // picks the prompt template (template.h).
 #ifndef IMAGES_CHAT_MODEL_STORE_H_
@@ -27,7 +30,7 @@ typedef struct model_entry {
   int in_ram;  // 1: the boot bundle (model/tokenizer below); 0: files on the card
   char model_path[MODEL_PATH_MAX], tokenizer_path[MODEL_PATH_MAX];
   uint32_t model_size, tokenizer_size;
-  const uint8_t *model, *tokenizer;
+  const uint8_t *model, *tokenizer;  // tokenizer_size 0: the model file carries it
 } model_entry;
 
 typedef struct model_store {
@@ -39,7 +42,7 @@ typedef struct model_store {
 typedef struct model_bytes {
   const uint8_t *model;
   size_t model_size;
-  const uint8_t *tokenizer;
+  const uint8_t *tokenizer;  // 0: the model file carries its tokenizer (a container)
   size_t tokenizer_size;
 } model_bytes;
 

@@ -11,6 +11,12 @@ header (7 x int32; a negative vocab_size means an unshared classifier) followed 
 tensor as IEEE float16 in llama2.c's legacy order — token_embedding, rms_att, wq, wk, wv, wo,
 rms_ffn, w1, w2, w3, rms_final, freq_cis_real, freq_cis_imag, [wcls] — the layout llama2.c's
 ``run.c`` maps, with float16 in place of float32. ``tokenizer.bin`` goes beside it unchanged.
+
+:func:`nanochat_container` does the same for a nanochat GPT (upstream state-dict names, one
+tensor per upstream parameter in :meth:`NanochatConfig.tensor_shapes` order) with its byte-level
+BPE tokenizer section: matrices (embeddings, projections, MLP, head, value embeddings) take the
+chosen format, the lambdas and gates stay float32. :func:`nanochat_checkpoint_container` reads a
+checkpoint directory (``model_<step>.pt`` + ``meta_<step>.json``) and ``tokenizer.pkl``.
 """
 
 from __future__ import annotations
@@ -25,12 +31,18 @@ import metalchat
 from metalchat import planner, quant
 from metalchat.config import MATRIX_TENSORS, LlamaConfig
 from metalchat.errors import MetalchatError
-from metalchat.formats import llama2c
+from metalchat.fileio import read_bytes
+from metalchat.formats import container, llama2c, nanochat_ckpt
 from metalchat.formats.container import ContainerModel
 from metalchat.manifest import ModelManifest, pb
+from metalchat.reference.nanochat import NanochatConfig
 
 TOOL = "metalchat export"
-CHAT_TEMPLATES = {"none": pb.CHAT_TEMPLATE_NONE, "llama2": pb.CHAT_TEMPLATE_LLAMA2}
+CHAT_TEMPLATES = {
+    "none": pb.CHAT_TEMPLATE_NONE,
+    "llama2": pb.CHAT_TEMPLATE_LLAMA2,
+    "nanochat": pb.CHAT_TEMPLATE_NANOCHAT,
+}
 BOS_ID, EOS_ID = 1, 2  # llama2.c's <s> and </s>
 
 
@@ -145,3 +157,164 @@ def inferpi_model(config: LlamaConfig, weights: dict[str, np.ndarray]) -> bytes:
             raise MetalchatError(f"tensor {name!r}: {exc.message}") from None
         out.append(np.ascontiguousarray(half.values, dtype="<f2").tobytes())
     return b"".join(out)
+
+
+# ---------------------------------------------------------------------------------------
+# nanochat
+
+
+def _is_nanochat_matrix(name: str, shape: tuple[int, ...]) -> bool:
+    return len(shape) == 2 and not name.endswith("gate.weight")
+
+
+def nanochat_manifest(
+    config: NanochatConfig,
+    name: str,
+    specials: list[tuple[int, str]],
+    *,
+    description: str = "",
+    chat_template: str = "none",
+    sources: list[object] | None = None,
+    tool: str = TOOL,
+) -> ModelManifest:
+    """A manifest for a nanochat GPT; BOS (= EOS, as upstream) is ``<|bos|>``."""
+    m = pb.ModelManifest(name=name, description=description, architecture=pb.NANOCHAT)
+    m.nanochat.CopyFrom(
+        pb.NanochatParams(
+            n_embd=config.n_embd,
+            n_layer=config.n_layer,
+            n_head=config.n_head,
+            n_kv_head=config.n_kv_head,
+            vocab_size=config.vocab_size,
+            padded_vocab_size=config.padded_vocab_size,
+            sequence_len=config.sequence_len,
+            window_pattern=config.window_pattern,
+            short_window=min(config.short_window, config.sequence_len),
+            softcap=config.softcap,
+            rope_theta=config.rope_theta,
+            qk_scale=config.qk_scale,
+            mlp_ratio=config.mlp_ratio,
+            smear_channels=config.smear_channels,
+            value_embed_gate_channels=config.value_embed_gate_channels,
+            value_embed_scale=config.value_embed_scale,
+            value_embed_layers=config.value_embed_layers,
+            backout_layer=config.backout_layer,
+            norm_eps=config.norm_eps,
+            rope_layout=pb.ROPE_HALF_SPLIT,
+        )
+    )
+    by_text = {text: i for i, text in specials}
+    if "<|bos|>" not in by_text:
+        raise MetalchatError("the tokenizer has no <|bos|> special token")
+    bos = by_text["<|bos|>"]
+    m.tokenizer.CopyFrom(
+        pb.Tokenizer(
+            kind=pb.NANOCHAT_BPE,
+            vocab_size=config.vocab_size,
+            bos_id=bos,
+            eos_id=bos,
+            special_tokens=[pb.SpecialToken(text=t, id=i) for i, t in specials],
+        )
+    )
+    m.chat_template.kind = CHAT_TEMPLATES[chat_template]
+    m.provenance.CopyFrom(
+        pb.Provenance(sources=sources or [], tool=tool, tool_version=metalchat.__version__)
+    )
+    return m
+
+
+def nanochat_container(
+    config: NanochatConfig,
+    weights: dict[str, np.ndarray],
+    ranked: list[bytes],
+    specials: list[tuple[int, str]],
+    pattern: str,
+    manifest: ModelManifest,
+    *,
+    fmt: str,
+    group_size: int,
+    progress: bool | None = None,
+) -> tuple[ContainerModel, list[quant.TensorError]]:
+    """The container of a nanochat GPT: (container, error report).
+
+    ``ranked`` are the ordinary tokens by id (= merge rank), ``specials`` (id, text) pairs and
+    ``pattern`` the pre-tokenizer split regex; ``manifest`` (see :func:`nanochat_manifest`)
+    gets the report.
+    """
+    shapes = config.tensor_shapes()
+    ordered = {n: np.asarray(weights[n], dtype=np.float32) for n in shapes}
+    matrices = [n for n, s in shapes.items() if _is_nanochat_matrix(n, s)]
+    tensors, report = quant.quantize_weights(ordered, fmt, group_size, matrices, progress=progress)
+    del manifest.quantization_report[:]
+    for e in report:
+        manifest.quantization_report.add(
+            tensor=e.name, max_abs_error=e.max_abs_error, mean_l1_error=e.mean_l1_error
+        )
+    payload = container.nanochat_tokenizer_payload(ranked, pattern, specials)
+    return ContainerModel(manifest, tensors, payload), report
+
+
+def nanochat_tokenizer_tables(
+    tokenizer: nanochat_ckpt.NanochatTokenizer,
+) -> tuple[list[bytes], list[tuple[int, str]]]:
+    """(ordinary tokens by id, sorted (id, text) specials) of a ``tokenizer.pkl``."""
+    by_rank = {rank: token for token, rank in tokenizer.ranks.items()}
+    if sorted(by_rank) != list(range(len(tokenizer.ranks))):
+        raise MetalchatError("the merge ranks are not 0..n-1 (special tokens must follow them)")
+    specials = sorted((i, text) for text, i in tokenizer.special_tokens.items())
+    return [by_rank[i] for i in range(len(by_rank))], specials
+
+
+def nanochat_checkpoint_container(
+    directory: str | Path,
+    tokenizer_path: str | Path | None = None,
+    *,
+    step: int | None = None,
+    name: str | None = None,
+    fmt: str = "f32",
+    group_size: int = 0,
+    chat_template: str = "none",
+    progress: bool | None = None,
+) -> tuple[ContainerModel, list[quant.TensorError]]:
+    """A nanochat checkpoint directory (+ ``tokenizer.pkl``, default: in that directory)."""
+    folder = Path(directory)
+    ckpt = nanochat_ckpt.read_checkpoint(folder, step)
+    tok_path = Path(tokenizer_path) if tokenizer_path else folder / "tokenizer.pkl"
+    tokenizer = nanochat_ckpt.read_tokenizer(tok_path)
+    if tok_path.is_dir():
+        tok_path = tok_path / "tokenizer.pkl"
+    if tokenizer.vocab_size != ckpt.config.vocab_size:
+        raise MetalchatError(
+            f"the tokenizer has {tokenizer.vocab_size} tokens, the model's vocabulary "
+            f"{ckpt.config.vocab_size}: they do not belong together",
+            tok_path,
+        )
+    try:
+        ranked, specials = nanochat_tokenizer_tables(tokenizer)
+    except MetalchatError as exc:
+        raise exc.with_path(tok_path) from None
+    model_path = nanochat_ckpt.checkpoint_files(folder)[ckpt.step]
+    meta_path = folder / f"meta_{model_path.name[len('model_') : -len('.pt')]}.json"
+    sources = [source_file(p, read_bytes(p)) for p in (model_path, meta_path, tok_path)]
+    m = nanochat_manifest(
+        ckpt.config,
+        name or folder.resolve().name,
+        specials,
+        description=f"nanochat checkpoint {model_path.name} (step {ckpt.step})",
+        chat_template=chat_template,
+        sources=sources,
+    )
+    try:
+        return nanochat_container(
+            ckpt.config,
+            ckpt.weights,
+            ranked,
+            specials,
+            tokenizer.pattern,
+            m,
+            fmt=fmt,
+            group_size=group_size,
+            progress=progress,
+        )
+    except MetalchatError as exc:
+        raise exc.with_path(model_path) from None

@@ -1,4 +1,4 @@
-"""llama2.c models to metalchat containers, InferPi files and error reports; see ``export --help``.
+"""llama2.c and nanochat models to metalchat containers (and InferPi files); see ``export --help``.
 
 Bazel: ``bazel run //tools/export -- llama2c m.bin --tokenizer tokenizer.bin --format q8 -o m.mcm``
 """

@@ -3,17 +3,22 @@
 # The files of a model folder that go onto a card (images/chat/model_store.h: the layouts).
 MODEL_FILES = ["model.bin", "tokenizer.bin", "chat.txt"]
 
-def _model_files(target):
+# ... and a container folder's (model.mcm carries its tokenizer).
+CARD_FILES = MODEL_FILES + ["model.mcm"]
+
+def _model_files(target, container_ok = True):
     """{basename: File} of the model folder files among target's outputs."""
     found = {}
     for f in target[DefaultInfo].files.to_list():
-        if f.basename in MODEL_FILES:
+        if f.basename in CARD_FILES:
             if f.basename in found:
                 fail("%s has two %s files" % (target.label, f.basename))
             found[f.basename] = f
+    if container_ok and "model.mcm" in found:
+        return found  # a container carries its tokenizer
     for required in ["model.bin", "tokenizer.bin"]:
         if required not in found:
-            fail("%s has no %s" % (target.label, required))
+            fail("%s has no %s%s" % (target.label, required, " (nor a model.mcm)" if container_ok else ""))
     return found
 
 def _sdcard_image_impl(ctx):
@@ -45,7 +50,7 @@ def _sdcard_image_impl(ctx):
 sdcard_image = rule(
     implementation = _sdcard_image_impl,
     doc = """A FAT32 card image (<name>.img, power-of-two size): config.txt, kernel8.img, one
-folder per model (model.bin, tokenizer.bin, chat.txt), and optionally a RAM bundle with the
+folder per model (model.bin + tokenizer.bin, or model.mcm; chat.txt), and optionally a RAM bundle with the
 config.txt line that loads it at boot. Same inputs, same bytes.""",
     attrs = {
         "bundle": attr.label(allow_single_file = True, doc = "a ram_bundle to boot into"),
@@ -59,7 +64,7 @@ config.txt line that loads it at boot. Same inputs, same bytes.""",
 
 def _ram_bundle_impl(ctx):
     out = ctx.actions.declare_file(ctx.label.name + ".bin")
-    files = _model_files(ctx.attr.model)
+    files = _model_files(ctx.attr.model, container_ok = False)
     args = ctx.actions.args()
     args.add("bundle")
     args.add("-o", out)

@@ -2,11 +2,9 @@
 
 * :func:`llama_model` / :func:`llama_container`: a random llama2.c-convention Llama and its
   container (``metalchat.export``'s writer, any format).
-* :func:`nanochat_container`: a nanochat GPT (upstream state-dict names, one tensor per
-  upstream parameter, in :meth:`NanochatConfig.tensor_shapes` order) with its byte-level BPE
-  tokenizer section; the container the C nanochat engine reads. Matrices (embeddings,
-  projections, MLP, head, value embeddings) take the chosen format, the lambdas and gates
-  stay f32.
+* :func:`nanochat_container`: a nanochat GPT with its byte-level BPE tokenizer section, the
+  container the C nanochat engine reads (``metalchat.export.nanochat_container``'s writer, any
+  format; nanochat's chat template).
 * :func:`random_bpe`: a byte-level BPE rank table (256 bytes + merges) and nanochat's nine
   special tokens after it.
 * :class:`WindowedConfig`: a :class:`NanochatConfig` whose short window is given instead of
@@ -22,13 +20,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import metalchat
 from metalchat.config import LlamaConfig
 from metalchat.export import llama_container as _llama_container
-from metalchat.export import llama_manifest
+from metalchat.export import llama_manifest, nanochat_manifest
+from metalchat.export import nanochat_container as _nanochat_container
 from metalchat.formats import container, llama2c
-from metalchat.manifest import pb
-from metalchat.quant import quantize_weights
 from metalchat.reference.nanochat import NanochatConfig, random_weights
 from metalchat.testing import tokenizer_bin
 
@@ -100,10 +96,6 @@ def random_bpe(vocab_size: int, seed: int) -> tuple[list[bytes], list[tuple[int,
     return ranked, [(n_ranked + i, s) for i, s in enumerate(SPECIALS)]
 
 
-def _is_matrix(name: str, shape: tuple[int, ...]) -> bool:
-    return len(shape) == 2 and not name.endswith("gate.weight")
-
-
 def nanochat_container(
     config: NanochatConfig,
     weights: dict[str, np.ndarray],
@@ -115,52 +107,20 @@ def nanochat_container(
     pattern: str = SPLIT_PATTERN,
     name: str = "test-nanochat",
 ) -> bytes:
-    """The container of a nanochat model (see the module doc)."""
-    shapes = config.tensor_shapes()
-    ordered = {n: np.asarray(weights[n], dtype=np.float32) for n in shapes}
-    matrices = [n for n, s in shapes.items() if _is_matrix(n, s)]
-    tensors, _ = quantize_weights(ordered, fmt, group_size, matrices, progress=False)
-    m = pb.ModelManifest(name=name, architecture=pb.NANOCHAT)
-    m.nanochat.CopyFrom(
-        pb.NanochatParams(
-            n_embd=config.n_embd,
-            n_layer=config.n_layer,
-            n_head=config.n_head,
-            n_kv_head=config.n_kv_head,
-            vocab_size=config.vocab_size,
-            padded_vocab_size=config.padded_vocab_size,
-            sequence_len=config.sequence_len,
-            window_pattern=config.window_pattern,
-            short_window=min(config.short_window, config.sequence_len),
-            softcap=config.softcap,
-            rope_theta=config.rope_theta,
-            qk_scale=config.qk_scale,
-            mlp_ratio=config.mlp_ratio,
-            smear_channels=config.smear_channels,
-            value_embed_gate_channels=config.value_embed_gate_channels,
-            value_embed_scale=config.value_embed_scale,
-            value_embed_layers=config.value_embed_layers,
-            backout_layer=config.backout_layer,
-            norm_eps=config.norm_eps,
-            rope_layout=pb.ROPE_HALF_SPLIT,
-        )
+    """The container of a nanochat model (``metalchat.export``'s writer, see the module doc)."""
+    m = nanochat_manifest(config, name, specials, chat_template="nanochat", tool="metalchat verify")
+    c, _ = _nanochat_container(
+        config,
+        weights,
+        ranked,
+        specials,
+        pattern,
+        m,
+        fmt=fmt,
+        group_size=group_size,
+        progress=False,
     )
-    bos = dict((text, i) for i, text in specials)["<|bos|>"]
-    m.tokenizer.CopyFrom(
-        pb.Tokenizer(
-            kind=pb.NANOCHAT_BPE,
-            vocab_size=config.vocab_size,
-            bos_id=bos,
-            eos_id=bos,
-            special_tokens=[pb.SpecialToken(text=t, id=i) for i, t in specials],
-        )
-    )
-    m.chat_template.kind = pb.CHAT_TEMPLATE_NANOCHAT
-    m.provenance.CopyFrom(
-        pb.Provenance(tool="metalchat verify", tool_version=metalchat.__version__)
-    )
-    payload = container.nanochat_tokenizer_payload(ranked, pattern, specials)
-    return container.serialize(container.ContainerModel(m, tensors, payload))
+    return container.serialize(c)
 
 
 # ---------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""``export``: llama2.c models to metalchat containers (and InferPi files); error reports."""
+"""``export``: llama2.c and nanochat models to metalchat containers (and InferPi files)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,9 @@ DESCRIPTION = """\
   llama2c   a llama2.c model (.bin v0/v1/v2) and its tokenizer.bin to a metalchat container
             (.mcm, docs/CONTAINER.md): matrices in --format, norms float32, the quantization
             error report in its manifest; optionally InferPi's model.bin + tokenizer.bin.
+  nanochat  a nanochat checkpoint directory (model_<step>.pt + meta_<step>.json) and its
+            tokenizer.pkl to a container: matrices in --format (default f32), the BPE
+            tokenizer inside.
   quantize  print the per-tensor error report (max and mean absolute error) of a format
             without writing anything.
 """
@@ -31,6 +34,9 @@ examples:
   export llama2c model.bin --tokenizer tokenizer.bin --format q4 --group-size 32 \\
       --prune-ffn 0.2 --board rpi0 --manifest-out s15.textproto -o s15.mcm
   export llama2c model.bin --tokenizer tokenizer.bin --format f16 -o m.mcm --inferpi usb/MyModel
+  export nanochat models/tinynanochat-kjv -o tinynanochat.mcm
+  export nanochat ~/.cache/nanochat/base_checkpoints/d20 --tokenizer \
+      ~/.cache/nanochat/tokenizer/tokenizer.pkl --format q8 --chat-template nanochat -o d20.mcm
   export quantize stories260K.bin --format q4 --group-size 4
 """
 
@@ -94,6 +100,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="also write InferPi's model.bin (float16) and tokenizer.bin into OUTDIR",
     )
     conv.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    nano = sub.add_parser("nanochat", help="nanochat checkpoint + tokenizer.pkl to a container")
+    nano.add_argument(
+        "checkpoint", type=Path, help="folder holding model_<step>.pt, meta_<step>.json"
+    )
+    nano.add_argument(
+        "--tokenizer",
+        type=Path,
+        default=None,
+        help="tokenizer.pkl or its folder (default: CHECKPOINT/tokenizer.pkl)",
+    )
+    nano.add_argument("--step", type=int, default=None, help="checkpoint step (default: last)")
+    nano.add_argument("--format", choices=quant.FORMATS, default="f32", help="matrix format")
+    nano.add_argument("--group-size", type=int, default=64, help="q8/q4 values per scale")
+    nano.add_argument("-o", "--output", type=Path, required=True, help="container (.mcm)")
+    nano.add_argument("--name", default=None, help="model name (default: the folder's name)")
+    nano.add_argument(
+        "--chat-template",
+        choices=sorted(export.CHAT_TEMPLATES),
+        default="none",
+        help="none (plain continuation, for base models; the default) or nanochat",
+    )
+    nano.add_argument(
+        "--manifest-out", type=Path, default=None, help="also write the manifest as .textproto"
+    )
+    nano.add_argument("--quiet", action="store_true", help="print nothing but errors")
     quantize = sub.add_parser("quantize", help="print the quantization error report")
     _model_options(quantize)
     return parser
@@ -116,8 +147,41 @@ def _print_report(report: list[quant.TensorError], sparsity: dict[str, float]) -
         print(f"pruned (zeros now): {parts}")
 
 
+def _write_manifest(path: Path, output: Path, data: bytes) -> None:
+    written = container.parse(data, output).manifest
+    written.weights_file = output.name
+    written.weights_size = len(data)
+    written.weights_sha256 = hashlib.sha256(data).hexdigest()
+    atomic_write(path, manifest.to_text(written).encode("utf-8"))
+
+
+def _nanochat(args: argparse.Namespace) -> int:
+    model_container, report = export.nanochat_checkpoint_container(
+        args.checkpoint,
+        args.tokenizer,
+        step=args.step,
+        name=args.name,
+        fmt=args.format,
+        group_size=0 if args.format in ("f32", "f16") else args.group_size,
+        chat_template=args.chat_template,
+        progress=False if args.quiet else None,
+    )
+    data = container.write_container(args.output, model_container)
+    if args.manifest_out:
+        _write_manifest(args.manifest_out, args.output, data)
+    if not args.quiet:
+        _print_report(report, {})
+        print(
+            f"{args.output}: nanochat {args.format} container, "
+            f"{len(model_container.tensors)} tensors, {len(data):,} bytes"
+        )
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "nanochat":
+        return _nanochat(args)
     model, weights, sparsity = _load(args)
     config = model.config
     if args.command == "quantize":
@@ -169,11 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise exc.with_path(args.model) from None
     data = container.write_container(args.output, model_container)
     if args.manifest_out:
-        written = container.parse(data, args.output).manifest
-        written.weights_file = args.output.name
-        written.weights_size = len(data)
-        written.weights_sha256 = hashlib.sha256(data).hexdigest()
-        atomic_write(args.manifest_out, manifest.to_text(written).encode("utf-8"))
+        _write_manifest(args.manifest_out, args.output, data)
     if args.inferpi:
         if not args.inferpi.is_dir():
             raise MetalchatError("no such directory", args.inferpi)

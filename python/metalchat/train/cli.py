@@ -143,3 +143,17 @@ def fetch_main(argv: Sequence[str] | None = None) -> int:
     digest = corpus.fetch_kjv(out, _path(args.deb_dir) if args.deb_dir else None)
     print(f"{out}: sha256 {digest}")
     return 0
+
+
+def entry_point() -> None:
+    """Console-script entry point of `metalchat-train`."""
+    from metalchat.cli import run
+
+    sys.exit(run(main))
+
+
+def fetch_entry_point() -> None:
+    """Console-script entry point of `metalchat-fetch-corpus`."""
+    from metalchat.cli import run
+
+    sys.exit(run(fetch_main))
