@@ -27,8 +27,10 @@ import zlib
 from collections.abc import Mapping
 from pathlib import Path
 
+from metalchat import planner
 from metalchat.errors import MetalchatError
 from metalchat.fileio import atomic_write
+from metalchat.formats import container, llama2c
 
 SECTOR = 512
 PARTITION_LBA = 2048
@@ -242,3 +244,40 @@ def add_firmware(card: str | Path, firmware: str | Path, out: str | Path) -> lis
     atomic_write(out, data)
     _put_files(out, first * SECTOR, found)
     return sorted(found)
+
+
+def model_bytes_whole(model: Path) -> tuple[str, int]:
+    """(description, bytes of RAM) the chat image needs to load ``model`` whole: the file (it
+    loads it into RAM and runs it in place), the KV cache at the model's context, activations.
+
+    ``model`` is a llama2.c ``model.bin`` (only its header is read) or a ``model.mcm``.
+    """
+    if model.suffix == ".mcm":
+        m = container.read_container(model)
+        params = m.manifest.WhichOneof("params")
+        if params == "llama":
+            cfg = m.llama_config()
+            layers, seq, kv_dim = cfg.n_layers, cfg.seq_len, cfg.kv_dim
+        else:
+            n = m.manifest.nanochat
+            layers, seq = n.n_layer, n.sequence_len
+            kv_dim = n.n_kv_head * (n.n_embd // n.n_head)
+        kv_cache = 2 * layers * seq * kv_dim * 4
+        return f"{params} container", model.stat().st_size + kv_cache
+    config, version, group = llama2c.read_config(model)
+    fmt = "q8" if version == 2 else "f32"
+    plan = planner.plan(config, fmt, group or 64)
+    return f"llama2.c v{version} {fmt}", plan.whole_bytes
+
+
+def require_fits(model: Path, board_name: str) -> None:
+    """Raise :class:`MetalchatError` (one line, with the numbers) unless ``model`` fits whole."""
+    what, needed = model_bytes_whole(model)
+    board = planner.board(board_name)
+    if needed > board.ram:
+        raise MetalchatError(
+            f"model {model.parent.name} ({what}) needs {planner.human(needed)} loaded whole, "
+            f"{board_name} has {planner.human(board.ram)} for a model: the chat image loads "
+            "models whole; choose a smaller format (q8/q4) or a smaller model",
+            model,
+        )

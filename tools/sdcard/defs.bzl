@@ -27,6 +27,7 @@ def _sdcard_image_impl(ctx):
     args = ctx.actions.args()
     args.add("card")
     args.add("-o", out)
+    args.add("--board", ctx.attr.board)
     args.add("--file", "kernel8.img=" + kernel.path)
     inputs = [kernel]
     for target, folder in ctx.attr.models.items():
@@ -53,6 +54,10 @@ sdcard_image = rule(
 folder per model (model.bin + tokenizer.bin, or model.mcm; chat.txt), and optionally a RAM bundle with the
 config.txt line that loads it at boot. Same inputs, same bytes.""",
     attrs = {
+        "board": attr.string(
+            default = "rpi4",
+            doc = "the build fails, in one line, when a model cannot be loaded whole on it",
+        ),
         "bundle": attr.label(allow_single_file = True, doc = "a ram_bundle to boot into"),
         "kernel": attr.label(mandatory = True, allow_single_file = True, doc = "kernel8.img"),
         "models": attr.label_keyed_string_dict(

@@ -32,6 +32,10 @@ def _pair(text: str) -> tuple[str, str]:
 
 def _card(args: argparse.Namespace) -> int:
     files = dict(args.file)
+    if args.board:
+        for dest, source in files.items():
+            if Path(dest).name in ("model.bin", "model.mcm"):
+                sdcard.require_fits(Path(source), args.board)
     bundle_name = None
     with tempfile.TemporaryDirectory() as tmp:
         if args.bundle:
@@ -74,6 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     card.add_argument("--bundle", help="a RAM bundle to put on the card and load at boot")
     card.add_argument("--size-mib", type=int, help="card size (power of two, >= 64)")
+    card.add_argument(
+        "--board",
+        help="refuse models that cannot be loaded whole on this board (planner board name)",
+    )
     card.set_defaults(run=_card)
 
     bundle = sub.add_parser("bundle", help="a RAM bundle (model + tokenizer) for initramfs")

@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from metalchat import sdcard
+from metalchat.config import LlamaConfig
 from metalchat.errors import MetalchatError
+from metalchat.formats import llama2c
 
 
 def test_bundle_layout() -> None:
@@ -104,6 +106,22 @@ def test_add_firmware(tmp_path: Path) -> None:
     (firmware / "start4.elf").unlink()
     with pytest.raises(MetalchatError, match=r"start4\.elf"):
         sdcard.add_firmware(card, firmware, out)
+
+
+def test_fit_check_refuses_a_model_too_big_to_load_whole(tmp_path: Path) -> None:
+    small = tmp_path / "small" / "model.bin"
+    small.parent.mkdir()
+    config = LlamaConfig(dim=64, hidden_dim=172, n_layers=2, n_heads=4, n_kv_heads=4,
+                         vocab_size=256, seq_len=64)  # fmt: skip
+    llama2c.write_model(small, llama2c.random_model(config), version=0)
+    sdcard.require_fits(small, "rpi4")
+    # Only the header is read: a Llama-2-7B-shaped header (f32) is 27 GB loaded whole.
+    big = tmp_path / "big" / "model.bin"
+    big.parent.mkdir()
+    big.write_bytes(struct.pack("<7i", 4096, 11008, 32, 32, 32, 32000, 2048))
+    with pytest.raises(MetalchatError, match=r"model big \(llama2\.c v0 f32\) needs .* rpi4 has"):
+        sdcard.require_fits(big, "rpi4")
+    assert sdcard.model_bytes_whole(small)[1] < (4 << 20)
 
 
 if __name__ == "__main__":
