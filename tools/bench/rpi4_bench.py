@@ -1,0 +1,244 @@
+"""Guest instructions per generated token of the Pi 4 chat image in QEMU raspi4b (-icount).
+
+    bazel run //tools/bench:rpi4 [-- --tokens 32 --prompt "Once upon a time" --cores 1,4]
+
+Boots //images:rpi4_kernel with //tools/bench:rpi4_bench_sdcard, and for every model on the
+card and every core count: greedy (/temp 0), /len N, the fixed prompt, after a /reset (so
+every run decodes the same positions). Prints one row per run.
+
+What is measured and how: `-icount shift=0` makes QEMU's virtual clock advance exactly 1 ns per
+guest instruction executed, the four vCPUs taking turns on one host thread (so the clock is the
+sum over all cores). The chat times the answer with `board_time_us`, the BCM2711 system timer,
+which QEMU derives from that virtual clock (1 MHz: 1 us = 1000 instructions), from the first
+sampled token to the last (prefill excluded), and prints `Generation: N tokens in X ms
+(Y tokens/sec)`. Y = N * 1e6 / us to two decimals, so instructions per token = 1e9 / Y (to
++-0.005/Y relative), a finer figure than X (whole milliseconds). With 4 cores the figure is the
+instructions of all four cores together (work plus the parallel-for's handshakes; cores idle in
+`wfe` yield at once and add few), not a latency. Nothing here is wall time.
+
+Weight bytes per token are computed from the model files: decoding reads every matrix once per
+token (the classifier included; the token embedding only one row unless it is the shared
+classifier), plus the float32 norm vectors.
+
+The predicted tokens/s for a real Pi 4 (1.8 GHz Cortex-A72) are models, not measurements:
+memory-bound B / bytes_per_token with B = --bandwidth-gbs, and compute-bound
+cores * f * IPC / instructions_per_token with f = --ghz and IPC = --ipc (perfect scaling of the
+summed instructions over the cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import re
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from qemu import QemuError, Session, qemu_command
+
+from metalchat.formats import container, llama2c
+
+MENU_PROMPT = "to power off: "
+CHAT_PROMPT = "\n> "
+GENERATION = re.compile(r"Generation: (\d+) tokens in (\d+) ms \(([\d.]+) tokens/sec\)")
+MENU_LINE = re.compile(r"^\s*(\d+)\. (\S+) \[", re.M)
+FORMAT_BYTES = {"f32": 4.0, "f16": 2.0, "q8": 1.0, "q4": 0.5}
+
+
+@dataclass(frozen=True)
+class Weights:
+    """What decoding one token reads of a model file."""
+
+    fmt: str
+    bytes_per_token: int
+
+
+@dataclass(frozen=True)
+class Row:
+    model: str
+    fmt: str
+    cores: int
+    tokens: int
+    ms: int
+    tokens_per_s: float
+    ids: str
+    weights: Weights
+
+    @property
+    def instructions_per_token(self) -> float:
+        return 1e9 / self.tokens_per_s
+
+
+def _tensor_bytes(fmt: str, count: int, group_size: int) -> int:
+    scales = 4 * (count // group_size) if fmt in ("q8", "q4") and group_size else 0
+    return int(FORMAT_BYTES[fmt] * count) + scales
+
+
+def container_weights(path: Path) -> Weights:
+    """Bytes read per token from a container's own tensor table (formats as stored)."""
+    model = container.read_container(path)
+    shared = model.llama_config().shared_classifier
+    total = 0
+    largest = max(model.tensors.values(), key=lambda t: math.prod(t.shape))
+    for name, t in model.tensors.items():
+        count = math.prod(t.shape)
+        full = _tensor_bytes(t.fmt, count, t.group_size)
+        if name == "token_embedding":
+            row = full // t.shape[0]
+            total += row + (full if shared else 0)
+        else:
+            total += full
+    return Weights(largest.fmt, total)
+
+
+def llama2c_weights(path: Path) -> Weights:
+    """Bytes read per token from a llama2.c file: f32 (v0/v1) or int8 groups (v2)."""
+    c, version, group = llama2c.read_config(path)
+    fmt = "q8" if version == 2 else "f32"
+    kv_dim = c.dim * c.n_kv_heads // c.n_heads
+    layer = 2 * c.dim * c.dim + 2 * c.dim * kv_dim + 3 * c.dim * c.hidden_dim
+    matrices = c.n_layers * layer + c.vocab_size * c.dim  # + the classifier
+    norms = 4 * (2 * c.n_layers + 1) * c.dim
+    row = _tensor_bytes(fmt, c.dim, group)
+    label = f"{fmt} (llama2.c v{version})"
+    return Weights(label, _tensor_bytes(fmt, matrices, group) + norms + row)
+
+
+def model_weights(path: Path) -> Weights:
+    if path.is_dir():
+        path = path / "model.mcm" if (path / "model.mcm").exists() else path / "model.bin"
+    if path.read_bytes()[:4] == b"MCHC":
+        return container_weights(path)
+    return llama2c_weights(path)
+
+
+class Console:
+    """The booted chat image: type a line, read up to a marker."""
+
+    def __init__(self, kernel: Path, card: Path, timeout_s: float, echo: bool) -> None:
+        extra = ["-icount", "shift=0", "-drive", f"file={card},if=sd,format=raw,snapshot=on"]
+        out = (lambda b: (sys.stderr.buffer.write(b), sys.stderr.buffer.flush())) if echo else None
+        self.session = Session(qemu_command("aarch64", "raspi4b", kernel, extra), out)
+        self.timeout_s = timeout_s
+        self.at = 0
+
+    def until(self, text: str) -> str:
+        end = self.session.wait_for(text, self.timeout_s, self.at)
+        out = self.session.console[self.at : end]
+        self.at = end
+        return out
+
+    def line(self, text: str, until: str = CHAT_PROMPT) -> str:
+        self.session.send(text.encode() + b"\r")
+        return self.until(until)
+
+
+def bench(args: argparse.Namespace, weights: dict[str, Weights]) -> list[Row]:
+    con = Console(args.kernel.resolve(), args.card.resolve(), args.timeout, args.echo)
+    rows: list[Row] = []
+    try:
+        menu = con.until(MENU_PROMPT)
+        numbers = {name: n for n, name in MENU_LINE.findall(menu)}
+        for name, w in weights.items():
+            if name not in numbers:
+                raise QemuError(f"{name} is not in the card's menu:\n{menu}")
+            con.line(numbers[name])
+            for command in ["/ids", "/temp 0", f"/len {args.tokens}"]:
+                con.line(command)
+            for cores in args.cores:
+                con.line("/reset")
+                con.line(f"/cores {cores}")
+                out = con.line(args.prompt)
+                m = GENERATION.search(out)
+                ids = re.search(r"^ids:(.*?)\r?$", out, re.M)
+                if not m or not ids:
+                    raise QemuError(f"no Generation/ids line in:\n{out}")
+                n, ms, rate = int(m.group(1)), int(m.group(2)), float(m.group(3))
+                rows.append(Row(name, w.fmt, cores, n, ms, rate, ids.group(1).strip(), w))
+                print(f"  {name} cores={cores}: {m.group(0)}", file=sys.stderr, flush=True)
+            con.line("/exit", MENU_PROMPT)
+        con.session.send(b"q\r")
+        con.session.finish(args.timeout)
+    finally:
+        if con.session.exited() is None:
+            con.session.stop()
+    return rows
+
+
+def table(rows: list[Row], args: argparse.Namespace) -> str:
+    head = [
+        "model", "format", "cores", "tokens", "guest instr/token", "weight bytes/token",
+        "instr/weight byte", f"pred. tok/s mem ({args.bandwidth_gbs:g} GB/s)",
+        f"pred. tok/s cpu ({args.ghz:g} GHz, IPC {args.ipc:g})",
+    ]  # fmt: skip
+    lines = [head]
+    for r in rows:
+        ipt = r.instructions_per_token
+        b = r.weights.bytes_per_token
+        lines.append([
+            r.model, r.fmt, str(r.cores), str(r.tokens), f"{ipt / 1e6:,.2f} M",
+            f"{b / 1e6:,.2f} MB",
+            f"{ipt / b:.2f}", f"{args.bandwidth_gbs * 1e9 / b:,.1f}",
+            f"{r.cores * args.ghz * 1e9 * args.ipc / ipt:,.1f}",
+        ])  # fmt: skip
+    widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
+    text = [
+        "| " + " | ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) + " |"
+        for line in lines
+    ]
+    text.insert(1, "| " + " | ".join("-" * w for w in widths) + " |")
+    return "\n".join(text)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--kernel", type=Path, required=True, help="kernel8.img of rpi4_kernel")
+    parser.add_argument("--card", type=Path, required=True, help="SD card image")
+    parser.add_argument(
+        "--model",
+        action="append",
+        required=True,
+        metavar="NAME=PATH",
+        help="a card folder's name and its model file (or folder) here, for the weight bytes",
+    )
+    parser.add_argument("--tokens", type=int, default=32, help="/len: tokens per answer")
+    parser.add_argument("--prompt", default="Once upon a time")
+    parser.add_argument("--cores", default="1,4", help="comma-separated /cores values")
+    parser.add_argument("--bandwidth-gbs", type=float, default=3.9, help="predicted: Pi 4 GB/s")
+    parser.add_argument("--ghz", type=float, default=1.8, help="predicted: Pi 4 clock")
+    parser.add_argument("--ipc", type=float, default=1.0, help="predicted: instructions/cycle")
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds per console wait")
+    parser.add_argument("--echo", action="store_true", help="copy the console to stderr")
+    args = parser.parse_args()
+    args.cores = [int(c) for c in args.cores.split(",")]
+    weights = {}
+    for spec in args.model:
+        name, _, path = spec.partition("=")
+        weights[name] = model_weights(Path(path))
+    # QEMU's snapshot=on overlay goes to TMPDIR.
+    os.environ.setdefault("TMPDIR", tempfile.gettempdir())
+    print(
+        f"QEMU raspi4b -icount shift=0; greedy, prompt {args.prompt!r}, /len {args.tokens}, "
+        "after /reset; instructions summed over the cores in use",
+        file=sys.stderr,
+    )
+    try:
+        rows = bench(args, weights)
+    except QemuError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(table(rows, args))
+    for name in weights:
+        ids = {r.ids for r in rows if r.model == name}
+        same = "same token ids on every core count" if len(ids) == 1 else "IDS DIFFER"
+        print(f"{name}: {same}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
