@@ -13,7 +13,7 @@ import re
 import sys
 from pathlib import Path
 
-from rpi4_session import Session, Tally, elf64_sections
+from rpi4_session import Tally, boot_rpi4, elf64_sections
 
 PI4B_TYPE = 0x11  # revision code bits 11:4
 
@@ -35,7 +35,7 @@ def main() -> int:
     parser.add_argument("--elf", type=Path, required=True)
     parser.add_argument("--timeout", type=float, default=60.0)
     args = parser.parse_args()
-    session = Session(args.kernel)
+    session = boot_rpi4(args.kernel)
     status = session.finish(args.timeout)
     console = session.console
     print(console)

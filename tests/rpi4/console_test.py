@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from rpi4_session import Session, Tally
+from rpi4_session import Tally, boot_rpi4
 
 # (bytes typed, line the image must report, echo that must appear)
 LINES = [
@@ -34,7 +34,7 @@ def main() -> int:
     parser.add_argument("--elf", type=Path, help="unused (the test targets pass it to all)")
     parser.add_argument("--timeout", type=float, default=60.0)
     args = parser.parse_args()
-    session = Session(args.kernel)
+    session = boot_rpi4(args.kernel)
     # pl011_init empties the receive FIFO: type only once the image is listening.
     session.wait_for("console test: ready", args.timeout)
     tally = Tally()

@@ -12,7 +12,7 @@ import re
 import sys
 from pathlib import Path
 
-from rpi4_session import Session, Tally, elf64_symbols
+from rpi4_session import Tally, boot_rpi4, elf64_symbols
 
 CRASH_STATUS = 70
 # (byte sent, function that faults, ESR class line, more text the report must contain)
@@ -35,7 +35,7 @@ def main() -> int:
     symbols = elf64_symbols(args.elf)
     tally = Tally()
     for byte, function, class_line, details in CASES:
-        session = Session(args.kernel)
+        session = boot_rpi4(args.kernel)
         session.wait_for("crash test: send", args.timeout)
         session.send(byte)
         status = session.finish(args.timeout)

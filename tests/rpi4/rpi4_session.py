@@ -1,72 +1,24 @@
-"""Helpers for the rpi4 board-support tests: an interactive QEMU raspi4b session, an ELF64
+"""Helpers for the rpi4 board-support tests: a QEMU raspi4b session to type into, an ELF64
 section and symbol table reader, and a pass/fail tally that prints "N passed, N failed".
 """
 
 from __future__ import annotations
 
 import struct
-import subprocess
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from qemu import QemuError, qemu_command
+from qemu import Session, qemu_command
 
 SYSTEM = "aarch64"
 MACHINE = "raspi4b"
 
 
-class Session:
-    """QEMU raspi4b booting `kernel`, console on a pipe: wait for text, send bytes."""
-
-    def __init__(self, kernel: Path, extra: list[str] | None = None) -> None:
-        self.command = qemu_command(SYSTEM, MACHINE, kernel, extra or [])
-        print("$", " ".join(self.command))
-        self._proc = subprocess.Popen(
-            self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-        )
-        self._out = bytearray()
-        self._lock = threading.Lock()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self._proc.stdout is not None
-        while chunk := self._proc.stdout.read1(4096):
-            with self._lock:
-                self._out += chunk
-
-    @property
-    def console(self) -> str:
-        with self._lock:
-            return self._out.decode("utf-8", "replace")
-
-    def wait_for(self, text: str, timeout_s: float) -> None:
-        """Waits until `text` is on the console (or QEMU ended, or time ran out: QemuError)."""
-        deadline = time.monotonic() + timeout_s
-        while text not in self.console:
-            if self._proc.poll() is not None or time.monotonic() > deadline:
-                raise QemuError(f"{text!r} did not appear; console so far:\n{self.console}")
-            time.sleep(0.02)
-
-    def send(self, data: bytes) -> None:
-        assert self._proc.stdin is not None
-        self._proc.stdin.write(data)
-        self._proc.stdin.flush()
-
-    def finish(self, timeout_s: float) -> int:
-        """Waits for QEMU to exit (semihosting) and returns its status; kills it after timeout."""
-        try:
-            code = self._proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired as exc:
-            self._proc.kill()
-            self._proc.wait()
-            raise QemuError(
-                f"QEMU did not exit within {timeout_s:.0f} s; console so far:\n{self.console}"
-            ) from exc
-        self._reader.join(timeout=5)
-        return code
+def boot_rpi4(kernel: Path, extra: list[str] | None = None) -> Session:
+    """QEMU raspi4b booting `kernel`, its console on pipes (tools/qemu's Session)."""
+    command = qemu_command(SYSTEM, MACHINE, kernel, extra or [])
+    print("$", " ".join(command))
+    return Session(command)
 
 
 @dataclass(frozen=True)

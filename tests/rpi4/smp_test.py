@@ -12,7 +12,7 @@ import re
 import sys
 from pathlib import Path
 
-from rpi4_session import Session, Tally
+from rpi4_session import Tally, boot_rpi4
 
 CORES = 4
 
@@ -25,7 +25,7 @@ def main() -> int:
     parser.add_argument("--elf", type=Path, help="unused (the test targets pass it to all)")
     parser.add_argument("--timeout", type=float, default=240.0)
     args = parser.parse_args()
-    session = Session(args.kernel)
+    session = boot_rpi4(args.kernel)
     status = session.finish(args.timeout)
     console = session.console
     print(console)
