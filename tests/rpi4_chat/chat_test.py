@@ -30,6 +30,7 @@ from metalchat.testing import tokenizer_bin
 
 KERNEL = Path(os.environ.get("RPI4_KERNEL", "kernel8.img"))
 CARD = Path(os.environ.get("RPI4_CARD", "rpi4_sdcard.img"))
+DEMO_CARD = Path(os.environ.get("RPI4_DEMO_CARD", "rpi4_sdcard.img"))  # the product's card
 CHAT_HOST = Path(os.environ.get("CHAT_HOST", "chat_host"))
 ENGINE_CLI = Path(os.environ.get("ENGINE_CLI", "engine_cli"))
 STORIES = Path(os.environ.get("TINY_STORIES", "tiny-stories"))
@@ -103,10 +104,10 @@ def chat(request):
         c.close()
 
 
-def host_ids(script: str) -> list[list[int]]:
+def host_ids(script: str, card: Path = CARD) -> list[list[int]]:
     """The answer ids of every turn of the host build of the chat app fed `script`."""
     done = subprocess.run(
-        [CHAT_HOST, "--card", CARD], input=script.encode(), capture_output=True, timeout=60
+        [CHAT_HOST, "--card", card], input=script.encode(), capture_output=True, timeout=60
     )
     out = done.stdout.decode(errors="replace")
     assert done.returncode == 0, out
@@ -170,6 +171,22 @@ def test_menu_chat_and_parity_with_host(chat) -> None:
         n_prompt = len(ids_of(out, "prompt ids"))
         answer = ids_of(out)
         assert answer == cli_answer(folder, prompt, n_prompt, len(answer))
+
+
+def test_demo_models_on_the_product_card(chat) -> None:
+    """//images:rpi4_sdcard: both demo models listed with their engines, one greedy turn each,
+    the same ids as the host build of the app on the same card."""
+    llama = ["1", *PARITY, "In the beginning", "/exit"]
+    nanochat = ["2", *PARITY, "And the LORD", "/exit"]
+    expected = host_ids("\r".join([*llama, *nanochat, "q", ""]), DEMO_CARD)
+    assert len(expected) == 2 and all(expected), expected
+    c = chat(*card_drive(DEMO_CARD))
+    menu = c.until(MENU_PROMPT)
+    assert "1. tinyllama-kjv [llama]" in menu and "2. tinynanochat-kjv [nanochat]" in menu
+    first = chat_turns(c, "1", PARITY, ["In the beginning"])[0]
+    second = chat_turns(c, "2", PARITY, ["And the LORD"])[0]
+    c.power_off()
+    assert [ids_of(first), ids_of(second)] == expected
 
 
 def test_one_and_four_cores_agree(chat) -> None:
