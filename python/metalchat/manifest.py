@@ -14,7 +14,10 @@ The schema is ``metalchat/proto/model_manifest.proto``. :func:`validate` enforce
 * tokenizer: a kind, the model's vocabulary size, bos/eos/special ids inside it;
 * chat template: a kind, and text exactly when it is ``CHAT_TEMPLATE_CUSTOM``;
 * provenance and weights hashes are 64 lowercase hex digits;
-* quantization report: entries name quantized tensors, errors finite and non-negative.
+* quantization report: entries name quantized tensors, errors finite and non-negative;
+* export options (when set): a known format, ``group_size`` for Q8/Q4 only.
+
+:func:`check_source` compares a manifest with what the exporter read from a checkpoint.
 
 Each violation raises :class:`MetalchatError` naming the field, e.g.
 ``llama.n_kv_heads 3 does not divide llama.n_heads 8``.
@@ -364,6 +367,20 @@ def validate(manifest: ModelManifest) -> None:
     if template.kind != pb.CHAT_TEMPLATE_CUSTOM and template.text:
         raise _fail("chat_template.text is only used with CHAT_TEMPLATE_CUSTOM")
 
+    if manifest.HasField("export"):
+        options = manifest.export
+        if options.format not in (pb.F32, pb.F16, pb.Q8, pb.Q4):
+            raise _fail(
+                f"export.format {format_name(options.format)} is not one of F32, F16, Q8, Q4"
+            )
+        if options.format in QUANTIZED and options.group_size == 0:
+            raise _fail(f"export.format {format_name(options.format)} needs export.group_size")
+        if options.format not in QUANTIZED and options.group_size:
+            raise _fail(
+                f"export.group_size {options.group_size} is set, but "
+                f"{format_name(options.format)} is not a grouped format"
+            )
+
     for index, source in enumerate(manifest.provenance.sources):
         if not source.path:
             raise _fail(f"provenance.sources[{index}].path is empty")
@@ -434,3 +451,33 @@ def verify_weights(manifest: ModelManifest, weights: bytes | str | Path) -> None
                     )
     except MetalchatError as exc:
         raise exc.with_path(path) if path is not None else exc from None
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float):
+        return math.isclose(a, b, rel_tol=1e-6)
+    return bool(a == b)
+
+
+def check_source(wanted: ModelManifest, built: ModelManifest) -> None:
+    """Raise one-line :class:`MetalchatError` naming the first field where ``wanted`` (a
+    manifest driving an export) disagrees with ``built`` (the manifest the exporter made
+    from the checkpoint: its parameters, and sha256 of the weights first and the tokenizer
+    last in ``provenance.sources``). Unset (zero) fields of ``wanted`` are not compared."""
+    block = wanted.WhichOneof("params")
+    if block != built.WhichOneof("params"):
+        name = pb.Architecture.Name(wanted.architecture)
+        raise _fail(f"architecture {name} does not match the checkpoint")
+    mine, theirs = getattr(wanted, block), getattr(built, block)
+    for field in mine.DESCRIPTOR.fields:
+        a, b = getattr(mine, field.name), getattr(theirs, field.name)
+        if not isinstance(a, (bool, int, float, str)):  # a repeated field
+            a, b = list(a), list(b)
+        if (a or field.type == field.TYPE_BOOL) and not _same(a, b):
+            raise _fail(f"{block}.{field.name} {a} differs from the checkpoint's {b}")
+    sources = built.provenance.sources
+    checks = [("weights_sha256", wanted.weights_sha256, sources[0] if sources else None)]
+    checks.append(("tokenizer.sha256", wanted.tokenizer.sha256, sources[-1] if sources else None))
+    for field, digest, source in checks:
+        if digest and source is not None and source.sha256 != digest:
+            raise _fail(f"{field} {digest} differs from {source.path}'s {source.sha256}")

@@ -236,6 +236,21 @@ INVALID: list[tuple[str, Callable[[Any], None], str]] = [
         r"quantization_report\['wq'\].max_abs_error is -1.0",
     ),
     ("q4 odd group", lambda m: _quantize_wq(m, 1, pb.Q4), r"group_size 1 must be even"),
+    (
+        "export q8 without group",
+        lambda m: m.export.CopyFrom(pb.ExportOptions(format=pb.Q8)),
+        r"export.format Q8 needs export.group_size",
+    ),
+    (
+        "export f16 with group",
+        lambda m: m.export.CopyFrom(pb.ExportOptions(format=pb.F16, group_size=32)),
+        r"export.group_size 32 is set, but F16 is not a grouped format",
+    ),
+    (
+        "export unset format",
+        lambda m: m.export.CopyFrom(pb.ExportOptions(group_size=32)),
+        r"export.format TENSOR_FORMAT_UNSPECIFIED is not one of",
+    ),
 ]
 
 
@@ -297,3 +312,11 @@ def test_nanochat_manifest() -> None:
 
 if __name__ == "__main__":
     raise SystemExit(pytest.main([__file__, "-q"]))
+
+
+def test_check_source_names_the_field() -> None:
+    wanted, built = fixture(), fixture()
+    mf.check_source(wanted, built)
+    built.llama.n_layers += 1
+    with pytest.raises(MetalchatError, match=r"^llama.n_layers 5 differs from the checkpoint's 6$"):
+        mf.check_source(wanted, built)

@@ -132,5 +132,72 @@ def test_stories260k(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
         np.testing.assert_array_equal(t.dequantize(), weights[name], err_msg=name)
 
 
+def _manifest(path: Path, config: LlamaConfig = CONFIG, **export: object) -> Path:
+    m = manifest.pb.ModelManifest(name="from-manifest", architecture=manifest.pb.LLAMA)
+    m.llama.CopyFrom(
+        manifest.pb.LlamaParams(
+            dim=config.dim,
+            hidden_dim=config.hidden_dim,
+            n_layers=config.n_layers,
+            n_heads=config.n_heads,
+            n_kv_heads=config.n_kv_heads,
+            vocab_size=config.vocab_size,
+            seq_len=config.seq_len,
+            shared_classifier=config.shared_classifier,
+            rope_layout=manifest.pb.ROPE_INTERLEAVED,
+        )
+    )
+    m.tokenizer.CopyFrom(
+        manifest.pb.Tokenizer(
+            kind=manifest.pb.LLAMA2C_BPE, vocab_size=config.vocab_size, bos_id=1, eos_id=2
+        )
+    )
+    m.chat_template.kind = manifest.pb.CHAT_TEMPLATE_LLAMA2
+    m.export.CopyFrom(manifest.pb.ExportOptions(**export))
+    path.write_text(manifest.to_text(m))
+    return path
+
+
+def test_manifest_drives_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    model, tok = _inputs(tmp_path)
+    spec = _manifest(tmp_path / "m.textproto", format=manifest.pb.Q4, group_size=32)
+    out = tmp_path / "m.mcm"
+    base = ["llama2c", str(model), "--tokenizer", str(tok), "--manifest", str(spec)]
+    # a flag that agrees with the manifest is fine
+    assert run(main, [*base, "--format", "q4", "--quiet", "-o", str(out)]) == 0
+    back = container.read_container(out)
+    assert back.manifest.name == "from-manifest"
+    assert back.manifest.chat_template.kind == manifest.pb.CHAT_TEMPLATE_LLAMA2
+    weights = llama2c.read_model(model).weights
+    for name, t in back.tensors.items():
+        if name.startswith("rms_"):
+            np.testing.assert_array_equal(t.dequantize(), weights[name], err_msg=name)
+        else:
+            assert (t.fmt, t.group_size) == ("q4", 32), name
+    # one that does not is refused
+    assert run(main, [*base, "--format", "q8", "-o", str(tmp_path / "x.mcm")]) == 1
+    err = capsys.readouterr().err
+    assert err == f"error: {spec}: --format q8 conflicts with the manifest's export.format q4\n"
+    # the wrong subcommand for the architecture
+    nano = ["nanochat", str(tmp_path), "--manifest", str(spec), "-o", str(tmp_path / "x.mcm")]
+    assert run(main, nano) == 1
+    assert "architecture is LLAMA, but `export nanochat` makes NANOCHAT" in capsys.readouterr().err
+    assert not (tmp_path / "x.mcm").exists()
+
+
+def test_manifest_dims_disagree_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model, tok = _inputs(tmp_path)
+    wrong = LlamaConfig(64, 256, 2, 4, 2, 300, 32, shared_classifier=False)
+    spec = _manifest(tmp_path / "m.textproto", wrong, format=manifest.pb.F32)
+    argv = ["llama2c", str(model), "--tokenizer", str(tok), "--manifest", str(spec),
+            "-o", str(tmp_path / "m.mcm")]  # fmt: skip
+    assert run(main, argv) == 1
+    err = capsys.readouterr().err
+    assert err == f"error: {spec}: llama.hidden_dim 256 differs from the checkpoint's 128\n"
+    assert not (tmp_path / "m.mcm").exists()
+
+
 if __name__ == "__main__":
     raise SystemExit(pytest.main([__file__, "-q"]))

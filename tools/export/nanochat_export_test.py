@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from metalchat.cli import run
 from metalchat.cli.export import main
 from metalchat.formats import container, nanochat_ckpt
 from metalchat.manifest import pb
@@ -67,6 +68,23 @@ def test_export_q8(tmp_path: Path) -> None:
     assert model.tensors["transformer.wte.weight"].fmt == "q8"
     assert model.tensors["resid_lambdas"].fmt == "f32"
     assert len(model.manifest.quantization_report) > 0
+
+
+def test_manifest_drives_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = (CKPT / "manifest.textproto").read_text()
+    # the committed manifest (what the rule used) gives the rule's bytes
+    out = tmp_path / "m.mcm"
+    argv = ["nanochat", str(CKPT), "--manifest", str(CKPT / "manifest.textproto"), "-o", str(out)]
+    assert run(main, [*argv, "--quiet"]) == 0
+    assert out.read_bytes() == RULE_MCM.read_bytes()
+    # a manifest whose dims disagree with the checkpoint: one line naming the field
+    wrong = tmp_path / "wrong.textproto"
+    wrong.write_text(text.replace("n_embd: 128", "n_embd: 256"))
+    argv = ["nanochat", str(CKPT), "--manifest", str(wrong), "-o", str(tmp_path / "x.mcm")]
+    assert run(main, [*argv, "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err == f"error: {wrong}: nanochat.n_embd 256 differs from the checkpoint's 128\n"
+    assert not (tmp_path / "x.mcm").exists()
 
 
 def test_engine_greedy_matches_reference() -> None:

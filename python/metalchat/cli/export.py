@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import sys
 from collections.abc import Sequence
@@ -16,6 +17,7 @@ from metalchat.config import MATRIX_TENSORS
 from metalchat.errors import MetalchatError
 from metalchat.fileio import atomic_write, read_bytes
 from metalchat.formats import container, llama2c
+from metalchat.manifest import ModelManifest, pb
 
 DESCRIPTION = """\
   llama2c   a llama2.c model (.bin v0/v1/v2) and its tokenizer.bin to a metalchat container
@@ -24,6 +26,12 @@ DESCRIPTION = """\
   nanochat  a nanochat checkpoint directory (model_<step>.pt + meta_<step>.json) and its
             tokenizer.pkl to a container: matrices in --format (default f32), the BPE
             tokenizer inside.
+  --manifest FILE (llama2c, nanochat): a model manifest (.textproto, the schema in
+            metalchat/proto/model_manifest.proto) drives the export: its name, chat_template
+            and export { format group_size } give --name, --chat-template, --format and
+            --group-size. It is validated first; the checkpoint must match its parameter
+            block (and weights_sha256 / tokenizer.sha256 when recorded), else one line names
+            the field. A flag given as well must agree with the manifest (conflicts fail).
   quantize  print the per-tensor error report (max and mean absolute error) of a format
             without writing anything.
 """
@@ -35,6 +43,8 @@ examples:
       --prune-ffn 0.2 --board rpi0 --manifest-out s15.textproto -o s15.mcm
   export llama2c model.bin --tokenizer tokenizer.bin --format f16 -o m.mcm --inferpi usb/MyModel
   export nanochat models/tinynanochat-kjv -o tinynanochat.mcm
+  export llama2c models/tinyllama-kjv/model.bin --tokenizer models/tinyllama-kjv/tokenizer.bin \
+      --manifest models/tinyllama-kjv/manifest.textproto --board rp2350 -o kjv.mcm
   export nanochat ~/.cache/nanochat/base_checkpoints/d20 --tokenizer \
       ~/.cache/nanochat/tokenizer/tokenizer.pkl --format q8 --chat-template nanochat -o d20.mcm
   export quantize stories260K.bin --format q4 --group-size 4
@@ -51,13 +61,18 @@ def _ratio(text: str) -> float:
     return value
 
 
-def _model_options(parser: argparse.ArgumentParser) -> None:
+def _model_options(parser: argparse.ArgumentParser, *, manifest_driven: bool) -> None:
     parser.add_argument("model", type=Path, help="llama2.c model .bin (v0, v1 or v2)")
-    parser.add_argument("--format", choices=quant.FORMATS, required=True, help="matrix format")
+    parser.add_argument(
+        "--format",
+        choices=quant.FORMATS,
+        required=not manifest_driven,
+        help="matrix format" + (" (required without --manifest)" if manifest_driven else ""),
+    )
     parser.add_argument(
         "--group-size",
         type=int,
-        default=64,
+        default=None if manifest_driven else 64,
         help="q8/q4 values per scale; must divide every row length (default 64)",
     )
     parser.add_argument(
@@ -78,11 +93,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     conv = sub.add_parser("llama2c", help="llama2.c .bin + tokenizer.bin to a container")
-    _model_options(conv)
+    _model_options(conv, manifest_driven=True)
+    _manifest_option(conv)
     conv.add_argument("--tokenizer", type=Path, required=True, help="llama2.c tokenizer.bin")
     conv.add_argument("-o", "--output", type=Path, required=True, help="container (.mcm)")
     conv.add_argument("--name", default=None, help="model name (default: the model file's stem)")
-    conv.add_argument("--chat-template", choices=sorted(export.CHAT_TEMPLATES), default="none")
+    conv.add_argument(
+        "--chat-template", choices=sorted(export.CHAT_TEMPLATES), help="default: none"
+    )
     conv.add_argument(
         "--board",
         choices=[b.name for b in planner.BOARDS],
@@ -111,14 +129,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="tokenizer.pkl or its folder (default: CHECKPOINT/tokenizer.pkl)",
     )
     nano.add_argument("--step", type=int, default=None, help="checkpoint step (default: last)")
-    nano.add_argument("--format", choices=quant.FORMATS, default="f32", help="matrix format")
-    nano.add_argument("--group-size", type=int, default=64, help="q8/q4 values per scale")
+    nano.add_argument("--format", choices=quant.FORMATS, help="matrix format (default f32)")
+    nano.add_argument("--group-size", type=int, help="q8/q4 values per scale (default 64)")
+    _manifest_option(nano)
     nano.add_argument("-o", "--output", type=Path, required=True, help="container (.mcm)")
     nano.add_argument("--name", default=None, help="model name (default: the folder's name)")
     nano.add_argument(
         "--chat-template",
         choices=sorted(export.CHAT_TEMPLATES),
-        default="none",
         help="none (plain continuation, for base models; the default) or nanochat",
     )
     nano.add_argument(
@@ -126,8 +144,71 @@ def build_parser() -> argparse.ArgumentParser:
     )
     nano.add_argument("--quiet", action="store_true", help="print nothing but errors")
     quantize = sub.add_parser("quantize", help="print the quantization error report")
-    _model_options(quantize)
+    _model_options(quantize, manifest_driven=False)
     return parser
+
+
+def _manifest_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--manifest",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="model manifest (.textproto) giving name, chat template, format, group size; "
+        "flags given too must agree with it",
+    )
+
+
+def _apply_manifest(args: argparse.Namespace, arch: int) -> ModelManifest | None:
+    """Fill ``args`` from ``--manifest`` (refusing conflicting flags), then the defaults."""
+    wanted = None
+    if args.manifest is not None:
+        wanted = manifest.load_manifest(args.manifest)
+        if wanted.architecture != arch:
+            raise MetalchatError(
+                f"architecture is {pb.Architecture.Name(wanted.architecture)}, but "
+                f"`export {args.command}` makes {pb.Architecture.Name(arch)} containers",
+                args.manifest,
+            )
+        templates = {kind: key for key, kind in export.CHAT_TEMPLATES.items()}
+        if wanted.chat_template.kind not in templates:
+            raise MetalchatError(
+                "chat_template.kind CHAT_TEMPLATE_CUSTOM is not supported by export",
+                args.manifest,
+            )
+        options = wanted.export
+        values = {
+            ("name", "name"): wanted.name,
+            ("chat_template", "chat_template.kind"): templates[wanted.chat_template.kind],
+            ("format", "export.format"): manifest.format_name(options.format).lower()
+            if options.format
+            else None,
+            ("group_size", "export.group_size"): options.group_size or None,
+        }
+        for (key, field), value in values.items():
+            given = getattr(args, key)
+            if value is not None and given is not None and given != value:
+                flag = "--" + key.replace("_", "-")
+                raise MetalchatError(
+                    f"{flag} {given} conflicts with the manifest's {field} {value}",
+                    args.manifest,
+                )
+            setattr(args, key, value if given is None else given)
+    if args.format is None:
+        if arch == pb.LLAMA:
+            raise MetalchatError("--format is required (or a --manifest with export.format)")
+        args.format = "f32"
+    args.group_size = 64 if args.group_size is None else args.group_size
+    args.chat_template = args.chat_template or "none"
+    return wanted
+
+
+def _check_source(wanted: ModelManifest | None, path: Path, built: ModelManifest) -> None:
+    if wanted is not None:
+        try:
+            manifest.check_source(wanted, built)
+        except MetalchatError as exc:
+            raise exc.with_path(path) from None
 
 
 def _load(
@@ -156,6 +237,7 @@ def _write_manifest(path: Path, output: Path, data: bytes) -> None:
 
 
 def _nanochat(args: argparse.Namespace) -> int:
+    wanted = _apply_manifest(args, pb.NANOCHAT)
     model_container, report = export.nanochat_checkpoint_container(
         args.checkpoint,
         args.tokenizer,
@@ -166,6 +248,7 @@ def _nanochat(args: argparse.Namespace) -> int:
         chat_template=args.chat_template,
         progress=False if args.quiet else None,
     )
+    _check_source(wanted, args.manifest, model_container.manifest)
     data = container.write_container(args.output, model_container)
     if args.manifest_out:
         _write_manifest(args.manifest_out, args.output, data)
@@ -182,8 +265,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "nanochat":
         return _nanochat(args)
+    wanted = _apply_manifest(args, pb.LLAMA) if args.command == "llama2c" else None
     model, weights, sparsity = _load(args)
     config = model.config
+    if wanted is not None:  # llama2.c files do not record these; the manifest does
+        params = wanted.llama
+        config = dataclasses.replace(
+            config,
+            rope_theta=params.rope_theta or config.rope_theta,
+            norm_eps=params.norm_eps or config.norm_eps,
+        )
     if args.command == "quantize":
         ordered = {name: weights[name] for name in config.tensor_shapes()}
         try:
@@ -196,12 +287,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
     name = args.name or args.model.stem
-    verdict = None
-    if args.board:
-        try:
-            verdict = export.check_fit(config, args.format, args.group_size, args.board, name)
-        except MetalchatError as exc:
-            raise exc.with_path(args.model) from None
     tokenizer_bytes = read_bytes(args.tokenizer)
     try:
         tokenizer = llama2c.read_tokenizer(tokenizer_bytes, config.vocab_size)
@@ -219,6 +304,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         chat_template=args.chat_template,
         sources=sources,
     )
+    _check_source(wanted, args.manifest, m)
+    verdict = None
+    if args.board:
+        try:
+            verdict = export.check_fit(config, args.format, args.group_size, args.board, name)
+        except MetalchatError as exc:
+            raise exc.with_path(args.model) from None
     try:
         model_container, report = export.llama_container(
             config,

@@ -198,6 +198,7 @@ def llama_manifest(folder: Path, name: str, command: str, description: str) -> s
     )
     m.chat_template.kind = pb.CHAT_TEMPLATE_NONE
     m.provenance.CopyFrom(_provenance(pb, command))
+    m.export.CopyFrom(pb.ExportOptions(format=pb.Q8, group_size=64))  # //models:*_q8
     validate(m)
     return _HEADER + to_text(m)
 
@@ -254,6 +255,7 @@ def nanochat_manifest(folder: Path, name: str, command: str, description: str) -
     )
     m.chat_template.kind = pb.CHAT_TEMPLATE_NONE
     m.provenance.CopyFrom(_provenance(pb, command))
+    m.export.format = pb.F32  # //models:tinynanochat-kjv_card
     validate(m)
     return _HEADER + to_text(m)
 
