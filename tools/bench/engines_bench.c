@@ -3,17 +3,7 @@
  * the weight bytes each token streams; then each matvec kernel of this build against the
  * portable reference (the fast-path benchmark STYLE.md asks for).
  *
- *   bazel run -c opt //tools/bench:engines [-- options]
- *     --shapes a,b     stories15M, stories110M (default both)
- *     --dtypes a,b     f32, f16, q8, q4 (default all)
- *     --steps N        positions decoded per run, from 0 (default 256, like llama2.c's run)
- *     --threads N      the "all threads" column (default: online CPUs)
- *     --seed S         weight seed (default 42)
- *     --write DIR      also write the random models as llama2.c files for its run / runq:
- *                      DIR/<shape>_f32.bin (legacy v0 fp32), DIR/<shape>_q8.bin (v2, int8
- *                      groups of 64, or 32 where 64 does not divide dim)
- *     --model FILE     time a llama2.c file instead (any version the engine reads)
- *     --no-kernels     skip the kernel table
+ *   bazel run -c opt //tools/bench:engines [-- options]     (options: kUsage, or --help)
  * Greedy decoding (argmax) from token 1; the model's weights are the caller's buffer (read in
  * place) and everything else comes from the engine's arena, as on a board. fp16 and q4
  * models are the fp32 / q8 model with every matrix but the embedding converted. */
@@ -429,17 +419,34 @@ static void run_model_file(const options *o, host_pool *all) {
   print_row("(file)", kDtypeNames[m->weights.layers[0].wq.dtype], bytes, t1, tn);
 }
 
+static const char kUsage[] =
+    "usage: engines [options]   tokens/s of the Llama engine on random llama2.c-shaped models\n"
+    "  --shapes a,b     stories15M, stories110M (default both)\n"
+    "  --dtypes a,b     f32, f16, q8, q4 (default all)\n"
+    "  --steps N        positions decoded per run, from 0 (default 256, like llama2.c's run)\n"
+    "  --threads N      the \"all threads\" column (default: online CPUs)\n"
+    "  --seed S         weight seed (default 42)\n"
+    "  --write DIR      also write the random models as llama2.c files for its run / runq:\n"
+    "                   DIR/<shape>_f32.bin (legacy v0 fp32), DIR/<shape>_q8.bin (v2, int8\n"
+    "                   groups of 64, or 32 where 64 does not divide dim)\n"
+    "  --model FILE     time a llama2.c file instead (any version the engine reads)\n"
+    "  --no-kernels     skip the kernel table\n";
+
 int main(int argc, char **argv) {
   static const char *const shape_names[] = {"stories15M", "stories110M"};
   options o = {3, 15, 256, 0, 1, 42, NULL, NULL};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      fputs(kUsage, stdout);
+      return 0;
+    }
     if (strcmp(a, "--no-kernels") == 0) {
       o.kernels = 0;
       continue;
     }
     if (i + 1 >= argc) {
-      fprintf(stderr, "%s needs a value (see the comment at the top of engines_bench.c)\n", a);
+      fprintf(stderr, "%s needs a value\n%s", a, kUsage);
       return 2;
     }
     const char *v = argv[++i];
@@ -458,7 +465,7 @@ int main(int argc, char **argv) {
     else if (strcmp(a, "--model") == 0)
       o.model_path = v;
     else {
-      fprintf(stderr, "unknown option %s\n", a);
+      fprintf(stderr, "unknown option %s\n%s", a, kUsage);
       return 2;
     }
   }
