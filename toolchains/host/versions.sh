@@ -12,8 +12,6 @@ QEMU_DEBIAN_VERSION="1:10.0.2+ds-2+deb13u1~bpo12+1"
 
 DEBIAN_PACKAGES=(
   "bazel-bootstrap=$BAZEL_DEBIAN_VERSION"
-  "qemu-system-arm=$QEMU_DEBIAN_VERSION"
-  "qemu-user=$QEMU_DEBIAN_VERSION"
   python3
   python3-venv
   ca-certificates
@@ -21,6 +19,13 @@ DEBIAN_PACKAGES=(
   git
   dosfstools
   mtools
+)
+
+# Installed with `-t bookworm-backports` so that their dependencies (qemu-system-data,
+# qemu-system-common, ...) come from backports too instead of bookworm's QEMU 7.2.
+DEBIAN_BACKPORTS_PACKAGES=(
+  "qemu-system-arm=$QEMU_DEBIAN_VERSION"
+  "qemu-user=$QEMU_DEBIAN_VERSION"
 )
 
 # Commands that must be on PATH (with /usr/sbin) once installed. mkfs.fat and mtools make the
