@@ -1,6 +1,7 @@
 // The chat application: banner, boot bundle, then menu -> load -> chat, forever.
 //
 //   metalchat: board=rpi4 cpu=cortex-a72 el=2 cores=4 build=1a2b3c4d5e6f7a8b
+//   board: 45.25 C, ARM 1500 of 1500 MHz, not throttled, firmware polls: 1
 //   ram: 941.62 MB free at 0x200000
 //   card on EMMC: FAT32 volume "METALCHAT"
 //   1. tiny-stories [llama]
@@ -32,6 +33,7 @@ static void print_banner(void) {
   if (len < BUILD_ID_PRINTED) con_printf("none");
   for (int i = 0; len >= BUILD_ID_PRINTED && i < BUILD_ID_PRINTED; i++) con_printf("%02x", id[i]);
   con_printf("\n");
+  chat_print_board_health();
 }
 
 static uintptr_t align_up(uintptr_t v, uintptr_t a) { return (v + a - 1) & ~(a - 1); }

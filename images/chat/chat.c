@@ -1,6 +1,7 @@
 // The chat loop: commands, turns, streaming, timing.
 #include "chat.h"
 
+#include "board/health.h"
 #include "board/parallel.h"
 #include "board/time.h"
 #include "command.h"
@@ -43,6 +44,7 @@ static int answer(chat_state *st, const float *logits, int prev, em_status *stat
     prev = next;
     // Feed the token now, so the context holds everything printed (for the next turn too).
     *status = m->engine->decode(m->model, next, &logits);
+    board_keepalive();
     if (*status != EM_OK) break;
   }
   em_utf8_flush(&out, stream_putc, 0);
@@ -97,6 +99,19 @@ static void run_turn(chat_state *st, const char *text) {
   em_arena_reset(&m->arena, mark);
 }
 
+void chat_print_board_health(void) {
+  const board_health *h = board_health_now();
+  if (h->polls == 0) {
+    con_printf("board: no firmware readings\n");
+    return;
+  }
+  con_printf("board: ");
+  con_hundredths(h->temp_mc > 0 ? (uint64_t)h->temp_mc / 10 : 0);
+  con_printf(" C, ARM %u of %u MHz, %s, firmware polls: %u\n", (unsigned)(h->arm_hz / 1000000),
+             (unsigned)(h->arm_max_hz / 1000000), h->problem[0] ? h->problem : "not throttled",
+             (unsigned)h->polls);
+}
+
 // Runs one command; returns 1 for /exit.
 static int run_command(chat_state *st, const chat_command *c) {
   em_sampler *s = &st->m->sampler;
@@ -132,6 +147,9 @@ static int run_command(chat_state *st, const chat_command *c) {
     case CMD_LEN:
       st->max_answer = c->number < CHAT_MAX_ANSWER ? (int)c->number : CHAT_MAX_ANSWER;
       con_printf("[answers of at most %d tokens]\n", st->max_answer);
+      break;
+    case CMD_STATUS:
+      chat_print_board_health();
       break;
     case CMD_IDS:
       st->show_ids = !st->show_ids;

@@ -21,4 +21,7 @@
 // Runs the chat until /exit.
 void chat_run(chat_model *m);
 
+// One line of the board's firmware readings (board/health.h), as /status prints it.
+void chat_print_board_health(void);
+
 #endif  // IMAGES_CHAT_CHAT_H_

@@ -10,6 +10,7 @@ const char chat_command_help[] =
     "/cores N  cores used by the engine\n"
     "/len N    longest answer, in tokens\n"
     "/ids      show the prompt and answer token ids\n"
+    "/status   board temperature, clock and throttling\n"
     "/help     this list\n";
 
 // The word at *p (up to a space or the end); advances *p past it and the spaces after it.
@@ -74,6 +75,8 @@ chat_command chat_command_parse(const char *line) {
     c.kind = CMD_HELP;
   else if (take_word(&p, "ids"))
     c.kind = CMD_IDS;
+  else if (take_word(&p, "status"))
+    c.kind = CMD_STATUS;
   else if (take_word(&p, "temp"))
     c.kind = CMD_TEMP;
   else if (take_word(&p, "topp"))

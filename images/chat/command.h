@@ -9,6 +9,7 @@
 //   /seed N        reseed the sampler's RNG (N > 0)
 //   /cores N       cores the engine's parallel-for uses (1..cores online)
 //   /len N         longest answer, in tokens (1..CHAT_MAX_ANSWER of chat.h)
+//   /status        the board's firmware readings (temperature, clock, throttling)
 //   /ids           toggle printing the prompt's and the answer's token ids (for tests)
 #ifndef IMAGES_CHAT_COMMAND_H_
 #define IMAGES_CHAT_COMMAND_H_
@@ -26,6 +27,7 @@ typedef enum chat_command_kind {
   CMD_CORES,
   CMD_LEN,
   CMD_IDS,
+  CMD_STATUS,
   CMD_ERROR,  // a '/' line that is not a valid command; `error` says why
 } chat_command_kind;
 

@@ -12,6 +12,8 @@ int main(void) {
   CHECK(parse("/reset").kind == CMD_RESET);
   CHECK(parse("/help").kind == CMD_HELP);
   CHECK(parse("/ids").kind == CMD_IDS);
+  CHECK(parse("/status").kind == CMD_STATUS);
+  CHECK(parse("/status now").kind == CMD_ERROR);
   CHECK(parse("/exit now").kind == CMD_ERROR);
   CHECK(parse("/exits").kind == CMD_ERROR);
   CHECK(parse("/bogus").kind == CMD_ERROR);

@@ -1,6 +1,7 @@
 // Console output and line input over the board facade.
 #include "console.h"
 
+#include "board/health.h"
 #include "common/line_edit.h"
 
 void con_putc(char c) {
@@ -26,8 +27,7 @@ void con_ratio(uint64_t n, uint64_t d) {
 
 static int blocking_getc(void) {
   int c;
-  while ((c = board_getc()) < 0) {
-  }
+  while ((c = board_getc()) < 0) board_keepalive();
   return c;
 }
 

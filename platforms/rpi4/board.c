@@ -1,5 +1,6 @@
 // Raspberry Pi 4 (BCM2711): board.h on PL011 UART0, spin-table SMP and semihosting exit;
-// MMU and caches, crash reports, parallel-for on 4 cores, system timer, mailbox RAM query.
+// MMU and caches, crash reports, parallel-for on 4 cores, system timer, mailbox RAM query;
+// the firmware keepalive is in health.c.
 #include "board/board.h"
 
 #include "arch/aarch64.h"
@@ -11,16 +12,16 @@
 #include "board/parallel.h"
 #include "board/time.h"
 #include "common/fmt.h"
+#include "drivers/bcm_firmware.h"
 #include "drivers/bcm_mailbox.h"
 #include "drivers/bcm_systimer.h"
 #include "drivers/pl011.h"
 #include "drivers/semihosting.h"
 #include "memory_map.h"
 #include "rpi4/rpi4.h"
+#include "rpi4_internal.h"
 
 extern char __stacks_top[];  // linker.ld: end of the image's memory
-
-#define TAG_GET_CLOCK_RATE 0x00030002u  // mailbox property: clock id -> clock id, rate in Hz
 
 static int cores_online = 1;
 static int parallel_cores = 1;
@@ -78,6 +79,7 @@ void board_init(void) {
   bcm_spin_table_release(RPI4_CORES, (uintptr_t)_start);
   cores_online = aarch64_wait_cores(RPI4_CORES, RPI4_CORE_WAIT_MS);
   parallel_cores = cores_online;
+  rpi4_health_init();
 }
 
 void board_putc(char c) { pl011_putc(RPI4_CONSOLE_UART, c); }
@@ -118,7 +120,7 @@ int board_ram(uintptr_t *base, size_t *size) {
 // EMMC2's clock as the firmware set it (GET_CLOCK_RATE), or 0 when the firmware does not say.
 static uint32_t emmc2_clock_hz(void) {
   uint32_t clock[2] = {RPI4_EMMC2_CLOCK_ID, 0};
-  int ok = bcm_mailbox_property(RPI4_MAILBOX, BCM_VC_BUS_ALIAS, TAG_GET_CLOCK_RATE, clock, 2) ==
+  int ok = bcm_mailbox_property(RPI4_MAILBOX, BCM_VC_BUS_ALIAS, BCM_TAG_GET_CLOCK_RATE, clock, 2) ==
            BCM_MAILBOX_OK;
   return ok && clock[0] == RPI4_EMMC2_CLOCK_ID ? clock[1] : 0;
 }

@@ -9,7 +9,8 @@ Each test boots the image (QEMU's card slot: -drive if=sd), types at its console
 - bad cards (truncated model, wrong magic, tokenizer of another vocabulary, empty card, no
   FAT32 partition, no card): one clear line each, back to the menu, the good model still works;
 - over-long prompts and a full KV cache behave as docs/RPI4.md says;
-- a RAM bundle placed by the loader (-device loader, like config.txt's initramfs) skips the menu.
+- a RAM bundle placed by the loader (-device loader, like config.txt's initramfs) skips the menu;
+- the firmware keepalive: readings at boot, more polls while the chat waits, /status.
 
 Input files come from the environment (tests/BUILD.bazel): RPI4_KERNEL, RPI4_CARD, CHAT_HOST,
 ENGINE_CLI, and the two stand-in model folders TINY_STORIES / TINY_INSTRUCT.
@@ -20,6 +21,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -49,8 +51,10 @@ ANSWER_LEN = 24  # /len in the parity turns: enough to compare, short enough for
 class Chat:
     """The chat image booted in QEMU with `extra` arguments; type lines, read answers."""
 
-    def __init__(self, *extra: str) -> None:
-        accel = ["-icount", "shift=0"]  # as //images:rpi4_qemu: a fast 4-core parallel-for
+    def __init__(self, *extra: str, icount: bool = True) -> None:
+        # -icount as //images:rpi4_qemu: a fast 4-core parallel-for; without it the guest's
+        # clock is the host's (the keepalive test waits on it)
+        accel = ["-icount", "shift=0"] if icount else []
         self.session = Session(qemu_command("aarch64", "raspi4b", KERNEL, [*accel, *extra]))
         self.at = 0
 
@@ -95,8 +99,8 @@ def card_drive(path: Path) -> list[str]:
 def chat(request):
     made: list[Chat] = []
 
-    def boot(*extra: str) -> Chat:
-        made.append(Chat(*extra))
+    def boot(*extra: str, icount: bool = True) -> Chat:
+        made.append(Chat(*extra, icount=icount))
         return made[-1]
 
     yield boot
@@ -289,6 +293,35 @@ def test_context_limits(chat) -> None:
     assert re.search(r"\[the context has 0 of 384 tokens left, the prompt needs \d+", outs[2])
     assert "[conversation cleared]" in outs[3]
     assert outs[4].count("Generation: ") == 1 and "context full" in outs[4]
+
+
+HEALTH = re.compile(
+    r"^board: (\d+\.\d\d) C, ARM (\d+) of (\d+) MHz, (.+), firmware polls: (\d+)\r?$", re.M
+)
+
+
+def test_firmware_keepalive(chat) -> None:
+    """The board polls the firmware (temperature, throttling, ARM clock) at boot and then at
+    most once a second (of the guest's clock, here the host's) while the chat waits for input;
+    /status shows the last readings."""
+    c = chat(*card_drive(CARD), icount=False)
+    boot = HEALTH.search(c.until(MENU_PROMPT))
+    assert boot, c.session.console
+    # QEMU's firmware answers 25 C, no throttling, and one rate for the clock and its maximum.
+    assert boot.group(1, 4, 5) == ("25.00", "not throttled", "1")
+    assert boot.group(2) == boot.group(3) and int(boot.group(2)) > 0
+    c.line("1", "\n> ")
+    polls = [1]
+    deadline = time.monotonic() + TIMEOUT
+    while polls[-1] < 3 and time.monotonic() < deadline:
+        time.sleep(1)  # the guest spins in its input loop meanwhile, calling the keepalive
+        status = HEALTH.search(c.line("/status", "\n> "))
+        assert status, c.session.console
+        polls.append(int(status.group(5)))
+    c.line("/exit", MENU_PROMPT)
+    c.power_off()
+    assert polls[-1] >= 3, polls
+    assert polls == sorted(polls)
 
 
 def test_ram_bundle_skips_the_menu(chat, tmp_path: Path) -> None:
