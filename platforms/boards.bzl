@@ -13,7 +13,7 @@ BOARDS = {
     "mps2_an521": struct(
         cpu = "cortex-m33",
         privilege = "mode=thread-secure",
-        cores = 1,
+        cores = 2,
         core = "cortex_m33",
         image = "",
         qemu = _qemu("arm", "mps2-an521", "elf"),
@@ -29,7 +29,7 @@ BOARDS = {
     "rp2350": struct(
         cpu = "cortex-m33",
         privilege = "mode=thread-secure",
-        cores = 1,
+        cores = 2,
         core = "cortex_m33_dsp_fp",
         image = "",
         qemu = None,

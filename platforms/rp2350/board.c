@@ -1,7 +1,10 @@
-// RP2350: board.h on UART0 (PL011); runs forever on hardware, no semihosting.
+// RP2350: board.h on UART0 (PL011); core 1 launched through the boot ROM into the two-core
+// parallel-for; runs forever on hardware, no semihosting.
 #include "board/board.h"
 
 #include "arch/armv8m.h"
+#include "arch/armv8m_smp.h"
+#include "board/parallel.h"
 #include "drivers/pl011.h"
 #include "memory_map.h"
 
@@ -40,6 +43,59 @@ enum {
   PAD_ISO = 1u << 8,
 };
 
+// SIO inter-core FIFOs (datasheet 3.1): status, write (to the other core), read.
+enum {
+  SIO_FIFO_ST = 0x050,
+  SIO_FIFO_WR = 0x054,
+  SIO_FIFO_RD = 0x058,
+  SIO_FIFO_ST_VLD = 1u << 0,  // the read FIFO holds data
+  SIO_FIFO_ST_RDY = 1u << 1,  // the write FIFO has room
+};
+
+static int cores_online = 1;
+static int parallel_cores = 1;
+
+// The next word core 1 sent, or 0 with *ok = 0 after `spins` polls of an empty FIFO.
+static uint32_t fifo_read(uint32_t spins, int *ok) {
+  while (!(*reg(RP2350_SIO_BASE, SIO_FIFO_ST) & SIO_FIFO_ST_VLD)) {
+    if (spins-- == 0) {
+      *ok = 0;
+      return 0;
+    }
+  }
+  *ok = 1;
+  return *reg(RP2350_SIO_BASE, SIO_FIFO_RD);
+}
+
+// Boot ROM launch protocol for core 1 (datasheet 5.3): send 0, 0, 1, vector table, stack
+// pointer, entry; core 1 echoes each word, and a wrong echo restarts the sequence. Before each
+// 0 the read FIFO is drained. Gives up after RP2350_CORE1_LAUNCH_ATTEMPTS restarts or when
+// core 1 stops answering; board_init then counts one core.
+static void launch_core1(void) {
+  const uint32_t sequence[] = {
+      0, 0, 1, (uint32_t)(uintptr_t)__vectors_core1, __vectors_core1[0], __vectors_core1[1],
+  };
+  int attempts = RP2350_CORE1_LAUNCH_ATTEMPTS, ok = 1;
+  for (unsigned i = 0; i < sizeof sequence / sizeof sequence[0] && attempts > 0 && ok;) {
+    if (sequence[i] == 0) {
+      while (*reg(RP2350_SIO_BASE, SIO_FIFO_ST) & SIO_FIFO_ST_VLD) {
+        (void)*reg(RP2350_SIO_BASE, SIO_FIFO_RD);
+      }
+      __asm__ volatile("sev");  // core 1 may be waiting for room in its FIFO
+    }
+    while (!(*reg(RP2350_SIO_BASE, SIO_FIFO_ST) & SIO_FIFO_ST_RDY)) {
+    }
+    *reg(RP2350_SIO_BASE, SIO_FIFO_WR) = sequence[i];
+    __asm__ volatile("sev");
+    if (fifo_read(RP2350_CORE1_WAIT_SPINS, &ok) == sequence[i] && ok) {
+      i++;
+    } else {
+      i = 0;
+      attempts--;
+    }
+  }
+}
+
 static void console_pin(unsigned gpio) {
   volatile uint32_t *pad = reg(RP2350_PADS_BANK0_BASE, 4 + 4 * gpio);
   *pad = (*pad & ~PAD_OD) | PAD_IE;
@@ -68,6 +124,10 @@ void board_init(void) {
   console_pin(RP2350_CONSOLE_TX_GPIO);
   console_pin(RP2350_CONSOLE_RX_GPIO);
   pl011_init(RP2350_UART0_BASE, RP2350_XOSC_HZ, RP2350_CONSOLE_BAUD);
+
+  launch_core1();
+  cores_online = armv8m_wait_core1(RP2350_CORE1_WAIT_SPINS);
+  parallel_cores = cores_online;
 }
 
 void board_putc(char c) { pl011_putc(RP2350_UART0_BASE, c); }
@@ -75,9 +135,21 @@ int board_getc(void) { return pl011_getc(RP2350_UART0_BASE); }
 const char *board_name(void) { return "rp2350"; }
 const char *board_cpu(void) { return "cortex-m33"; }
 const char *board_privilege(void) { return armv8m_privilege(); }
-int board_cores_online(void) { return 1; }  // core 1 is never launched
+int board_cores_online(void) { return cores_online; }
 
 void board_exit(int status) {
   (void)status;  // no host to report to: the banner stays on the UART, the core sleeps
   for (;;) __asm__ volatile("wfi");
 }
+
+void board_parallel_for(board_task_fn fn, void *ctx, int n, void *user) {
+  (void)user;
+  armv8m_parallel_for(fn, ctx, n, parallel_cores);
+}
+
+int board_parallel_set_cores(int cores) {
+  parallel_cores = cores < 1 ? 1 : cores > cores_online ? cores_online : cores;
+  return parallel_cores;
+}
+
+int board_parallel_cores(void) { return parallel_cores; }

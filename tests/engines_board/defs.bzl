@@ -3,7 +3,7 @@
 load("//images:board_image.bzl", "board_image")
 load("//platforms:boards.bzl", "BOARDS")
 
-def engines_board_test(name, board, app, **kwargs):
+def engines_board_test(name, board, app, label = "kernels", **kwargs):
     """`<name>_image` (board_image of `app`) and the py_test `name` checking it.
 
     The test needs the image to have linked for `board` (a build failure fails it). If QEMU
@@ -13,12 +13,13 @@ def engines_board_test(name, board, app, **kwargs):
       name: test name.
       board: a key of BOARDS.
       app: cc_library with the self-test's main().
+      label: the self-test's name in its result line ("<label> self-test: board=...").
       **kwargs: common test attributes.
     """
     image = name + "_image"
     board_image(name = image, board = board, deps = [app])
     facts = BOARDS[board]
-    args = ["--board=" + board, "--elf=$(rootpath :%s_elf)" % image]
+    args = ["--board=" + board, "--label=" + label, "--elf=$(rootpath :%s_elf)" % image]
     data = [":%s_elf" % image]
     if facts.qemu:
         kernel = ":%s_%s" % (image, facts.qemu.kernel)

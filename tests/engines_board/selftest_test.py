@@ -14,12 +14,13 @@ from pathlib import Path
 
 from qemu import boot, qemu_command
 
-RESULT = re.compile(r"^kernels self-test: board=(\S+) (\d+) passed, (\d+) failed\r?$", re.MULTILINE)
+RESULT = r"^{} self-test: board=(\S+) (\d+) passed, (\d+) failed\r?$"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--board", required=True)
+    parser.add_argument("--label", default="kernels", help="the self-test's result line label")
     parser.add_argument("--elf", type=Path, required=True)
     parser.add_argument("--system")
     parser.add_argument("--machine")
@@ -37,7 +38,7 @@ def main() -> int:
 
     run = boot(qemu_command(args.system, args.machine, args.kernel, args.extra), timeout_s=120)
     print(run.console)
-    found = RESULT.search(run.console)
+    found = re.search(RESULT.format(re.escape(args.label)), run.console, re.MULTILINE)
     if not found:
         print(f"{args.board}: no self-test result line (QEMU exit {run.exit_code})")
         return 1
