@@ -138,31 +138,45 @@ def test_stories260k_round_trip(fmt: str) -> None:
             assert np.all(err <= bound * (1 + 1e-4)), name
 
 
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits.astype(np.float64) - float(np.max(logits))
+    return z - np.log(np.sum(np.exp(z)))
+
+
 def test_stories260k_top1_agreement(capsys: pytest.CaptureFixture[str]) -> None:
     """Teacher-forced along the float32 greedy sequence: how often each format's argmax
-    agrees with float32's next token."""
+    agrees with float32's next token, and the mean KL(f32 || format) per position."""
     model = _stories260k()
     steps = 256
     sequence = [1, *ref.greedy(ref.LlamaReference(model), steps)]
-    agreement = {}
+    base = ref.LlamaReference(model)
+    reference = [_log_softmax(base.forward(sequence[pos], pos)) for pos in range(steps)]
+    agreement, kl = {}, {}
     for fmt in ("f16", "q8", "q4"):
         engine = ref.LlamaReference(_container(model, fmt).to_llama2c())
-        hits = sum(
-            int(np.argmax(engine.forward(sequence[pos], pos))) == sequence[pos + 1]
-            for pos in range(len(sequence) - 1)
-        )
-        agreement[fmt] = hits / (len(sequence) - 1)
+        hits, divergence = 0, 0.0
+        for pos in range(steps):
+            logits = engine.forward(sequence[pos], pos)
+            hits += int(np.argmax(logits)) == sequence[pos + 1]
+            p = reference[pos]
+            divergence += float(np.sum(np.exp(p) * (p - _log_softmax(logits))))
+        agreement[fmt], kl[fmt] = hits / steps, divergence / steps
     with capsys.disabled():
         print(
-            f"\nstories260K top-1 agreement with f32 (group {GROUP_260K}, {steps} positions): "
-            + ", ".join(f"{fmt} {100 * value:.1f}%" for fmt, value in agreement.items())
+            f"\nstories260K vs f32, teacher-forced (group {GROUP_260K}, {steps} positions): "
+            + ", ".join(
+                f"{fmt} top-1 {100 * agreement[fmt]:.1f}% mean KL {kl[fmt]:.2e} nats"
+                for fmt in agreement
+            )
         )
-    # Measured: f16 99.2% (2 flips, both where float32's top two logits are within 0.003),
-    # q8 95.7%, q4 ~45%. The issue's targets (f16 >= 99.5%, q8 >= 98%) are out of reach for
-    # this tiny model: q8 on wq alone already flips 9 of 256 choices, and these q8 weights
-    # are bit-identical to llama2.c's own Q8_0 export. The floors below catch regressions.
-    assert agreement["f16"] >= 0.99
-    assert agreement["q8"] >= 0.95
+    # Measured: f16 99.2% (2 flips, where float32's top two logits are 0.0011 and 0.0029
+    # apart), KL 3.6e-5; q8 95.7%, KL 7.8e-3; q4 43.0%, KL 1.4. The issue's targets (f16 >=
+    # 99.5%, q8 >= 98%) are out of reach for this tiny model: every tensor is about equally
+    # sensitive (q8 on any single tensor alone already flips 2-9 of 256 choices), and these q8
+    # weights are bit-identical to llama2.c's own Q8_0 export. Floors catch regressions.
+    assert agreement["f16"] >= 0.99 and kl["f16"] < 1e-3
+    assert agreement["q8"] >= 0.95 and kl["q8"] < 2e-2
+    assert kl["f16"] < kl["q8"] < kl["q4"]
 
 
 if __name__ == "__main__":
