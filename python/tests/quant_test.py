@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -109,11 +111,14 @@ def _stories260k() -> llama2c.Llama2cModel:
     return llama2c.read_model(path)
 
 
-def _container(model: llama2c.Llama2cModel, fmt: str) -> container.ContainerModel:
-    tok = tokenizer_bin(512)
-    m = export.llama_manifest(model.config, "stories260K", llama2c.read_tokenizer(tok, 512))
+def _container(
+    model: llama2c.Llama2cModel, fmt: str, group: int = GROUP_260K
+) -> container.ContainerModel:
+    vocab = model.config.vocab_size
+    tok = tokenizer_bin(vocab)
+    m = export.llama_manifest(model.config, "model", llama2c.read_tokenizer(tok, vocab))
     built, _ = export.llama_container(
-        model.config, model.weights, tok, m, fmt=fmt, group_size=GROUP_260K, progress=False
+        model.config, model.weights, tok, m, fmt=fmt, group_size=group, progress=False
     )
     return container.parse(container.serialize(built))
 
@@ -143,40 +148,64 @@ def _log_softmax(logits: np.ndarray) -> np.ndarray:
     return z - np.log(np.sum(np.exp(z)))
 
 
-def test_stories260k_top1_agreement(capsys: pytest.CaptureFixture[str]) -> None:
-    """Teacher-forced along the float32 greedy sequence: how often each format's argmax
-    agrees with float32's next token, and the mean KL(f32 || format) per position."""
-    model = _stories260k()
-    steps = 256
+def _agreement(
+    model: llama2c.Llama2cModel, group: int, steps: int = 256
+) -> dict[str, tuple[float, float]]:
+    """Teacher-forced along the float32 greedy sequence: for f16, q8 and q4, how often the
+    format's argmax agrees with float32's next token, and the mean KL(f32 || format)."""
     sequence = [1, *ref.greedy(ref.LlamaReference(model), steps)]
     base = ref.LlamaReference(model)
     reference = [_log_softmax(base.forward(sequence[pos], pos)) for pos in range(steps)]
-    agreement, kl = {}, {}
+    result = {}
     for fmt in ("f16", "q8", "q4"):
-        engine = ref.LlamaReference(_container(model, fmt).to_llama2c())
+        engine = ref.LlamaReference(_container(model, fmt, group).to_llama2c())
         hits, divergence = 0, 0.0
         for pos in range(steps):
             logits = engine.forward(sequence[pos], pos)
             hits += int(np.argmax(logits)) == sequence[pos + 1]
             p = reference[pos]
             divergence += float(np.sum(np.exp(p) * (p - _log_softmax(logits))))
-        agreement[fmt], kl[fmt] = hits / steps, divergence / steps
-    with capsys.disabled():
-        print(
-            f"\nstories260K vs f32, teacher-forced (group {GROUP_260K}, {steps} positions): "
-            + ", ".join(
-                f"{fmt} top-1 {100 * agreement[fmt]:.1f}% mean KL {kl[fmt]:.2e} nats"
-                for fmt in agreement
-            )
+        result[fmt] = (hits / steps, divergence / steps)
+    return result
+
+
+def _print(name: str, group: int, result: dict[str, tuple[float, float]]) -> None:
+    print(
+        f"\n{name} vs f32, teacher-forced (group {group}, 256 positions): "
+        + ", ".join(
+            f"{fmt} top-1 {100 * top1:.1f}% mean KL {kl:.2e} nats"
+            for fmt, (top1, kl) in result.items()
         )
+    )
+
+
+def test_stories260k_top1_agreement(capsys: pytest.CaptureFixture[str]) -> None:
+    result = _agreement(_stories260k(), GROUP_260K)
+    with capsys.disabled():
+        _print("stories260K", GROUP_260K, result)
     # Measured: f16 99.2% (2 flips, where float32's top two logits are 0.0011 and 0.0029
     # apart), KL 3.6e-5; q8 95.7%, KL 7.8e-3; q4 43.0%, KL 1.4. The issue's targets (f16 >=
     # 99.5%, q8 >= 98%) are out of reach for this tiny model: every tensor is about equally
     # sensitive (q8 on any single tensor alone already flips 2-9 of 256 choices), and these q8
     # weights are bit-identical to llama2.c's own Q8_0 export. Floors catch regressions.
-    assert agreement["f16"] >= 0.99 and kl["f16"] < 1e-3
-    assert agreement["q8"] >= 0.95 and kl["q8"] < 2e-2
-    assert kl["f16"] < kl["q8"] < kl["q4"]
+    (f16, f16_kl), (q8, q8_kl), (_, q4_kl) = result["f16"], result["q8"], result["q4"]
+    assert f16 >= 0.99 and f16_kl < 1e-3
+    assert q8 >= 0.95 and q8_kl < 2e-2
+    assert f16_kl < q8_kl < q4_kl
+
+
+def test_demo_model_meets_the_agreement_bars(capsys: pytest.CaptureFixture[str]) -> None:
+    """The demo model tinyllama-kjv (1.1 M parameters, models/) in groups of 64, as its
+    manifest exports it: the issue's bars hold (f16 >= 99.5%, q8 >= 98%)."""
+    model = llama2c.read_model(Path("models/tinyllama-kjv/model.bin"))
+    result = _agreement(model, 64)
+    with capsys.disabled():
+        _print("tinyllama-kjv", 64, result)
+    # Measured: f16 99.6% (KL 1.3e-7), q8 99.2% (KL 1.5e-4), q4 93.0% (KL 3.2e-2).
+    assert result["f16"][0] >= 0.995
+    assert result["q8"][0] >= 0.98
+    assert result["q4"][0] >= 0.85
+    assert result["f16"][1] < result["q8"][1] < result["q4"][1]
 
 
 if __name__ == "__main__":
