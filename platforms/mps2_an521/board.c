@@ -4,13 +4,11 @@
 
 #include "arch/armv8m.h"
 #include "arch/armv8m_smp.h"
-#include "board/parallel.h"
 #include "drivers/cmsdk_uart.h"
 #include "drivers/semihosting.h"
 #include "memory_map.h"
 
 static int cores_online = 1;
-static int parallel_cores = 1;
 
 static inline volatile uint32_t *sysctl(uint32_t offset) {
   return (volatile uint32_t *)(uintptr_t)(MPS2_AN521_SYSCTL + offset);
@@ -22,7 +20,6 @@ void board_init(void) {
   __asm__ volatile("dsb" ::: "memory");
   *sysctl(SSE200_CPUWAIT) &= ~SSE200_CPUWAIT_CPU1;
   cores_online = armv8m_wait_core1(MPS2_AN521_CORE1_WAIT_SPINS);
-  parallel_cores = cores_online;
 }
 
 void board_putc(char c) { cmsdk_uart_putc(MPS2_AN521_CONSOLE_UART, c); }
@@ -32,15 +29,3 @@ const char *board_cpu(void) { return "cortex-m33"; }
 const char *board_privilege(void) { return armv8m_privilege(); }
 int board_cores_online(void) { return cores_online; }
 void board_exit(int status) { semihosting_exit(status); }
-
-void board_parallel_for(board_task_fn fn, void *ctx, int n, void *user) {
-  (void)user;
-  armv8m_parallel_for(fn, ctx, n, parallel_cores);
-}
-
-int board_parallel_set_cores(int cores) {
-  parallel_cores = cores < 1 ? 1 : cores > cores_online ? cores_online : cores;
-  return parallel_cores;
-}
-
-int board_parallel_cores(void) { return parallel_cores; }

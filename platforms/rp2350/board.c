@@ -4,7 +4,6 @@
 
 #include "arch/armv8m.h"
 #include "arch/armv8m_smp.h"
-#include "board/parallel.h"
 #include "drivers/pl011.h"
 #include "memory_map.h"
 
@@ -53,7 +52,6 @@ enum {
 };
 
 static int cores_online = 1;
-static int parallel_cores = 1;
 
 // The next word core 1 sent, or 0 with *ok = 0 after `spins` polls of an empty FIFO.
 static uint32_t fifo_read(uint32_t spins, int *ok) {
@@ -127,7 +125,6 @@ void board_init(void) {
 
   launch_core1();
   cores_online = armv8m_wait_core1(RP2350_CORE1_WAIT_SPINS);
-  parallel_cores = cores_online;
 }
 
 void board_putc(char c) { pl011_putc(RP2350_UART0_BASE, c); }
@@ -141,15 +138,3 @@ void board_exit(int status) {
   (void)status;  // no host to report to: the banner stays on the UART, the core sleeps
   for (;;) __asm__ volatile("wfi");
 }
-
-void board_parallel_for(board_task_fn fn, void *ctx, int n, void *user) {
-  (void)user;
-  armv8m_parallel_for(fn, ctx, n, parallel_cores);
-}
-
-int board_parallel_set_cores(int cores) {
-  parallel_cores = cores < 1 ? 1 : cores > cores_online ? cores_online : cores;
-  return parallel_cores;
-}
-
-int board_parallel_cores(void) { return parallel_cores; }

@@ -36,10 +36,14 @@ void armv8m_core1_main(void) {
   }
 }
 
-int armv8m_wait_core1(uint32_t spins) {
-  while (!__atomic_load_n(&core1_checked_in, __ATOMIC_ACQUIRE) && spins-- > 0) {
-  }
+int armv8m_cores_online(void) {
   return __atomic_load_n(&core1_checked_in, __ATOMIC_ACQUIRE) ? 2 : 1;
+}
+
+int armv8m_wait_core1(uint32_t spins) {
+  while (armv8m_cores_online() < 2 && spins-- > 0) {
+  }
+  return armv8m_cores_online();
 }
 
 void armv8m_parallel_for(armv8m_task_fn fn, void *ctx, int n, int cores) {
