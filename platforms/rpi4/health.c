@@ -44,7 +44,7 @@ static void poll(void) {
   health.problem = bcm_throttled_describe(health.throttled);
   health.polls++;
   last_poll_us = board_time_us();
-  if ((was ^ health.throttled) & 0xfu) {
+  if ((was ^ health.throttled) & BCM_THROTTLED_CURRENT) {
     fmt_printf(board_putc, "\r\n[rpi4: firmware reports %s]\r\n",
                health.problem[0] ? health.problem : "no throttling any more");
   }

@@ -20,6 +20,7 @@
 #define BCM_THROTTLED_FREQ_CAPPED (1u << 1)
 #define BCM_THROTTLED_NOW (1u << 2)
 #define BCM_THROTTLED_SOFT_TEMP_LIMIT (1u << 3)
+#define BCM_THROTTLED_CURRENT 0xfu  // the four conditions that hold now
 #define BCM_THROTTLED_SINCE_BOOT_SHIFT 16
 
 // The conditions that hold now in `flags`, most severe first, comma separated
