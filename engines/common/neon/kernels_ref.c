@@ -38,6 +38,12 @@ ALWAYS_INLINE int8x16_t ld1_s8(const int8_t *p) {
   return v;
 }
 
+ALWAYS_INLINE float32x4_t ld1_f32(const float *p) {
+  float32x4_t v;
+  __asm__("ld1 {%0.4s}, [%1]" : "=w"(v) : "r"(p), "m"(*(const float (*)[4])p));
+  return v;
+}
+
 ALWAYS_INLINE uint16x8_t ld1_u16(const uint16_t *p) {
   uint16x8_t v;
   __asm__("ld1 {%0.8h}, [%1]" : "=w"(v) : "r"(p), "m"(*(const uint16_t (*)[8])p));
@@ -135,56 +141,35 @@ ALWAYS_INLINE int16x8_t mul2_s8(int8x16_t w, int8x16_t x) {
   return vmlal_high_s8(vmull_s8(vget_low_s8(w), vget_low_s8(x)), w, x);
 }
 
-/* acc (per row) += scale * (float)lanes: one rounding of the scale product, one per FMA. */
-ALWAYS_INLINE float32x4_t scale_lanes(float32x4_t acc, int32x4_t lanes, float w_scale,
-                                      float x_scale) {
-  return vfmaq_n_f32(acc, vcvtq_f32_s32(lanes), w_scale * x_scale);
-}
-
-/* Rows [i, i + R) of a q8 matrix; gs a multiple of 16. */
-ALWAYS_INLINE void q8_rows(int R, float *out, const em_qvec *x, const int8_t *w,
-                           const float *w_scales, int n, int i) {
-  int gs = x->group_size, groups = n / gs, gs32 = gs & ~31;
-  const int8_t *r[BLOCK];
-  const float *sc[BLOCK];
-  float32x4_t f[BLOCK];
-  for (int k = 0; k < R; k++) {
-    r[k] = w + (size_t)(i + k) * n;
-    sc[k] = w_scales + (size_t)(i + k) * groups;
-    f[k] = vdupq_n_f32(0);
-  }
-  for (int g = 0; g < groups; g++) {
-    const int8_t *xg = x->q + (size_t)g * gs;
-    int32x4_t a[BLOCK];
-    for (int k = 0; k < R; k++) a[k] = vdupq_n_s32(0);
-    for (int j = 0; j < gs32; j += 32) {
-      int8x16x2_t xv = vld1q_s8_x2(xg + j);
-      for (int k = 0; k < R; k++) {
-        int8x16x2_t wv = vld1q_s8_x2(r[k] + (size_t)g * gs + j);
-        a[k] = vpadalq_s16(a[k], mul2_s8(wv.val[0], xv.val[0]));
-        a[k] = vpadalq_s16(a[k], mul2_s8(wv.val[1], xv.val[1]));
-      }
+/* a[k] = the products of group `at` (its first column) of rows r[k] with xg, in four int32
+ * lanes; gs a multiple of 16. */
+ALWAYS_INLINE void q8_group(int R, int32x4_t *a, const int8_t *xg, const int8_t *const *r,
+                            size_t at, int gs) {
+  int j;
+  if (gs >= 32) {
+    int8x16x2_t xv = vld1q_s8_x2(xg);
+    for (int k = 0; k < R; k++) {
+      int8x16x2_t wv = vld1q_s8_x2(r[k] + at);
+      a[k] = vpadalq_s16(vpaddlq_s16(mul2_s8(wv.val[0], xv.val[0])), mul2_s8(wv.val[1], xv.val[1]));
     }
-    if (gs32 < gs) { /* the last 16 of a group of 16, 48, ... */
-      int8x16_t xv = ld1_s8(xg + gs32);
-      for (int k = 0; k < R; k++)
-        a[k] = vpadalq_s16(a[k], mul2_s8(ld1_s8(r[k] + (size_t)g * gs + gs32), xv));
+    j = 32;
+  } else {
+    int8x16_t xv = ld1_s8(xg);
+    for (int k = 0; k < R; k++) a[k] = vpaddlq_s16(mul2_s8(ld1_s8(r[k] + at), xv));
+    j = 16;
+  }
+  for (; j + 32 <= gs; j += 32) {
+    int8x16x2_t xv = vld1q_s8_x2(xg + j);
+    for (int k = 0; k < R; k++) {
+      int8x16x2_t wv = vld1q_s8_x2(r[k] + at + j);
+      a[k] = vpadalq_s16(a[k], mul2_s8(wv.val[0], xv.val[0]));
+      a[k] = vpadalq_s16(a[k], mul2_s8(wv.val[1], xv.val[1]));
     }
-    float xs = x->s[g];
-    for (int k = 0; k < R; k++) f[k] = scale_lanes(f[k], a[k], sc[k][g], xs);
   }
-  for (int k = 0; k < R; k++) out[i + k] = vaddvq_f32(f[k]);
-}
-
-void em_matvec_q8_rows(float *out, const em_qvec *x, const int8_t *w, const float *w_scales, int n,
-                       int row_begin, int row_end) {
-  if (x->group_size % 16 != 0) {
-    em_portable_matvec_q8_rows(out, x, w, w_scales, n, row_begin, row_end);
-    return;
+  if (j < gs) { /* the last 16 of a group of 48, 80, ... */
+    int8x16_t xv = ld1_s8(xg + j);
+    for (int k = 0; k < R; k++) a[k] = vpadalq_s16(a[k], mul2_s8(ld1_s8(r[k] + at + j), xv));
   }
-  int i = row_begin;
-  for (; i + BLOCK <= row_end; i += BLOCK) q8_rows(BLOCK, out, x, w, w_scales, n, i);
-  for (; i < row_end; i++) q8_rows(1, out, x, w, w_scales, n, i);
 }
 
 /* int16 lane l: four products of the 32 int4 values packed in b (element 2m in the low nibble
@@ -199,33 +184,91 @@ ALWAYS_INLINE int16x8_t mul4_s4(uint8x16_t b, int8x16x2_t x_even_odd) {
   return vmlal_high_s8(p, hi, xo);
 }
 
-/* Rows [i, i + R) of a q4 matrix; gs a multiple of 32. */
-ALWAYS_INLINE void q4_rows(int R, float *out, const em_qvec *x, const uint8_t *w,
-                           const float *w_scales, int n, int i) {
-  int gs = x->group_size, groups = n / gs;
-  const uint8_t *r[BLOCK];
+/* As q8_group for packed int4 rows (`at` counts values, two a byte); gs a multiple of 32. */
+ALWAYS_INLINE void q4_group(int R, int32x4_t *a, const int8_t *xg, const uint8_t *const *r,
+                            size_t at, int gs) {
+  for (int j = 0; j < gs; j += 32) {
+    int8x16x2_t xv = vld2q_s8(xg + j);
+    for (int k = 0; k < R; k++) {
+      uint8x16_t b = vreinterpretq_u8_s8(ld1_s8((const int8_t *)(r[k] + (at + j) / 2)));
+      int16x8_t p = mul4_s4(b, xv);
+      a[k] = j == 0 ? vpaddlq_s16(p) : vpadalq_s16(a[k], p);
+    }
+  }
+}
+
+/* Rows [i, i + R) of a q8 (Q4 = 0) or q4 (Q4 = 1) matrix: per group, the int32 lanes times
+ * the scale product w_scale * x_scale (rounded once) FMA'd into four float lanes per row.
+ * Groups four at a time take their scale products as a vector (the same products: IEEE
+ * multiplication is exact-then-rounded either way). */
+ALWAYS_INLINE void quant_rows(int Q4, int R, int gs, float *out, const em_qvec *x, const void *w,
+                              const float *w_scales, int n, int i) {
+  int groups = n / gs;
+  const int8_t *xq = x->q;
+  const float *xs = x->s;
+  const int8_t *r8[BLOCK];
+  const uint8_t *r4[BLOCK];
   const float *sc[BLOCK];
   float32x4_t f[BLOCK];
+  int32x4_t a[BLOCK];
   for (int k = 0; k < R; k++) {
-    r[k] = w + (size_t)(i + k) * (size_t)(n / 2);
+    r8[k] = (const int8_t *)w + (size_t)(i + k) * n;
+    r4[k] = (const uint8_t *)w + (size_t)(i + k) * (size_t)(n / 2);
     sc[k] = w_scales + (size_t)(i + k) * groups;
     f[k] = vdupq_n_f32(0);
   }
-  for (int g = 0; g < groups; g++) {
-    int32x4_t a[BLOCK];
-    for (int k = 0; k < R; k++) a[k] = vdupq_n_s32(0);
-    for (int j = 0; j < gs; j += 32) {
-      size_t at = (size_t)g * gs + j;
-      int8x16x2_t xv = vld2q_s8(x->q + at);
-      for (int k = 0; k < R; k++) {
-        uint8x16_t b = vreinterpretq_u8_s8(ld1_s8((const int8_t *)(r[k] + at / 2)));
-        a[k] = vpadalq_s16(a[k], mul4_s4(b, xv));
-      }
-    }
-    float xs = x->s[g];
-    for (int k = 0; k < R; k++) f[k] = scale_lanes(f[k], a[k], sc[k][g], xs);
+#define GROUP_LANES(g)                       \
+  do {                                       \
+    size_t at_ = (size_t)(g) * gs;           \
+    if (Q4)                                  \
+      q4_group(R, a, xq + at_, r4, at_, gs); \
+    else                                     \
+      q8_group(R, a, xq + at_, r8, at_, gs); \
+  } while (0)
+#define SCALE_LANE(lane)                                                      \
+  do {                                                                        \
+    GROUP_LANES(g + (lane));                                                  \
+    for (int k = 0; k < R; k++)                                               \
+      f[k] = vfmaq_laneq_f32(f[k], vcvtq_f32_s32(a[k]), products[k], (lane)); \
+  } while (0)
+  int g = 0;
+  for (; g + 4 <= groups; g += 4) {
+    float32x4_t xs4 = ld1_f32(xs + g), products[BLOCK];
+    for (int k = 0; k < R; k++) products[k] = vmulq_f32(ld1_f32(sc[k] + g), xs4);
+    SCALE_LANE(0);
+    SCALE_LANE(1);
+    SCALE_LANE(2);
+    SCALE_LANE(3);
   }
+  for (; g < groups; g++) {
+    GROUP_LANES(g);
+    for (int k = 0; k < R; k++) f[k] = vfmaq_n_f32(f[k], vcvtq_f32_s32(a[k]), sc[k][g] * xs[g]);
+  }
+#undef SCALE_LANE
+#undef GROUP_LANES
   for (int k = 0; k < R; k++) out[i + k] = vaddvq_f32(f[k]);
+}
+
+/* Blocks of four rows, then single rows; group size 32 (the common one) as a constant. */
+ALWAYS_INLINE void quant_matvec(int Q4, float *out, const em_qvec *x, const void *w,
+                                const float *w_scales, int n, int row_begin, int row_end) {
+  int gs = x->group_size, i = row_begin;
+  if (gs == 32) {
+    for (; i + BLOCK <= row_end; i += BLOCK) quant_rows(Q4, BLOCK, 32, out, x, w, w_scales, n, i);
+    for (; i < row_end; i++) quant_rows(Q4, 1, 32, out, x, w, w_scales, n, i);
+  } else {
+    for (; i + BLOCK <= row_end; i += BLOCK) quant_rows(Q4, BLOCK, gs, out, x, w, w_scales, n, i);
+    for (; i < row_end; i++) quant_rows(Q4, 1, gs, out, x, w, w_scales, n, i);
+  }
+}
+
+void em_matvec_q8_rows(float *out, const em_qvec *x, const int8_t *w, const float *w_scales, int n,
+                       int row_begin, int row_end) {
+  if (x->group_size % 16 != 0) {
+    em_portable_matvec_q8_rows(out, x, w, w_scales, n, row_begin, row_end);
+    return;
+  }
+  quant_matvec(0, out, x, w, w_scales, n, row_begin, row_end);
 }
 
 void em_matvec_q4_rows(float *out, const em_qvec *x, const uint8_t *w, const float *w_scales, int n,
@@ -234,7 +277,5 @@ void em_matvec_q4_rows(float *out, const em_qvec *x, const uint8_t *w, const flo
     em_portable_matvec_q4_rows(out, x, w, w_scales, n, row_begin, row_end);
     return;
   }
-  int i = row_begin;
-  for (; i + BLOCK <= row_end; i += BLOCK) q4_rows(BLOCK, out, x, w, w_scales, n, i);
-  for (; i < row_end; i++) q4_rows(1, out, x, w, w_scales, n, i);
+  quant_matvec(1, out, x, w, w_scales, n, row_begin, row_end);
 }
