@@ -111,9 +111,10 @@ static void test_float_matvecs(void) {
  * sum S = sum_g c_g * ws_g * xs_g and M as above:
  *   kernels_ref.c  sum += (float)c_g * ws_g * xs_g, group after group: two roundings per
  *                  term, G for the running sum: |ref - S| <= (G + 2) u M;
- *   NEON           p_g = ws_g * xs_g rounded once, one FMA (one rounding) per group into each
- *                  of four float lanes, the lanes added pairwise at the end (two more):
- *                  |fast - S| <= (G + 3) u M.
+ *   NEON           p_g = ws_g * xs_g rounded once, one FMA (one rounding) per group into a
+ *                  float lane (a group's whole sum, or each of its four int32 lanes into the
+ *                  four float lanes), so at most G roundings in any lane, then the four lanes
+ *                  added pairwise (two more): |fast - S| <= (G + 3) u M.
  * So |fast - ref| <= (2G + 5) u M < (G + 3) * FLT_EPSILON * M; (G + 4) leaves room for the
  * second-order terms. NEON keeps four float lanes and one scale product per group instead of
  * the reference's serial scalar sum because that sum was most of the kernel's instructions

@@ -2,10 +2,10 @@
  * contract (kernels.h), everything else the reference code.
  *   f32  four rows at a time, two 4-lane FMA accumulators per row
  *   f16  the same with FCVTL widening (exact, as em_f16_to_f32)
- *   q8   four rows at a time; per 16 int8 values SMULL + SMLAL2 (two products per int16 lane),
- *        SADALP into int32 lanes: the group's integer lanes are exact. Each group's four int32
- *        lanes are converted to float and FMA'd by the scale product w_scale * x_scale into
- *        four float lanes per row, reduced across lanes once per row (these cores have no SDOT)
+ *   q8   four rows at a time; per 16 int8 values SMULL + SMLAL2 (two products per int16 lane)
+ *        and SADALP into int32 lanes (these cores have no SDOT): each group's integer sum is
+ *        exact. Group sums are converted to float and FMA'd by the scale product
+ *        w_scale * x_scale into four float lanes per row, reduced across lanes once per row
  *   q4   the same, nibbles sign-extended by shifts, activations de-interleaved by LD2, four
  *        products per int16 lane
  * Float sums are reassociated (lanes, FMA, the scale product rounded once): not bit-exact with
@@ -52,6 +52,20 @@ ALWAYS_INLINE uint16x8_t ld1_u16(const uint16_t *p) {
 
 /* ---- f32 / f16 ---- */
 
+/* s + the columns [from, n) of row r, one at a time (out of line: rare, and kept out of the
+ * blocks' register allocation). */
+static __attribute__((noinline)) float f32_tail(float s, const float *r, const float *x, int from,
+                                                int n) {
+  for (int j = from; j < n; j++) s += r[j] * x[j];
+  return s;
+}
+
+static __attribute__((noinline)) float f16_tail(float s, const uint16_t *r, const float *x,
+                                                int from, int n) {
+  for (int j = from; j < n; j++) s += em_f16_to_f32(r[j]) * x[j];
+  return s;
+}
+
 /* Rows [i, i + R) of w (R = 1 or BLOCK, a constant after inlining). */
 ALWAYS_INLINE void f32_rows(int R, float *out, const float *x, const float *w, int n, int i) {
   int n8 = n & ~7;
@@ -71,8 +85,7 @@ ALWAYS_INLINE void f32_rows(int R, float *out, const float *x, const float *w, i
   }
   for (int k = 0; k < R; k++) {
     float s = vaddvq_f32(vaddq_f32(a[k], b[k]));
-    for (int j = n8; j < n; j++) s += r[k][j] * x[j];
-    out[i + k] = s;
+    out[i + k] = n8 < n ? f32_tail(s, r[k], x, n8, n) : s;
   }
 }
 
@@ -120,8 +133,7 @@ ALWAYS_INLINE void f16_rows(int R, float *out, const float *x, const uint16_t *w
   }
   for (int k = 0; k < R; k++) {
     float s = vaddvq_f32(vaddq_f32(a[k], b[k]));
-    for (int j = n8; j < n; j++) s += em_f16_to_f32(r[k][j]) * x[j];
-    out[i + k] = s;
+    out[i + k] = n8 < n ? f16_tail(s, r[k], x, n8, n) : s;
   }
 }
 
@@ -141,35 +153,44 @@ ALWAYS_INLINE int16x8_t mul2_s8(int8x16_t w, int8x16_t x) {
   return vmlal_high_s8(vmull_s8(vget_low_s8(w), vget_low_s8(x)), w, x);
 }
 
-/* a[k] = the products of group `at` (its first column) of rows r[k] with xg, in four int32
- * lanes; gs a multiple of 16. */
-ALWAYS_INLINE void q8_group(int R, int32x4_t *a, const int8_t *xg, const int8_t *const *r,
-                            size_t at, int gs) {
+/* a[k] = the products of the next group of rows p[k] with the activations at *xp, in four
+ * int32 lanes; gs a multiple of 16. Advances p[k] and *xp past the group. */
+ALWAYS_INLINE void q8_group(int R, int32x4_t *a, const int8_t **xp, const int8_t **p, int gs) {
   int j;
+  const int8_t *xg = *xp;
   if (gs >= 32) {
     int8x16x2_t xv = vld1q_s8_x2(xg);
     for (int k = 0; k < R; k++) {
-      int8x16x2_t wv = vld1q_s8_x2(r[k] + at);
+      int8x16x2_t wv = vld1q_s8_x2(p[k]);
       a[k] = vpadalq_s16(vpaddlq_s16(mul2_s8(wv.val[0], xv.val[0])), mul2_s8(wv.val[1], xv.val[1]));
+      p[k] += 32;
     }
     j = 32;
   } else {
     int8x16_t xv = ld1_s8(xg);
-    for (int k = 0; k < R; k++) a[k] = vpaddlq_s16(mul2_s8(ld1_s8(r[k] + at), xv));
+    for (int k = 0; k < R; k++) {
+      a[k] = vpaddlq_s16(mul2_s8(ld1_s8(p[k]), xv));
+      p[k] += 16;
+    }
     j = 16;
   }
   for (; j + 32 <= gs; j += 32) {
     int8x16x2_t xv = vld1q_s8_x2(xg + j);
     for (int k = 0; k < R; k++) {
-      int8x16x2_t wv = vld1q_s8_x2(r[k] + at + j);
+      int8x16x2_t wv = vld1q_s8_x2(p[k]);
       a[k] = vpadalq_s16(a[k], mul2_s8(wv.val[0], xv.val[0]));
       a[k] = vpadalq_s16(a[k], mul2_s8(wv.val[1], xv.val[1]));
+      p[k] += 32;
     }
   }
   if (j < gs) { /* the last 16 of a group of 48, 80, ... */
     int8x16_t xv = ld1_s8(xg + j);
-    for (int k = 0; k < R; k++) a[k] = vpadalq_s16(a[k], mul2_s8(ld1_s8(r[k] + at + j), xv));
+    for (int k = 0; k < R; k++) {
+      a[k] = vpadalq_s16(a[k], mul2_s8(ld1_s8(p[k]), xv));
+      p[k] += 16;
+    }
   }
+  *xp = xg + gs;
 }
 
 /* int16 lane l: four products of the 32 int4 values packed in b (element 2m in the low nibble
@@ -184,68 +205,68 @@ ALWAYS_INLINE int16x8_t mul4_s4(uint8x16_t b, int8x16x2_t x_even_odd) {
   return vmlal_high_s8(p, hi, xo);
 }
 
-/* As q8_group for packed int4 rows (`at` counts values, two a byte); gs a multiple of 32. */
-ALWAYS_INLINE void q4_group(int R, int32x4_t *a, const int8_t *xg, const uint8_t *const *r,
-                            size_t at, int gs) {
+/* As q8_group for packed int4 rows p[k] (two values a byte); gs a multiple of 32. */
+ALWAYS_INLINE void q4_group(int R, int32x4_t *a, const int8_t **xp, const uint8_t **p, int gs) {
+  const int8_t *xg = *xp;
   for (int j = 0; j < gs; j += 32) {
     int8x16x2_t xv = vld2q_s8(xg + j);
     for (int k = 0; k < R; k++) {
-      uint8x16_t b = vreinterpretq_u8_s8(ld1_s8((const int8_t *)(r[k] + (at + j) / 2)));
-      int16x8_t p = mul4_s4(b, xv);
-      a[k] = j == 0 ? vpaddlq_s16(p) : vpadalq_s16(a[k], p);
+      int16x8_t prod = mul4_s4(vreinterpretq_u8_s8(ld1_s8((const int8_t *)p[k])), xv);
+      a[k] = j == 0 ? vpaddlq_s16(prod) : vpadalq_s16(a[k], prod);
+      p[k] += 16;
     }
   }
+  *xp = xg + gs;
 }
 
-/* Rows [i, i + R) of a q8 (Q4 = 0) or q4 (Q4 = 1) matrix: per group, the int32 lanes times
- * the scale product w_scale * x_scale (rounded once) FMA'd into four float lanes per row.
- * Groups four at a time take their scale products as a vector (the same products: IEEE
- * multiplication is exact-then-rounded either way). */
+/* a[k] = the int32 lanes of the next group of row k (q8 or q4); advances the pointers. */
+ALWAYS_INLINE void group_lanes(int Q4, int R, int32x4_t *a, const int8_t **xp, const int8_t **r8,
+                               const uint8_t **r4, int gs) {
+  if (Q4)
+    q4_group(R, a, xp, r4, gs);
+  else
+    q8_group(R, a, xp, r8, gs);
+}
+
+/* Rows [i, i + R) of a q8 (Q4 = 0) or q4 (Q4 = 1) matrix into four float lanes per row.
+ * Groups four at a time: each group's int32 lanes are added pairwise (VPADD, exact) into one
+ * int32 total per group, the four totals converted to float and FMA'd by the four scale
+ * products w_scale * x_scale (each rounded once) into lanes 0-3. Remaining groups: their four
+ * int32 lanes converted and FMA'd by the group's scale product. Lanes added at the end. */
 ALWAYS_INLINE void quant_rows(int Q4, int R, int gs, float *out, const em_qvec *x, const void *w,
                               const float *w_scales, int n, int i) {
   int groups = n / gs;
-  const int8_t *xq = x->q;
+  const int8_t *xq = x->q; /* both walk group by group */
   const float *xs = x->s;
   const int8_t *r8[BLOCK];
   const uint8_t *r4[BLOCK];
   const float *sc[BLOCK];
   float32x4_t f[BLOCK];
-  int32x4_t a[BLOCK];
+  int32x4_t a[BLOCK], first[BLOCK], pair01[BLOCK], pair23[BLOCK];
   for (int k = 0; k < R; k++) {
     r8[k] = (const int8_t *)w + (size_t)(i + k) * n;
     r4[k] = (const uint8_t *)w + (size_t)(i + k) * (size_t)(n / 2);
     sc[k] = w_scales + (size_t)(i + k) * groups;
     f[k] = vdupq_n_f32(0);
   }
-#define GROUP_LANES(g)                       \
-  do {                                       \
-    size_t at_ = (size_t)(g) * gs;           \
-    if (Q4)                                  \
-      q4_group(R, a, xq + at_, r4, at_, gs); \
-    else                                     \
-      q8_group(R, a, xq + at_, r8, at_, gs); \
-  } while (0)
-#define SCALE_LANE(lane)                                                      \
-  do {                                                                        \
-    GROUP_LANES(g + (lane));                                                  \
-    for (int k = 0; k < R; k++)                                               \
-      f[k] = vfmaq_laneq_f32(f[k], vcvtq_f32_s32(a[k]), products[k], (lane)); \
-  } while (0)
   int g = 0;
   for (; g + 4 <= groups; g += 4) {
-    float32x4_t xs4 = ld1_f32(xs + g), products[BLOCK];
-    for (int k = 0; k < R; k++) products[k] = vmulq_f32(ld1_f32(sc[k] + g), xs4);
-    SCALE_LANE(0);
-    SCALE_LANE(1);
-    SCALE_LANE(2);
-    SCALE_LANE(3);
+    group_lanes(Q4, R, first, &xq, r8, r4, gs);
+    group_lanes(Q4, R, a, &xq, r8, r4, gs);
+    for (int k = 0; k < R; k++) pair01[k] = vpaddq_s32(first[k], a[k]);
+    group_lanes(Q4, R, first, &xq, r8, r4, gs);
+    group_lanes(Q4, R, a, &xq, r8, r4, gs);
+    for (int k = 0; k < R; k++) pair23[k] = vpaddq_s32(first[k], a[k]);
+    float32x4_t xs4 = ld1_f32(xs + g);
+    for (int k = 0; k < R; k++) {
+      float32x4_t totals = vcvtq_f32_s32(vpaddq_s32(pair01[k], pair23[k]));
+      f[k] = vfmaq_f32(f[k], totals, vmulq_f32(ld1_f32(sc[k] + g), xs4));
+    }
   }
   for (; g < groups; g++) {
-    GROUP_LANES(g);
+    group_lanes(Q4, R, a, &xq, r8, r4, gs);
     for (int k = 0; k < R; k++) f[k] = vfmaq_n_f32(f[k], vcvtq_f32_s32(a[k]), sc[k][g] * xs[g]);
   }
-#undef SCALE_LANE
-#undef GROUP_LANES
   for (int k = 0; k < R; k++) out[i + k] = vaddvq_f32(f[k]);
 }
 
