@@ -106,9 +106,9 @@ static void test_float_matvecs(void) {
 }
 
 /* Why the q8/q4 bound. Both files sum each group's int8 (int4) products exactly in integers
- * (a group's sum, and on NEON each of its four lanes, stays below 2^24, so its conversion to
- * float is exact too); they differ only in the float part. With u = FLT_EPSILON / 2, exact
- * sum S = sum_g c_g * ws_g * xs_g and M as above:
+ * (a group's sum, and on NEON each of its lanes, stays below 2^24 for groups of up to 1024,
+ * so its conversion to float is exact too); they differ only in the float part. With
+ * u = FLT_EPSILON / 2, exact sum S = sum_g c_g * ws_g * xs_g and M as above:
  *   kernels_ref.c  sum += (float)c_g * ws_g * xs_g, group after group: two roundings per
  *                  term, G for the running sum: |ref - S| <= (G + 2) u M;
  *   NEON           p_g = ws_g * xs_g rounded once, one FMA (one rounding) per group into a
