@@ -1,6 +1,8 @@
 /* The kernels the build selected for this target (engines/common/<arch>/kernels_ref.c, or
  * the reference itself) against the portable reference kernels_ref.c on random data:
- *   q8, q4 matvecs  bit-exact (integer group sums, the same fp32 sum order)
+ *   q8, q4 matvecs  |fast - ref| <= (G + 4) * FLT_EPSILON * M for every row, G = n / group
+ *                   size groups, M = sum_j |qw_j qx_j| * w_scale * |x_scale| (the dequantized
+ *                   magnitudes), and bit-exact except on AArch64 (see quantized_bound)
  *   f32, f16        reassociated float sums: |fast - ref| <= n * FLT_EPSILON * sum_j |w_j x_j|
  *                   for every row (both are within n/2 * FLT_EPSILON of the exact sum)
  *   everything else identical bits (the arch files keep the reference code)
@@ -103,10 +105,64 @@ static void test_float_matvecs(void) {
   CHECKF(bad_range == 0, "%d float matvec calls wrote outside their rows", bad_range);
 }
 
+/* Why the q8/q4 bound. Both files sum each group's int8 (int4) products exactly in integers
+ * (a group's sum, and on NEON each of its lanes, stays below 2^24 for groups of up to 1024,
+ * so its conversion to float is exact too); they differ only in the float part. With
+ * u = FLT_EPSILON / 2, exact sum S = sum_g c_g * ws_g * xs_g and M as above:
+ *   kernels_ref.c  sum += (float)c_g * ws_g * xs_g, group after group: two roundings per
+ *                  term, G for the running sum: |ref - S| <= (G + 2) u M;
+ *   NEON           p_g = ws_g * xs_g rounded once, one FMA (one rounding) per group into a
+ *                  float lane (a group's whole sum, or each of its four int32 lanes into the
+ *                  four float lanes), so at most G roundings in any lane, then the four lanes
+ *                  added pairwise (two more): |fast - S| <= (G + 3) u M.
+ * So |fast - ref| <= (2G + 5) u M < (G + 3) * FLT_EPSILON * M; (G + 4) leaves room for the
+ * second-order terms. NEON keeps four float lanes and one scale product per group instead of
+ * the reference's serial scalar sum because that sum was most of the kernel's instructions
+ * on cores without SDOT. The other architectures' files (x86, VFP, DSP) keep the reference's
+ * order and must still give its bits. */
+#if defined(__aarch64__)
+enum { QUANT_BIT_EXACT = 0 };
+#else
+enum { QUANT_BIT_EXACT = 1 };
+#endif
+
+static double g_qmag[MAX_ROWS]; /* M per row */
+
+/* Worst |out - ref| / ((G + 4) * FLT_EPSILON * M) over rows [begin, end); g_qmag filled. */
+static double quantized_error(int groups, int begin, int end) {
+  double worst = 0;
+  for (int i = begin; i < end; i++) {
+    double bound = (groups + 4) * (double)FLT_EPSILON * g_qmag[i] + 1e-30;
+    double err = fabs((double)g_out[i] - g_ref[i]) / bound;
+    worst = isnan(err) ? INFINITY : fmax(worst, err); /* a row left unwritten (NaN) fails */
+  }
+  return worst;
+}
+
+/* g_qmag[i] = sum_j |qw_ij qx_j| * |ws_i,g(j) xs_g(j)|; q4 when w4 is not NULL. */
+static void quantized_magnitudes(const int8_t *w8, const uint8_t *w4, int rows, int n, int gs) {
+  for (int i = 0; i < rows; i++) {
+    double m = 0;
+    for (int j = 0; j < n; j++) {
+      int qw;
+      if (w4) {
+        int b = w4[((size_t)i * n + j) / 2];
+        qw = ((j & 1) ? b >> 4 : b) & 0xf;
+        qw = qw >= 8 ? qw - 16 : qw;
+      } else {
+        qw = w8[(size_t)i * n + j];
+      }
+      m += fabs((double)qw * g_x8[j] * g_ws[(size_t)i * (n / gs) + j / gs] * g_xs[j / gs]);
+    }
+    g_qmag[i] = m;
+  }
+}
+
 static void test_quantized_matvecs(void) {
   static const int group_sizes[] = {16, 32, 64, 128, 256};
   static const int widths[] = {256, 512, 1024};
   int bad8 = 0, bad4 = 0, cases = 0;
+  double worst8 = 0, worst4 = 0;
   for (size_t gi = 0; gi < sizeof group_sizes / sizeof group_sizes[0]; gi++) {
     for (size_t wi = 0; wi < sizeof widths / sizeof widths[0]; wi++) {
       for (int offset = 0; offset < 2; offset++) { /* 1: int8 rows not 4-byte aligned */
@@ -127,16 +183,26 @@ static void test_quantized_matvecs(void) {
           poison(g_ref, rows);
           em_matvec_q8_rows(g_out, &xq, w8, g_ws, n, b, e);
           em_ref_matvec_q8_rows(g_ref, &xq, w8, g_ws, n, b, e);
-          bad8 += !same_bits(g_out, g_ref, b, e) || !untouched(g_out, rows, b, e);
+          quantized_magnitudes(w8, NULL, rows, n, gs);
+          double err = quantized_error(n / gs, b, e);
+          worst8 = fmax(worst8, err);
+          bad8 += err > 1.0 || (QUANT_BIT_EXACT && !same_bits(g_out, g_ref, b, e)) ||
+                  !untouched(g_out, rows, b, e);
           poison(g_out, rows);
           em_matvec_q4_rows(g_out, &xq, w4, g_ws, n, b, e);
           em_ref_matvec_q4_rows(g_ref, &xq, w4, g_ws, n, b, e);
-          bad4 += !same_bits(g_out, g_ref, b, e) || !untouched(g_out, rows, b, e);
+          quantized_magnitudes(NULL, w4, rows, n, gs);
+          err = quantized_error(n / gs, b, e);
+          worst4 = fmax(worst4, err);
+          bad4 += err > 1.0 || (QUANT_BIT_EXACT && !same_bits(g_out, g_ref, b, e)) ||
+                  !untouched(g_out, rows, b, e);
           cases++;
         }
       }
     }
   }
+  printf("q8 matvec: worst error %.3g of the bound; q4: %.3g (%s)\n", worst8, worst4,
+         QUANT_BIT_EXACT ? "bit-exact required" : "bound only");
   CHECKF(bad8 == 0, "q8 matvec: %d of %d cases differ from kernels_ref.c", bad8, cases);
   CHECKF(bad4 == 0, "q4 matvec: %d of %d cases differ from kernels_ref.c", bad4, cases);
 }

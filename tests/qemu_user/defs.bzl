@@ -5,6 +5,11 @@ Cortex-A72, platforms/linux_armv6 for the ARM1176JZF-S: static musl binaries, bu
 toolchain of that core, so the kernels the board gets are selected), then run by
 `qemu-aarch64` / `qemu-arm` (Debian package qemu-user, same version as qemu-system-arm; see
 toolchains/host/versions.sh). Output and exit status are the binary's own.
+
+qemu_user_binary wraps a cc_binary the same way as a `bazel run`-able program, for tests that
+compare a board with the same code off the board: where float sums are ordered differently on
+the host than in the board's kernels (engines/common/neon vs x86), the board's outputs are
+compared with the engine built for the board's core under Linux (tests/rpi4_chat).
 """
 
 # The architectures a test can run on: platform, QEMU user-mode binary, its -cpu.
@@ -35,7 +40,7 @@ fi
 def _shell_quote(s):
     return "'" + s.replace("'", "'\\''") + "'"
 
-def _qemu_user_test_impl(ctx):
+def _qemu_user_impl(ctx):
     arch = QEMU_USER_ARCHS[ctx.attr.arch]
     target = ctx.attr.binary[0]
     binary = target[DefaultInfo].files_to_run.executable
@@ -59,18 +64,29 @@ def _qemu_user_test_impl(ctx):
     runfiles = runfiles.merge(target[DefaultInfo].default_runfiles)
     return [DefaultInfo(executable = script, runfiles = runfiles)]
 
+_ATTRS = {
+    "arch": attr.string(mandatory = True, values = QEMU_USER_ARCHS.keys()),
+    "binary": attr.label(mandatory = True, cfg = _to_linux_platform, executable = True),
+    "data": attr.label_list(allow_files = True),
+    "env": attr.string_dict(),
+    "_allowlist_function_transition": attr.label(
+        default = "@bazel_tools//tools/allowlists/function_transition_allowlist",
+    ),
+}
+
 _qemu_user_test = rule(
-    implementation = _qemu_user_test_impl,
+    implementation = _qemu_user_impl,
     test = True,
-    attrs = {
-        "arch": attr.string(mandatory = True, values = QEMU_USER_ARCHS.keys()),
-        "binary": attr.label(mandatory = True, cfg = _to_linux_platform, executable = True),
-        "data": attr.label_list(allow_files = True),
-        "env": attr.string_dict(),
-        "_allowlist_function_transition": attr.label(
-            default = "@bazel_tools//tools/allowlists/function_transition_allowlist",
-        ),
-    },
+    attrs = _ATTRS,
+)
+
+qemu_user_binary = rule(
+    implementation = _qemu_user_impl,
+    executable = True,
+    attrs = _ATTRS,
+    doc = """A cc_binary built for `arch` (a key of QEMU_USER_ARCHS) under Linux, run by QEMU
+user mode: `binary` and its runfiles, `data`, `env` as for qemu_user_tests. The wrapper
+names the binary by its runfiles path, so run it from the runfiles root (as tests do).""",
 )
 
 def qemu_user_tests(name, test, archs = None, data = [], env = {}, **kwargs):

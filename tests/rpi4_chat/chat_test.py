@@ -3,8 +3,11 @@
 Each test boots the image (QEMU's card slot: -drive if=sd), types at its console and checks:
 - the menu lists the card's models with their engines; a chat turn at temperature 0 gives
   exactly the token ids of the same engine code off the board: //tools/engine_cli (greedy,
-  same prompt text after the template) and the host build of the chat app //images/chat:
-  chat_host (same input, including a second turn on the kept KV cache); /exit, the other model;
+  same prompt text after the template) and the chat app's host build //images/chat:chat_host
+  (same input, including a second turn on the kept KV cache); /exit, the other model. Both
+  are built for the Cortex-A72 under Linux and run in QEMU user mode (tests:engine_cli_aarch64,
+  tests:chat_host_aarch64): the NEON kernels add float lanes in another order than the x86
+  host's, so only the same kernels can be asked for the same bits;
 - 1 core and 4 cores give the same ids;
 - bad cards (truncated model, wrong magic, tokenizer of another vocabulary, empty card, no
   FAT32 partition, no card): one clear line each, back to the menu, the good model still works;
@@ -13,7 +16,8 @@ Each test boots the image (QEMU's card slot: -drive if=sd), types at its console
 - the firmware keepalive: readings at boot, more polls while the chat waits, /status.
 
 Input files come from the environment (tests/BUILD.bazel): RPI4_KERNEL, RPI4_CARD, CHAT_HOST,
-ENGINE_CLI, and the two stand-in model folders TINY_STORIES / TINY_INSTRUCT.
+ENGINE_CLI (the QEMU user-mode wrappers), and the two stand-in model folders TINY_STORIES /
+TINY_INSTRUCT.
 """
 
 from __future__ import annotations
@@ -109,7 +113,7 @@ def chat(request):
 
 
 def host_ids(script: str, card: Path = CARD) -> list[list[int]]:
-    """The answer ids of every turn of the host build of the chat app fed `script`."""
+    """The answer ids of every turn of the chat app's host build (for the A72) fed `script`."""
     done = subprocess.run(
         [CHAT_HOST, "--card", card], input=script.encode(), capture_output=True, timeout=60
     )

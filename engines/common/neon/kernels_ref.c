@@ -1,201 +1,302 @@
 /* AArch64 NEON kernels (Cortex-A72, Cortex-A53): the matvecs of kernels_ref.c, same
  * contract (kernels.h), everything else the reference code.
- *   f32  four rows at a time, two 4-lane FMA accumulators per row (float sums reassociated:
- *        within kernels_arch_test's stated bound of the reference)
+ *   f32  four rows at a time, two 4-lane FMA accumulators per row
  *   f16  the same with FCVTL widening (exact, as em_f16_to_f32)
- *   q8   SMULL int8 x int8 -> int16, SADALP pairwise-accumulate into int32 (these cores have
- *        no SDOT); integer group sums are exact, the fp32 sum over groups keeps the
- *        reference's order: bit-exact with kernels_ref.c
- *   q4   nibbles sign-extended by shifts, activations de-interleaved by LD2: bit-exact
- * Shapes outside the fast path (group size not a multiple of 16 / 32) use the portable code. */
+ *   q8   four rows at a time; per 16 int8 values SMULL + SMLAL2 (two products per int16 lane)
+ *        and SADALP into int32 lanes (these cores have no SDOT): each group's integer sum is
+ *        exact. Group sums are converted to float and FMA'd by the scale product
+ *        w_scale * x_scale into four float lanes per row, reduced across lanes once per row
+ *   q4   the same, nibbles sign-extended by shifts, activations de-interleaved by LD2, four
+ *        products per int16 lane
+ * Float sums are reassociated (lanes, FMA, the scale product rounded once): not bit-exact with
+ * kernels_ref.c but within kernels_arch_test's stated bounds. Every row is computed by the
+ * same instructions whether it falls in a block of four or in the tail, so results do not
+ * depend on how rows are split over cores.
+ *
+ * Loads. Board builds use -mstrict-align (toolchains/cc/zig_toolchains.bzl: code before the
+ * MMU is on must not make unaligned accesses), under which the compiler assembles a plain
+ * vld1q_* of an int8 / uint16 / float pointer from byte, halfword or word loads through the
+ * stack. LD1 only needs its element size's alignment, so the loads below are LD1 itself: the
+ * two- and four-register intrinsics (vld1q_*_x2/_x4, which the compiler emits as LD1) and, for
+ * one register, LD1 in inline assembly.
+ *
+ * Shapes outside the fast path (q8 group size not a multiple of 16, q4 not of 32) use the
+ * portable code. */
 #include <arm_neon.h>
 
 #include "engines/common/kernels_portable.h"
 
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+enum { BLOCK = 4 }; /* rows per block */
+
+/* ---- loads (see above) ---- */
+
+ALWAYS_INLINE int8x16_t ld1_s8(const int8_t *p) {
+  int8x16_t v;
+  __asm__("ld1 {%0.16b}, [%1]" : "=w"(v) : "r"(p), "m"(*(const int8_t (*)[16])p));
+  return v;
+}
+
+ALWAYS_INLINE float32x4_t ld1_f32(const float *p) {
+  float32x4_t v;
+  __asm__("ld1 {%0.4s}, [%1]" : "=w"(v) : "r"(p), "m"(*(const float (*)[4])p));
+  return v;
+}
+
+ALWAYS_INLINE uint16x8_t ld1_u16(const uint16_t *p) {
+  uint16x8_t v;
+  __asm__("ld1 {%0.8h}, [%1]" : "=w"(v) : "r"(p), "m"(*(const uint16_t (*)[8])p));
+  return v;
+}
+
 /* ---- f32 / f16 ---- */
+
+/* s + the columns [from, n) of row r, one at a time (out of line: rare, and kept out of the
+ * blocks' register allocation). */
+static __attribute__((noinline)) float f32_tail(float s, const float *r, const float *x, int from,
+                                                int n) {
+  for (int j = from; j < n; j++) s += r[j] * x[j];
+  return s;
+}
+
+static __attribute__((noinline)) float f16_tail(float s, const uint16_t *r, const float *x,
+                                                int from, int n) {
+  for (int j = from; j < n; j++) s += em_f16_to_f32(r[j]) * x[j];
+  return s;
+}
+
+/* Rows [i, i + R) of w (R = 1 or BLOCK, a constant after inlining). */
+ALWAYS_INLINE void f32_rows(int R, float *out, const float *x, const float *w, int n, int i) {
+  int n8 = n & ~7;
+  const float *r[BLOCK];
+  float32x4_t a[BLOCK], b[BLOCK];
+  for (int k = 0; k < R; k++) {
+    r[k] = w + (size_t)(i + k) * n;
+    a[k] = b[k] = vdupq_n_f32(0);
+  }
+  for (int j = 0; j < n8; j += 8) {
+    float32x4x2_t xv = vld1q_f32_x2(x + j);
+    for (int k = 0; k < R; k++) {
+      float32x4x2_t wv = vld1q_f32_x2(r[k] + j);
+      a[k] = vfmaq_f32(a[k], wv.val[0], xv.val[0]);
+      b[k] = vfmaq_f32(b[k], wv.val[1], xv.val[1]);
+    }
+  }
+  for (int k = 0; k < R; k++) {
+    float s = vaddvq_f32(vaddq_f32(a[k], b[k]));
+    out[i + k] = n8 < n ? f32_tail(s, r[k], x, n8, n) : s;
+  }
+}
 
 void em_matvec_f32_rows(float *out, const float *x, const float *w, int n, int row_begin,
                         int row_end) {
-  int n8 = n & ~7;
   int i = row_begin;
-  for (; i + 4 <= row_end; i += 4) {
-    const float *r0 = w + (size_t)i * n, *r1 = r0 + n, *r2 = r1 + n, *r3 = r2 + n;
-    float32x4_t a0 = vdupq_n_f32(0), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
-    for (int j = 0; j < n8; j += 8) {
-      float32x4_t xa = vld1q_f32(x + j), xb = vld1q_f32(x + j + 4);
-      a0 = vfmaq_f32(a0, vld1q_f32(r0 + j), xa);
-      b0 = vfmaq_f32(b0, vld1q_f32(r0 + j + 4), xb);
-      a1 = vfmaq_f32(a1, vld1q_f32(r1 + j), xa);
-      b1 = vfmaq_f32(b1, vld1q_f32(r1 + j + 4), xb);
-      a2 = vfmaq_f32(a2, vld1q_f32(r2 + j), xa);
-      b2 = vfmaq_f32(b2, vld1q_f32(r2 + j + 4), xb);
-      a3 = vfmaq_f32(a3, vld1q_f32(r3 + j), xa);
-      b3 = vfmaq_f32(b3, vld1q_f32(r3 + j + 4), xb);
-    }
-    float s0 = vaddvq_f32(vaddq_f32(a0, b0)), s1 = vaddvq_f32(vaddq_f32(a1, b1));
-    float s2 = vaddvq_f32(vaddq_f32(a2, b2)), s3 = vaddvq_f32(vaddq_f32(a3, b3));
-    for (int j = n8; j < n; j++) {
-      s0 += r0[j] * x[j];
-      s1 += r1[j] * x[j];
-      s2 += r2[j] * x[j];
-      s3 += r3[j] * x[j];
-    }
-    out[i] = s0;
-    out[i + 1] = s1;
-    out[i + 2] = s2;
-    out[i + 3] = s3;
-  }
-  for (; i < row_end; i++) {
-    const float *r = w + (size_t)i * n;
-    float32x4_t a = vdupq_n_f32(0), b = a;
-    for (int j = 0; j < n8; j += 8) {
-      a = vfmaq_f32(a, vld1q_f32(r + j), vld1q_f32(x + j));
-      b = vfmaq_f32(b, vld1q_f32(r + j + 4), vld1q_f32(x + j + 4));
-    }
-    float s = vaddvq_f32(vaddq_f32(a, b));
-    for (int j = n8; j < n; j++) s += r[j] * x[j];
-    out[i] = s;
-  }
+  for (; i + BLOCK <= row_end; i += BLOCK) f32_rows(BLOCK, out, x, w, n, i);
+  for (; i < row_end; i++) f32_rows(1, out, x, w, n, i);
 }
 
-static inline float32x4_t f16_low(uint16x8_t h) {
+ALWAYS_INLINE float32x4_t f16_low(uint16x8_t h) {
   return vcvt_f32_f16(vreinterpret_f16_u16(vget_low_u16(h)));
 }
 
-static inline float32x4_t f16_high(uint16x8_t h) {
-  return vcvt_f32_f16(vreinterpret_f16_u16(vget_high_u16(h)));
+ALWAYS_INLINE float32x4_t f16_high(uint16x8_t h) {
+  return vcvt_high_f32_f16(vreinterpretq_f16_u16(h));
+}
+
+/* Rows [i, i + R): 16 columns a step (two accumulators per row), then 8, then single ones. */
+ALWAYS_INLINE void f16_rows(int R, float *out, const float *x, const uint16_t *w, int n, int i) {
+  int n16 = n & ~15, n8 = n & ~7;
+  const uint16_t *r[BLOCK];
+  float32x4_t a[BLOCK], b[BLOCK];
+  for (int k = 0; k < R; k++) {
+    r[k] = w + (size_t)(i + k) * n;
+    a[k] = b[k] = vdupq_n_f32(0);
+  }
+  for (int j = 0; j < n16; j += 16) {
+    float32x4x4_t xv = vld1q_f32_x4(x + j);
+    for (int k = 0; k < R; k++) {
+      uint16x8x2_t h = vld1q_u16_x2(r[k] + j);
+      a[k] = vfmaq_f32(a[k], f16_low(h.val[0]), xv.val[0]);
+      b[k] = vfmaq_f32(b[k], f16_high(h.val[0]), xv.val[1]);
+      a[k] = vfmaq_f32(a[k], f16_low(h.val[1]), xv.val[2]);
+      b[k] = vfmaq_f32(b[k], f16_high(h.val[1]), xv.val[3]);
+    }
+  }
+  if (n16 < n8) {
+    float32x4x2_t xv = vld1q_f32_x2(x + n16);
+    for (int k = 0; k < R; k++) {
+      uint16x8_t h = ld1_u16(r[k] + n16);
+      a[k] = vfmaq_f32(a[k], f16_low(h), xv.val[0]);
+      b[k] = vfmaq_f32(b[k], f16_high(h), xv.val[1]);
+    }
+  }
+  for (int k = 0; k < R; k++) {
+    float s = vaddvq_f32(vaddq_f32(a[k], b[k]));
+    out[i + k] = n8 < n ? f16_tail(s, r[k], x, n8, n) : s;
+  }
 }
 
 void em_matvec_f16_rows(float *out, const float *x, const uint16_t *w, int n, int row_begin,
                         int row_end) {
-  int n8 = n & ~7;
   int i = row_begin;
-  for (; i + 2 <= row_end; i += 2) {
-    const uint16_t *r0 = w + (size_t)i * n, *r1 = r0 + n;
-    float32x4_t a0 = vdupq_n_f32(0), b0 = a0, a1 = a0, b1 = a0;
-    for (int j = 0; j < n8; j += 8) {
-      float32x4_t xa = vld1q_f32(x + j), xb = vld1q_f32(x + j + 4);
-      uint16x8_t h0 = vld1q_u16(r0 + j), h1 = vld1q_u16(r1 + j);
-      a0 = vfmaq_f32(a0, f16_low(h0), xa);
-      b0 = vfmaq_f32(b0, f16_high(h0), xb);
-      a1 = vfmaq_f32(a1, f16_low(h1), xa);
-      b1 = vfmaq_f32(b1, f16_high(h1), xb);
-    }
-    float s0 = vaddvq_f32(vaddq_f32(a0, b0)), s1 = vaddvq_f32(vaddq_f32(a1, b1));
-    for (int j = n8; j < n; j++) {
-      s0 += em_f16_to_f32(r0[j]) * x[j];
-      s1 += em_f16_to_f32(r1[j]) * x[j];
-    }
-    out[i] = s0;
-    out[i + 1] = s1;
-  }
-  for (; i < row_end; i++) {
-    const uint16_t *r = w + (size_t)i * n;
-    float32x4_t a = vdupq_n_f32(0), b = a;
-    for (int j = 0; j < n8; j += 8) {
-      uint16x8_t h = vld1q_u16(r + j);
-      a = vfmaq_f32(a, f16_low(h), vld1q_f32(x + j));
-      b = vfmaq_f32(b, f16_high(h), vld1q_f32(x + j + 4));
-    }
-    float s = vaddvq_f32(vaddq_f32(a, b));
-    for (int j = n8; j < n; j++) s += em_f16_to_f32(r[j]) * x[j];
-    out[i] = s;
-  }
+  for (; i + BLOCK <= row_end; i += BLOCK) f16_rows(BLOCK, out, x, w, n, i);
+  for (; i < row_end; i++) f16_rows(1, out, x, w, n, i);
 }
 
-/* ---- q8 / q4: exact int32 group sums ---- */
+/* ---- q8 / q4: exact int32 group lanes, float lanes across groups ---- */
 
-/* acc += w[0..16) . x[0..16) in int32 (int8 products fit int16, even -128 * -128). */
-static inline int32x4_t dot16_s8(int32x4_t acc, int8x16_t w, int8x16_t x) {
-  acc = vpadalq_s16(acc, vmull_s8(vget_low_s8(w), vget_low_s8(x)));
-  return vpadalq_s16(acc, vmull_high_s8(w, x));
+/* int16 lane l = w[l] x[l] + w[l+8] x[l+8]. Exact when x is in [-127, 127] (what
+ * em_quantize_q8 makes), for every int8 w: |sum| <= 2 * 128 * 127 = 32512. Overflow needs
+ * w = x = -128 in both products. */
+ALWAYS_INLINE int16x8_t mul2_s8(int8x16_t w, int8x16_t x) {
+  return vmlal_high_s8(vmull_s8(vget_low_s8(w), vget_low_s8(x)), w, x);
+}
+
+/* a[k] = the products of the next group of rows p[k] with the activations at *xp, in four
+ * int32 lanes; gs a multiple of 16. Advances p[k] and *xp past the group. */
+ALWAYS_INLINE void q8_group(int R, int32x4_t *a, const int8_t **xp, const int8_t **p, int gs) {
+  int j;
+  const int8_t *xg = *xp;
+  if (gs >= 32) {
+    int8x16x2_t xv = vld1q_s8_x2(xg);
+    for (int k = 0; k < R; k++) {
+      int8x16x2_t wv = vld1q_s8_x2(p[k]);
+      a[k] = vpadalq_s16(vpaddlq_s16(mul2_s8(wv.val[0], xv.val[0])), mul2_s8(wv.val[1], xv.val[1]));
+      p[k] += 32;
+    }
+    j = 32;
+  } else {
+    int8x16_t xv = ld1_s8(xg);
+    for (int k = 0; k < R; k++) {
+      a[k] = vpaddlq_s16(mul2_s8(ld1_s8(p[k]), xv));
+      p[k] += 16;
+    }
+    j = 16;
+  }
+  for (; j + 32 <= gs; j += 32) {
+    int8x16x2_t xv = vld1q_s8_x2(xg + j);
+    for (int k = 0; k < R; k++) {
+      int8x16x2_t wv = vld1q_s8_x2(p[k]);
+      a[k] = vpadalq_s16(a[k], mul2_s8(wv.val[0], xv.val[0]));
+      a[k] = vpadalq_s16(a[k], mul2_s8(wv.val[1], xv.val[1]));
+      p[k] += 32;
+    }
+  }
+  if (j < gs) { /* the last 16 of a group of 48, 80, ... */
+    int8x16_t xv = ld1_s8(xg + j);
+    for (int k = 0; k < R; k++) {
+      a[k] = vpadalq_s16(a[k], mul2_s8(ld1_s8(p[k]), xv));
+      p[k] += 16;
+    }
+  }
+  *xp = xg + gs;
+}
+
+/* int16 lane l: four products of the 32 int4 values packed in b (element 2m in the low nibble
+ * of byte m) with x (x_even_odd: elements 0, 2, ... and 1, 3, ...). |sum| <= 4 * 8 * 128. */
+ALWAYS_INLINE int16x8_t mul4_s4(uint8x16_t b, int8x16x2_t x_even_odd) {
+  int8x16_t lo = vshrq_n_s8(vshlq_n_s8(vreinterpretq_s8_u8(b), 4), 4); /* elements 0, 2, ... */
+  int8x16_t hi = vshrq_n_s8(vreinterpretq_s8_u8(b), 4);                /* elements 1, 3, ... */
+  int8x16_t xe = x_even_odd.val[0], xo = x_even_odd.val[1];
+  int16x8_t p = vmull_s8(vget_low_s8(lo), vget_low_s8(xe));
+  p = vmlal_high_s8(p, lo, xe);
+  p = vmlal_s8(p, vget_low_s8(hi), vget_low_s8(xo));
+  return vmlal_high_s8(p, hi, xo);
+}
+
+/* As q8_group for packed int4 rows p[k] (two values a byte); gs a multiple of 32. */
+ALWAYS_INLINE void q4_group(int R, int32x4_t *a, const int8_t **xp, const uint8_t **p, int gs) {
+  const int8_t *xg = *xp;
+  for (int j = 0; j < gs; j += 32) {
+    int8x16x2_t xv = vld2q_s8(xg + j);
+    for (int k = 0; k < R; k++) {
+      int16x8_t prod = mul4_s4(vreinterpretq_u8_s8(ld1_s8((const int8_t *)p[k])), xv);
+      a[k] = j == 0 ? vpaddlq_s16(prod) : vpadalq_s16(a[k], prod);
+      p[k] += 16;
+    }
+  }
+  *xp = xg + gs;
+}
+
+/* a[k] = the int32 lanes of the next group of row k (q8 or q4); advances the pointers. */
+ALWAYS_INLINE void group_lanes(int Q4, int R, int32x4_t *a, const int8_t **xp, const int8_t **r8,
+                               const uint8_t **r4, int gs) {
+  if (Q4)
+    q4_group(R, a, xp, r4, gs);
+  else
+    q8_group(R, a, xp, r8, gs);
+}
+
+/* Rows [i, i + R) of a q8 (Q4 = 0) or q4 (Q4 = 1) matrix into four float lanes per row.
+ * Groups four at a time: each group's int32 lanes are added pairwise (VPADD, exact) into one
+ * int32 total per group, the four totals converted to float and FMA'd by the four scale
+ * products w_scale * x_scale (each rounded once) into lanes 0-3. Remaining groups: their four
+ * int32 lanes converted and FMA'd by the group's scale product. Lanes added at the end. */
+ALWAYS_INLINE void quant_rows(int Q4, int R, int gs, float *out, const em_qvec *x, const void *w,
+                              const float *w_scales, int n, int i) {
+  int groups = n / gs;
+  const int8_t *xq = x->q; /* both walk group by group */
+  const float *xs = x->s;
+  const int8_t *r8[BLOCK];
+  const uint8_t *r4[BLOCK];
+  const float *sc[BLOCK];
+  float32x4_t f[BLOCK];
+  int32x4_t a[BLOCK], first[BLOCK], pair01[BLOCK], pair23[BLOCK];
+  for (int k = 0; k < R; k++) {
+    r8[k] = (const int8_t *)w + (size_t)(i + k) * n;
+    r4[k] = (const uint8_t *)w + (size_t)(i + k) * (size_t)(n / 2);
+    sc[k] = w_scales + (size_t)(i + k) * groups;
+    f[k] = vdupq_n_f32(0);
+  }
+  int g = 0;
+  for (; g + 4 <= groups; g += 4) {
+    group_lanes(Q4, R, first, &xq, r8, r4, gs);
+    group_lanes(Q4, R, a, &xq, r8, r4, gs);
+    for (int k = 0; k < R; k++) pair01[k] = vpaddq_s32(first[k], a[k]);
+    group_lanes(Q4, R, first, &xq, r8, r4, gs);
+    group_lanes(Q4, R, a, &xq, r8, r4, gs);
+    for (int k = 0; k < R; k++) pair23[k] = vpaddq_s32(first[k], a[k]);
+    float32x4_t xs4 = ld1_f32(xs + g);
+    for (int k = 0; k < R; k++) {
+      float32x4_t totals = vcvtq_f32_s32(vpaddq_s32(pair01[k], pair23[k]));
+      f[k] = vfmaq_f32(f[k], totals, vmulq_f32(ld1_f32(sc[k] + g), xs4));
+    }
+  }
+  for (; g < groups; g++) {
+    group_lanes(Q4, R, a, &xq, r8, r4, gs);
+    for (int k = 0; k < R; k++) f[k] = vfmaq_n_f32(f[k], vcvtq_f32_s32(a[k]), sc[k][g] * xs[g]);
+  }
+  for (int k = 0; k < R; k++) out[i + k] = vaddvq_f32(f[k]);
+}
+
+/* Blocks of four rows, then single rows; group size 32 (the common one) as a constant. */
+ALWAYS_INLINE void quant_matvec(int Q4, float *out, const em_qvec *x, const void *w,
+                                const float *w_scales, int n, int row_begin, int row_end) {
+  int gs = x->group_size, i = row_begin;
+  if (gs == 32) {
+    for (; i + BLOCK <= row_end; i += BLOCK) quant_rows(Q4, BLOCK, 32, out, x, w, w_scales, n, i);
+    for (; i < row_end; i++) quant_rows(Q4, 1, 32, out, x, w, w_scales, n, i);
+  } else {
+    for (; i + BLOCK <= row_end; i += BLOCK) quant_rows(Q4, BLOCK, gs, out, x, w, w_scales, n, i);
+    for (; i < row_end; i++) quant_rows(Q4, 1, gs, out, x, w, w_scales, n, i);
+  }
 }
 
 void em_matvec_q8_rows(float *out, const em_qvec *x, const int8_t *w, const float *w_scales, int n,
                        int row_begin, int row_end) {
-  int gs = x->group_size;
-  if (gs % 16 != 0) {
+  if (x->group_size % 16 != 0) {
     em_portable_matvec_q8_rows(out, x, w, w_scales, n, row_begin, row_end);
     return;
   }
-  int groups = n / gs;
-  int i = row_begin;
-  for (; i + 2 <= row_end; i += 2) {
-    const int8_t *r0 = w + (size_t)i * n, *r1 = r0 + n;
-    const float *sc0 = w_scales + (size_t)i * groups, *sc1 = sc0 + groups;
-    float s0 = 0.0f, s1 = 0.0f;
-    for (int g = 0; g < groups; g++) {
-      const int8_t *xg = x->q + g * gs, *w0 = r0 + g * gs, *w1 = r1 + g * gs;
-      int32x4_t a0 = vdupq_n_s32(0), a1 = a0;
-      for (int k = 0; k < gs; k += 16) {
-        int8x16_t xv = vld1q_s8(xg + k);
-        a0 = dot16_s8(a0, vld1q_s8(w0 + k), xv);
-        a1 = dot16_s8(a1, vld1q_s8(w1 + k), xv);
-      }
-      s0 += (float)vaddvq_s32(a0) * sc0[g] * x->s[g];
-      s1 += (float)vaddvq_s32(a1) * sc1[g] * x->s[g];
-    }
-    out[i] = s0;
-    out[i + 1] = s1;
-  }
-  for (; i < row_end; i++) {
-    const int8_t *r = w + (size_t)i * n;
-    const float *sc = w_scales + (size_t)i * groups;
-    float s = 0.0f;
-    for (int g = 0; g < groups; g++) {
-      int32x4_t a = vdupq_n_s32(0);
-      for (int k = 0; k < gs; k += 16)
-        a = dot16_s8(a, vld1q_s8(r + g * gs + k), vld1q_s8(x->q + g * gs + k));
-      s += (float)vaddvq_s32(a) * sc[g] * x->s[g];
-    }
-    out[i] = s;
-  }
-}
-
-/* acc += the 32 int4 values packed in b (element 2k low nibble of byte k) . x[0..32). */
-static inline int32x4_t dot32_s4(int32x4_t acc, uint8x16_t b, int8x16x2_t x_even_odd) {
-  int8x16_t lo = vshrq_n_s8(vshlq_n_s8(vreinterpretq_s8_u8(b), 4), 4); /* elements 0, 2, ... */
-  int8x16_t hi = vshrq_n_s8(vreinterpretq_s8_u8(b), 4);                /* elements 1, 3, ... */
-  acc = dot16_s8(acc, lo, x_even_odd.val[0]);
-  return dot16_s8(acc, hi, x_even_odd.val[1]);
+  quant_matvec(0, out, x, w, w_scales, n, row_begin, row_end);
 }
 
 void em_matvec_q4_rows(float *out, const em_qvec *x, const uint8_t *w, const float *w_scales, int n,
                        int row_begin, int row_end) {
-  int gs = x->group_size;
-  if (gs % 32 != 0) {
+  if (x->group_size % 32 != 0) {
     em_portable_matvec_q4_rows(out, x, w, w_scales, n, row_begin, row_end);
     return;
   }
-  int groups = n / gs;
-  int i = row_begin;
-  for (; i + 2 <= row_end; i += 2) {
-    const uint8_t *r0 = w + (size_t)i * (n / 2), *r1 = r0 + n / 2;
-    const float *sc0 = w_scales + (size_t)i * groups, *sc1 = sc0 + groups;
-    float s0 = 0.0f, s1 = 0.0f;
-    for (int g = 0; g < groups; g++) {
-      int32x4_t a0 = vdupq_n_s32(0), a1 = a0;
-      for (int k = 0; k < gs; k += 32) {
-        int8x16x2_t xv = vld2q_s8(x->q + g * gs + k);
-        a0 = dot32_s4(a0, vld1q_u8(r0 + (g * gs + k) / 2), xv);
-        a1 = dot32_s4(a1, vld1q_u8(r1 + (g * gs + k) / 2), xv);
-      }
-      s0 += (float)vaddvq_s32(a0) * sc0[g] * x->s[g];
-      s1 += (float)vaddvq_s32(a1) * sc1[g] * x->s[g];
-    }
-    out[i] = s0;
-    out[i + 1] = s1;
-  }
-  for (; i < row_end; i++) {
-    const uint8_t *r = w + (size_t)i * (n / 2);
-    const float *sc = w_scales + (size_t)i * groups;
-    float s = 0.0f;
-    for (int g = 0; g < groups; g++) {
-      int32x4_t a = vdupq_n_s32(0);
-      for (int k = 0; k < gs; k += 32)
-        a = dot32_s4(a, vld1q_u8(r + (g * gs + k) / 2), vld2q_s8(x->q + g * gs + k));
-      s += (float)vaddvq_s32(a) * sc[g] * x->s[g];
-    }
-    out[i] = s;
-  }
+  quant_matvec(1, out, x, w, w_scales, n, row_begin, row_end);
 }
