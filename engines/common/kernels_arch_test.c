@@ -12,7 +12,9 @@
  *                   keep the reference's order (NEON, VFP, DSP, SSE2) give its exact bits.
  *   f32, f16        reassociated float sums: |fast - ref| <= n * FLT_EPSILON * sum_j |w_j x_j|
  *                   for every row (both are within n/2 * FLT_EPSILON of the exact sum)
- *   everything else identical bits (the arch files keep the reference code)
+ *   attention       reassociated dot products and sums: the bound at test_attention
+ *   everything else identical bits (the arch files keep the reference code, or, as x86's
+ *                   em_quantize_q8, reproduce it)
  * Shapes: widths with and without vector tails, group sizes 16..256, odd row ranges, int8
  * weights over kernels.h's whole [-127, 127] (and an activation of -128, which the
  * quantizer never makes but every kernel takes), misaligned int8 rows (which must still be
@@ -186,9 +188,84 @@ static void test_quantized_matvecs(void) {
   CHECKF(bad4 == 0, "q4 matvec: %d of %d cases wrote outside their rows", bad4, cases);
 }
 
+/* Attention: an arch file may reassociate the scores' dot products and the weighted sum of
+ * the values (x86). With delta = max_t of both sides' score errors (each dot product within
+ * head_size * FLT_EPSILON / 2 * sum_j |q_j k_tj| of the exact one, then one division),
+ * softmax weights differ by a factor within exp(+-2 delta), and each side rounds the softmax
+ * and its sum over T positions at most T + 4 times per element; so per element
+ *   |fast - ref| <= (3 delta + 3 (T + 4) FLT_EPSILON) * sum_t att_t |v_t,i|
+ * (exp(2 delta) - 1 <= 3 delta here, delta being ~1e-5). One position left out or a wrong
+ * value is off by about one att_t |v_t,i| term, thousands of times the bound. Window starts
+ * after 0 (sliding window), strides above head_size (GQA caches), head sizes with and
+ * without vector tails. */
+static void test_attention(void) {
+  enum { MAX_T = 300, MAX_HS = 128 };
+  static const int shapes[][4] = {/* head_size, stride, t_begin, t_end */
+                                  {16, 16, 2, 19},    {7, 21, 0, 4},      {20, 60, 5, 40},
+                                  {64, 64, 0, 0},     {64, 192, 10, 255}, {128, 128, 0, 299},
+                                  {36, 36, 100, 100}, {128, 384, 37, 180}};
+  static float q[MAX_HS], kc[MAX_T * 3 * MAX_HS], vc[MAX_T * 3 * MAX_HS];
+  static float att_a[MAX_T], att_b[MAX_T], o_a[MAX_HS], o_b[MAX_HS];
+  double worst = 0;
+  for (size_t c = 0; c < sizeof shapes / sizeof shapes[0]; c++) {
+    int hs = shapes[c][0], stride = shapes[c][1], t0 = shapes[c][2], t1 = shapes[c][3];
+    float divisor = sqrtf((float)hs);
+    fill(q, hs, 2.0f);
+    fill(kc, (t1 + 1) * stride, 2.0f);
+    fill(vc, (t1 + 1) * stride, 1.0f);
+    em_attention_head(o_a, q, kc, vc, stride, hs, t0, t1, divisor, att_a);
+    em_ref_attention_head(o_b, q, kc, vc, stride, hs, t0, t1, divisor, att_b);
+    double delta = 0;
+    for (int t = t0; t <= t1; t++) {
+      double mag = 0;
+      for (int j = 0; j < hs; j++) mag += fabs((double)q[j] * kc[(size_t)t * stride + j]);
+      double d = hs * (double)FLT_EPSILON * mag / divisor + 2 * FLT_EPSILON * fabs(att_b[t]);
+      delta = fmax(delta, d);
+    }
+    int n_t = t1 - t0 + 1;
+    for (int i = 0; i < hs; i++) {
+      double sum = 0;
+      for (int t = t0; t <= t1; t++) sum += att_b[t] * fabs((double)vc[(size_t)t * stride + i]);
+      double bound = (3 * delta + 3.0 * (n_t + 4) * FLT_EPSILON) * sum + 1e-30;
+      worst = fmax(worst, fabs((double)o_a[i] - o_b[i]) / bound);
+    }
+  }
+  printf("attention: worst error %.3g of the bound\n", worst);
+  CHECKF(worst <= 1.0, "attention off by %g times its bound", worst);
+}
+
+/* Activation quantization gives the reference's bits: random groups, a zero group, NaN and
+ * infinities, and values that land on halves and just below them. */
+static void test_quantize(void) {
+  static const int group_sizes[] = {16, 32, 64, 96, 128};
+  enum { N = 768 };
+  static float x[N];
+  static int8_t q_a[N], q_b[N];
+  static float s_a[N / 16], s_b[N / 16];
+  int bad = 0;
+  for (size_t gi = 0; gi < sizeof group_sizes / sizeof group_sizes[0]; gi++) {
+    int gs = group_sizes[gi];
+    fill(x, N, 5.0f);
+    for (int i = 0; i < gs; i++) x[gs + i] = 0.0f; /* group 1: zeros (scale 0) */
+    x[2 * gs] = 127.0f;                            /* group 2: scale 1, then halves */
+    x[2 * gs + 1] = 2.5f;
+    x[2 * gs + 2] = -3.5f;
+    x[2 * gs + 3] = 0.49999997f;
+    x[2 * gs + 4] = -126.5f;
+    x[2 * gs + 5] = -0.0f;
+    x[3 * gs + 1] = NAN;      /* group 3: NaN among finite values */
+    x[4 * gs + 2] = INFINITY; /* group 4: inf (scale inf: inf/inf is NaN, finite/inf 0) */
+    x[4 * gs + 3] = -INFINITY;
+    em_quantize_q8(q_a, s_a, x, N, gs);
+    em_ref_quantize_q8(q_b, s_b, x, N, gs);
+    bad += memcmp(q_a, q_b, sizeof q_a) != 0 || memcmp(s_a, s_b, N / gs * sizeof(float)) != 0;
+  }
+  CHECKF(bad == 0, "em_quantize_q8 differs from the reference for %d group sizes", bad);
+}
+
 /* The kernels the arch files keep from the reference give the reference's bits. */
 static void test_other_kernels(void) {
-  enum { N = 96, T = 20, HS = 16 };
+  enum { N = 96 };
   float a[N], b[N], w[N], out_a[N], out_b[N];
   fill(a, N, 4.0f);
   fill(w, N, 1.0f);
@@ -206,13 +283,6 @@ static void test_other_kernels(void) {
   em_swiglu(out_a, b, N);
   em_ref_swiglu(out_b, b, N);
   CHECK(memcmp(out_a, out_b, sizeof out_a) == 0);
-  static float q[HS], kc[T * HS], vc[T * HS], att_a[T], att_b[T], o_a[HS], o_b[HS];
-  fill(q, HS, 1.0f);
-  fill(kc, T * HS, 1.0f);
-  fill(vc, T * HS, 1.0f);
-  em_attention_head(o_a, q, kc, vc, HS, HS, 2, T - 1, 4.0f, att_a);
-  em_ref_attention_head(o_b, q, kc, vc, HS, HS, 2, T - 1, 4.0f, att_b);
-  CHECK(memcmp(o_a, o_b, sizeof o_a) == 0);
   em_matrix m = {EM_Q4, g_w4_buf, g_ws, 4, 64, 32};
   em_matrix_row(out_a, &m, 3);
   em_ref_matrix_row(out_b, &m, 3);
@@ -222,6 +292,8 @@ static void test_other_kernels(void) {
 int main(void) {
   test_float_matvecs();
   test_quantized_matvecs();
+  test_attention();
+  test_quantize();
   test_other_kernels();
   return finish();
 }

@@ -1,5 +1,5 @@
 /* x86-64 kernels for the host (tools, tests, benchmarks): the matvecs of kernels_ref.c, same
- * contract (kernels.h), everything else the reference code. SSE2 (the x86-64 baseline the
+ * contract (kernels.h), attention and activation quantization. SSE2 (the x86-64 baseline the
  * host toolchain targets); with --config=native the compiler may define __AVX2__, __FMA__
  * and __F16C__ and the 256-bit paths below are used instead.
  *   f32, f16  one row at a time, four vector accumulators (float sums reassociated:
@@ -10,10 +10,26 @@
  *             each group's exact int32 sum scaled into a float vector accumulator (so the
  *             float sum is reassociated: kernels_arch_test's stated bound). Group sizes
  *             the AVX2 code does not take use the widening code, and those that are not
- *             a multiple of 16 (q8) / 32 (q4) the portable code. */
+ *             a multiple of 16 (q8) / 32 (q4) the portable code.
+ *   attention the scores' dot products and the weighted sum of the values vectorized (that
+ *             sum over positions kept in the reference's order for each element), the
+ *             reference softmax: kernels_arch_test's stated bound
+ *   em_quantize_q8  AVX2 for groups of a multiple of 32, the reference's bits
+ * Everything else is the reference code. */
 #include <immintrin.h>
 
+/* The reference's em_attention_head and em_quantize_q8 are renamed too: this file has its own
+ * (the portable quantizer serves the group sizes the vector one does not take). */
+#include "engine/kernels.h"
+void em_portable_attention_head(float *out, const float *q, const float *k_cache,
+                                const float *v_cache, int stride, int head_size, int t_begin,
+                                int t_end, float divisor, float *att);
+void em_portable_quantize_q8(int8_t *q, float *s, const float *x, int n, int group_size);
+#define em_attention_head em_portable_attention_head
+#define em_quantize_q8 em_portable_quantize_q8
 #include "engines/common/kernels_portable.h"
+#undef em_attention_head
+#undef em_quantize_q8
 
 static inline float hsum_ps(__m128 v) {
   __m128 s = _mm_add_ps(v, _mm_movehl_ps(v, v));
@@ -33,6 +49,8 @@ typedef __m256 vf;
 static inline vf vf_zero(void) { return _mm256_setzero_ps(); }
 static inline vf vf_load(const float *p) { return _mm256_loadu_ps(p); }
 static inline vf vf_fma(vf acc, vf a, vf b) { return _mm256_fmadd_ps(a, b, acc); }
+static inline vf vf_set1(float v) { return _mm256_set1_ps(v); }
+static inline void vf_store(float *p, vf v) { _mm256_storeu_ps(p, v); }
 static inline float vf_sum(vf v) {
   return hsum_ps(_mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1)));
 }
@@ -45,6 +63,8 @@ typedef __m128 vf;
 static inline vf vf_zero(void) { return _mm_setzero_ps(); }
 static inline vf vf_load(const float *p) { return _mm_loadu_ps(p); }
 static inline vf vf_fma(vf acc, vf a, vf b) { return _mm_add_ps(acc, _mm_mul_ps(a, b)); }
+static inline vf vf_set1(float v) { return _mm_set1_ps(v); }
+static inline void vf_store(float *p, vf v) { _mm_storeu_ps(p, v); }
 static inline float vf_sum(vf v) { return hsum_ps(v); }
 /* Four halves to floats, exactly as em_f16_to_f32: the half's exponent and mantissa moved to
  * the float's bit positions give 2^-112 times the value (a float subnormal for half
@@ -103,7 +123,59 @@ void em_matvec_f16_rows(float *out, const float *x, const uint16_t *w, int n, in
   }
 }
 
-/* ---- q8 / q4 widened to int16: exact int32 group sums, summed in the reference's order ---- */
+/* ---- attention: the reference's steps with its two loops over head_size vectorized ---- */
+
+static float dot_f32(const float *a, const float *b, int n) {
+  int nv = n - n % (2 * WIDE), j = 0;
+  vf s0 = vf_zero(), s1 = s0;
+  for (; j < nv; j += 2 * WIDE) {
+    s0 = vf_fma(s0, vf_load(a + j), vf_load(b + j));
+    s1 = vf_fma(s1, vf_load(a + j + WIDE), vf_load(b + j + WIDE));
+  }
+  float s = vf_sum(s0) + vf_sum(s1);
+  for (; j < n; j++) s += a[j] * b[j];
+  return s;
+}
+
+/* Scores as dot products over head_size (reassociated), the reference softmax, then
+ * out = sum_t att[t] v_t with each output element summed over t in the reference's order
+ * (in vector lanes, 4 * WIDE elements of out held in registers across t). */
+void em_attention_head(float *out, const float *q, const float *k_cache, const float *v_cache,
+                       int stride, int head_size, int t_begin, int t_end, float divisor,
+                       float *att) {
+  for (int t = t_begin; t <= t_end; t++)
+    att[t] = dot_f32(q, k_cache + (size_t)t * stride, head_size) / divisor;
+  em_softmax(att + t_begin, t_end - t_begin + 1);
+  int i = 0;
+  for (; i + 4 * WIDE <= head_size; i += 4 * WIDE) {
+    vf a = vf_zero(), b = a, c = a, d = a;
+    for (int t = t_begin; t <= t_end; t++) {
+      const float *v = v_cache + (size_t)t * stride + i;
+      vf p = vf_set1(att[t]);
+      a = vf_fma(a, p, vf_load(v));
+      b = vf_fma(b, p, vf_load(v + WIDE));
+      c = vf_fma(c, p, vf_load(v + 2 * WIDE));
+      d = vf_fma(d, p, vf_load(v + 3 * WIDE));
+    }
+    vf_store(out + i, a);
+    vf_store(out + i + WIDE, b);
+    vf_store(out + i + 2 * WIDE, c);
+    vf_store(out + i + 3 * WIDE, d);
+  }
+  for (; i + WIDE <= head_size; i += WIDE) {
+    vf a = vf_zero();
+    for (int t = t_begin; t <= t_end; t++)
+      a = vf_fma(a, vf_set1(att[t]), vf_load(v_cache + (size_t)t * stride + i));
+    vf_store(out + i, a);
+  }
+  for (; i < head_size; i++) {
+    float a = 0.0f;
+    for (int t = t_begin; t <= t_end; t++) a += att[t] * v_cache[(size_t)t * stride + i];
+    out[i] = a;
+  }
+}
+
+/* ---- q8 widened to int16: exact int32 group sums, summed in the reference's order ---- */
 
 #if defined(__AVX2__)
 /* acc += w[0..16) . x[0..16) (int8 sign-extended to int16, PMADDWD pairs into int32). */
@@ -213,6 +285,65 @@ static void matvec_q4_widen(float *out, const em_qvec *x, const uint8_t *w, cons
     out[i] = s;
   }
 }
+
+/* ---- activations to int8 ---- */
+
+#if defined(__AVX2__)
+/* em_quantize_q8 for 32 values at a time, the reference's bits: the same absmax (MAXPS keeps
+ * its second operand, the running max, when |x| is NaN, as the reference's `a > m` skips it),
+ * the same IEEE division, em_roundf's steps (truncate, add 1 when the exact rest is >= 0.5,
+ * the sign back; large, infinite and NaN values pass through) and clamp_int8's (NaN to 0,
+ * then [-127, 127]). */
+static inline __m256i quantize8(__m256 v) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  __m256 ax = _mm256_andnot_ps(sign, v);
+  __m256 r = _mm256_round_ps(ax, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+  __m256 up = _mm256_cmp_ps(_mm256_sub_ps(ax, r), _mm256_set1_ps(0.5f), _CMP_GE_OQ);
+  r = _mm256_add_ps(r, _mm256_and_ps(up, _mm256_set1_ps(1.0f)));
+  r = _mm256_or_ps(r, _mm256_and_ps(sign, v));
+  r = _mm256_and_ps(r, _mm256_cmp_ps(r, r, _CMP_ORD_Q));
+  r = _mm256_min_ps(_mm256_max_ps(r, _mm256_set1_ps(-127.0f)), _mm256_set1_ps(127.0f));
+  return _mm256_cvttps_epi32(r);
+}
+
+void em_quantize_q8(int8_t *q, float *s, const float *x, int n, int group_size) {
+  if (group_size % 32 != 0) {
+    em_portable_quantize_q8(q, s, x, n, group_size);
+    return;
+  }
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  for (int g = 0; g < n / group_size; g++) {
+    const float *xg = x + (size_t)g * group_size;
+    int8_t *qg = q + (size_t)g * group_size;
+    __m256 m = _mm256_setzero_ps();
+    for (int i = 0; i < group_size; i += 8)
+      m = _mm256_max_ps(_mm256_andnot_ps(sign, vf_load(xg + i)), m);
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_shuffle_ps(m4, m4, 1));
+    float scale = _mm_cvtss_f32(m4) / 127.0f;
+    s[g] = scale;
+    if (scale == 0.0f) {
+      for (int i = 0; i < group_size; i++) qg[i] = 0;
+      continue;
+    }
+    __m256 d = _mm256_set1_ps(scale);
+    for (int i = 0; i < group_size; i += 32) {
+      __m256i a = quantize8(_mm256_div_ps(vf_load(xg + i), d));
+      __m256i b = quantize8(_mm256_div_ps(vf_load(xg + i + 8), d));
+      __m256i c = quantize8(_mm256_div_ps(vf_load(xg + i + 16), d));
+      __m256i e = quantize8(_mm256_div_ps(vf_load(xg + i + 24), d));
+      __m256i bytes = _mm256_packs_epi16(_mm256_packs_epi32(a, b), _mm256_packs_epi32(c, e));
+      _mm256_storeu_si256((__m256i *)(qg + i), _mm256_permutevar8x32_epi32(bytes, order));
+    }
+  }
+}
+#else
+void em_quantize_q8(int8_t *q, float *s, const float *x, int n, int group_size) {
+  em_portable_quantize_q8(q, s, x, n, group_size);
+}
+#endif
 
 /* ---- q8 / q4 with AVX2: unsigned times signed bytes (PMADDUBSW), several rows at once ----
  *
