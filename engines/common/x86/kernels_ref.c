@@ -6,16 +6,14 @@
  *             kernels_arch_test's stated bound); fp16 widened exactly (F16C, or integer
  *             bit operations plus one exact multiply by 2^112 for zero and subnormals)
  *   q8, q4    SSE2: int8 sign-extended to int16 and PMADDWD into int32, bit-exact with the
- *             reference. AVX2: PMADDUBSW on unsigned x signed bytes, four rows at a time,
- *             each group's exact int32 sum scaled into a float vector accumulator (so the
- *             float sum is reassociated: kernels_arch_test's stated bound). Group sizes
- *             the AVX2 code does not take use the widening code, and those that are not
- *             a multiple of 16 (q8) / 32 (q4) the portable code.
- *   attention the scores' dot products and the weighted sum of the values vectorized (that
- *             sum over positions kept in the reference's order for each element), the
- *             reference softmax: kernels_arch_test's stated bound
- *   em_quantize_q8  AVX2 for groups of a multiple of 32, the reference's bits
- * Everything else is the reference code. */
+ *             reference. AVX2: PMADDUBSW on unsigned x signed bytes (q8 a row at a time
+ *             with a prefetch ahead, q4 four rows at a time), each group's exact int32 sum scaled
+ * into a float vector accumulator (so the float sum is reassociated: kernels_arch_test's stated
+ * bound). Group sizes the AVX2 code does not take use the widening code, and those that are not a
+ * multiple of 16 (q8) / 32 (q4) the portable code. attention the scores' dot products and the
+ * weighted sum of the values vectorized (that sum over positions kept in the reference's order for
+ * each element), the reference softmax: kernels_arch_test's stated bound em_quantize_q8  AVX2 for
+ * groups of a multiple of 32, the reference's bits Everything else is the reference code. */
 #include <immintrin.h>
 
 /* The reference's em_attention_head and em_quantize_q8 are renamed too: this file has its own
@@ -345,25 +343,27 @@ void em_quantize_q8(int8_t *q, float *s, const float *x, int n, int group_size) 
 }
 #endif
 
-/* ---- q8 / q4 with AVX2: unsigned times signed bytes (PMADDUBSW), several rows at once ----
+/* ---- q8 / q4 with AVX2: unsigned times signed bytes (PMADDUBSW) ----
  *
- * R rows (4, then 1 for the rest) share each block of activations, loaded and prepared once.
  * Each group's integer sum is exact, as in the reference; its eight int32 lanes are converted
  * to float and multiplied by w_scale * x_scale into a float vector accumulator (FMA), summed
  * across lanes once per row. So the group sums are the reference's but their float sum is
- * reassociated: kernels_arch_test bounds the difference. */
+ * reassociated: kernels_arch_test bounds the difference.
+ *
+ * Rows at a time, measured on the build VM (AMD EPYC, 2048 x 768 q8 blocks; GB/s of weights,
+ * weights from DRAM / from L3): four rows sharing each activation load 5-7 / 27; four rows
+ * with a prefetch of the next four 10-11 / 27; one row 9-11 / 18; one row with a prefetch
+ * 2 KB ahead 16-17 / 18. A model larger than the caches streams from DRAM, so q8 goes one
+ * row at a time with the prefetch. q4 is compute-bound at about 8 GB/s either way and keeps
+ * four rows (sharing its activation shuffles) with the prefetch of the next four. A prefetch
+ * past the matrix is harmless (it never faults). */
 
 #if defined(__AVX2__) && defined(__FMA__)
 #define INLINE static inline __attribute__((always_inline))
 
 INLINE __m256i load32(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
 
-/* Weights streamed from DRAM: R rows read side by side are R strided streams, which the
- * hardware prefetcher of the build VM followed poorly (one row at a time streamed about twice
- * as fast as four); prefetching the same place of the next R rows, one block ahead, brings
- * four rows back to the one-row speed from DRAM and keeps their gain on cached weights. A
- * prefetch past the matrix is harmless (it never faults). */
-INLINE void prefetch_next(const void *p, size_t ahead) {
+INLINE void prefetch_ahead(const void *p, size_t ahead) {
   _mm_prefetch((const char *)p + ahead, _MM_HINT_T0);
 }
 
@@ -377,49 +377,41 @@ INLINE __m256 lane_scales(float lo, float hi) {
  * 2 * 128 * 127 in magnitude, so nothing saturates while w is in kernels.h's [-127, 127]
  * (a -128 weight is outside the contract: its product with a negative x comes out wrong,
  * never undefined). */
-INLINE __m256i q8_step(__m256i ax, __m256i xv, const int8_t *w) {
-  __m256i p = _mm256_maddubs_epi16(ax, _mm256_sign_epi8(load32(w), xv));
+INLINE __m256i q8_step(const int8_t *x, const int8_t *w) {
+  __m256i xv = load32(x);
+  prefetch_ahead(w, 2048);
+  __m256i p = _mm256_maddubs_epi16(_mm256_abs_epi8(xv), _mm256_sign_epi8(load32(w), xv));
   return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
 }
 
-/* Rows i .. i + R - 1; group_size a multiple of 32, or 16 with n a multiple of 32 (then each
- * step's two lanes are two groups). */
-INLINE void q8_block(float *out, const em_qvec *x, const int8_t *w, const float *w_scales, int n,
-                     int i, int R) {
-  int gs = x->group_size, groups = n / gs;
-  const int8_t *row = w + (size_t)i * n;
-  const float *sc = w_scales + (size_t)i * groups;
-  __m256 acc[4];
-  for (int r = 0; r < R; r++) acc[r] = _mm256_setzero_ps();
+/* Group g of one row (group_size a multiple of 32) scaled into acc. */
+INLINE __m256 q8_group(__m256 acc, const em_qvec *x, const int8_t *row, const float *sc, int g) {
+  int gs = x->group_size;
+  __m256i isum = _mm256_setzero_si256();
+  for (int k = g * gs; k < (g + 1) * gs; k += 32)
+    isum = _mm256_add_epi32(isum, q8_step(x->q + k, row + k));
+  return _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(sc[g] * x->s[g]), acc);
+}
+
+/* One row; group_size a multiple of 32, or 16 with n a multiple of 32 (then each step's two
+ * lanes are two groups). Two accumulators take alternate groups (two FMA chains). */
+static float q8_row(const em_qvec *x, const int8_t *row, const float *sc, int n) {
+  int gs = x->group_size, groups = n / gs, g = 0;
+  __m256 a = _mm256_setzero_ps(), b = a;
   if (gs % 32 == 0) {
-    for (int g = 0; g < groups; g++) {
-      __m256i isum[4];
-      for (int r = 0; r < R; r++) isum[r] = _mm256_setzero_si256();
-      for (int k = g * gs; k < (g + 1) * gs; k += 32) {
-        __m256i xv = load32(x->q + k), ax = _mm256_abs_epi8(xv);
-        for (int r = 0; r < R; r++) {
-          prefetch_next(row + (size_t)r * n + k, (size_t)R * n);
-          isum[r] = _mm256_add_epi32(isum[r], q8_step(ax, xv, row + (size_t)r * n + k));
-        }
-      }
-      for (int r = 0; r < R; r++) {
-        __m256 s = _mm256_set1_ps(sc[(size_t)r * groups + g] * x->s[g]);
-        acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[r]), s, acc[r]);
-      }
+    for (; g + 2 <= groups; g += 2) {
+      a = q8_group(a, x, row, sc, g);
+      b = q8_group(b, x, row, sc, g + 1);
     }
+    if (g < groups) a = q8_group(a, x, row, sc, g);
   } else {
-    for (int k = 0, g = 0; k < n; k += 32, g += 2) {
-      __m256i xv = load32(x->q + k), ax = _mm256_abs_epi8(xv);
-      for (int r = 0; r < R; r++) {
-        const float *s = sc + (size_t)r * groups + g;
-        prefetch_next(row + (size_t)r * n + k, (size_t)R * n);
-        __m256i isum = q8_step(ax, xv, row + (size_t)r * n + k);
-        acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum),
-                                 lane_scales(s[0] * x->s[g], s[1] * x->s[g + 1]), acc[r]);
-      }
+    for (int k = 0; k < n; k += 32, g += 2) {
+      __m256i isum = q8_step(x->q + k, row + k);
+      __m256 s = lane_scales(sc[g] * x->s[g], sc[g + 1] * x->s[g + 1]);
+      a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), s, a);
     }
   }
-  for (int r = 0; r < R; r++) out[i + r] = vf_sum(acc[r]);
+  return vf_sum(_mm256_add_ps(a, b));
 }
 
 void em_matvec_q8_rows(float *out, const em_qvec *x, const int8_t *w, const float *w_scales, int n,
@@ -429,9 +421,9 @@ void em_matvec_q8_rows(float *out, const em_qvec *x, const int8_t *w, const floa
     matvec_q8_widen(out, x, w, w_scales, n, row_begin, row_end);
     return;
   }
-  int i = row_begin;
-  for (; i + 4 <= row_end; i += 4) q8_block(out, x, w, w_scales, n, i, 4);
-  for (; i < row_end; i++) q8_block(out, x, w, w_scales, n, i, 1);
+  int groups = n / gs;
+  for (int i = row_begin; i < row_end; i++)
+    out[i] = q8_row(x, w + (size_t)i * n, w_scales + (size_t)i * groups, n);
 }
 
 /* q4, 64 values (32 packed bytes) per step. A byte XOR 0x88 holds u = q + 8 in [0, 15] in
@@ -497,7 +489,7 @@ INLINE void q4_block(float *out, const em_qvec *x, const uint8_t *w, const float
         q4_x xv = q4_deinterleave(x->q + k, 0);
         eights = _mm256_add_epi32(eights, q4_eight_sum(xv));
         for (int r = 0; r < R; r++) {
-          prefetch_next(row + r * row_bytes + k / 2, R * row_bytes);
+          prefetch_ahead(row + r * row_bytes + k / 2, R * row_bytes);
           __m256i packed = q4_load(row + r * row_bytes + k / 2, 0);
           isum[r] = _mm256_add_epi32(isum[r], q4_step(packed, xv));
         }
@@ -515,7 +507,7 @@ INLINE void q4_block(float *out, const em_qvec *x, const uint8_t *w, const float
       __m256i eights = q4_eight_sum(xv);
       for (int r = 0; r < R; r++) {
         const float *s = sc + (size_t)r * groups + g;
-        prefetch_next(row + r * row_bytes + k / 2, R * row_bytes);
+        prefetch_ahead(row + r * row_bytes + k / 2, R * row_bytes);
         __m256i packed = q4_load(row + r * row_bytes + k / 2, half);
         __m256i exact = _mm256_sub_epi32(q4_step(packed, xv), eights);
         __m256 scales = lane_scales(s[0] * x->s[g], half ? 0.0f : s[1] * x->s[g + 1]);
