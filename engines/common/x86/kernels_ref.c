@@ -350,13 +350,13 @@ void em_quantize_q8(int8_t *q, float *s, const float *x, int n, int group_size) 
  * across lanes once per row. So the group sums are the reference's but their float sum is
  * reassociated: kernels_arch_test bounds the difference.
  *
- * Rows at a time, measured on the build VM (AMD EPYC, 2048 x 768 q8 blocks; GB/s of weights,
- * weights from DRAM / from L3): four rows sharing each activation load 5-7 / 27; four rows
- * with a prefetch of the next four 10-11 / 27; one row 9-11 / 18; one row with a prefetch
- * 2 KB ahead 16-17 / 18. A model larger than the caches streams from DRAM, so q8 goes one
- * row at a time with the prefetch. q4 is compute-bound at about 8 GB/s either way and keeps
- * four rows (sharing its activation shuffles) with the prefetch of the next four. A prefetch
- * past the matrix is harmless (it never faults). */
+ * Rows at a time, measured on the build VM (AMD EPYC; q8, 768 columns, GB/s of weights from
+ * DRAM (63 MB) / from L3 (1.5 MB)): four rows sharing each activation load 5-7 / 27; four
+ * rows with a prefetch of the next four 10-11 / 27; one row 9-11 / 18; one row with a
+ * prefetch 2 KB ahead 16-17 / 18, and with two accumulators (below) 15-18 / 21. A model
+ * larger than the caches streams from DRAM, so q8 goes one row at a time with the prefetch. q4 is
+ * compute-bound at about 9-13 GB/s either way and keeps four rows (sharing its activation shuffles)
+ * with the prefetch of the next four. A prefetch past the matrix is harmless (it never faults). */
 
 #if defined(__AVX2__) && defined(__FMA__)
 #define INLINE static inline __attribute__((always_inline))
