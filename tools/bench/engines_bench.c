@@ -1,24 +1,28 @@
-/* Engine benchmark (not a test): tokens/s of the Llama engine on llama2.c-shaped models with
- * random weights from a seed, in fp32, fp16, q8 and q4, on one thread and on all threads, and
- * the weight bytes each token streams; then each matvec kernel of this build against the
- * portable reference (the fast-path benchmark STYLE.md asks for).
+/* Engine benchmark (not a test): tokens/s of the Llama engine on llama2.c-shaped models and of
+ * the nanochat engine on the nanochat d12 shape, with random weights from a seed, in fp32,
+ * fp16, q8 and q4, on one thread and on all threads, and the weight bytes each token streams;
+ * then each matvec kernel of this build against the portable reference (the fast-path
+ * benchmark STYLE.md asks for).
  *
  *   bazel run -c opt //tools/bench:engines [-- options]     (options: kUsage, or --help)
  * Greedy decoding (argmax) from token 1; the model's weights are the caller's buffer (read in
- * place) and everything else comes from the engine's arena, as on a board. fp16 and q4
- * models are the fp32 / q8 model with every matrix but the embedding converted. */
-#define _POSIX_C_SOURCE 200809L
+ * place) and everything else comes from the engine's arena, as on a board. Llama fp16 and q4
+ * models are the fp32 / q8 model with every matrix but the embedding converted; nanochat
+ * containers are written in each format directly (make_nanochat). */
+#define _DEFAULT_SOURCE /* madvise */
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "engine/arena.h"
 #include "engine/kernels.h"
 #include "engines/common/testing/kernels_ref_prefixed.h"
 #include "llama/llama.h"
+#include "nanochat/nanochat.h"
 #include "tools/bench/host_parallel.h"
 
 typedef struct shape {
@@ -58,12 +62,22 @@ static uint32_t next_u32(void) {
 
 static float frand(float scale) { return ((float)(next_u32() >> 8) / 8388608.0f - 1.0f) * scale; }
 
+static int g_huge_pages; /* --huge-pages */
+
+/* With --huge-pages, buffers of 2 MB and more are 2 MB aligned and advised for transparent
+ * huge pages (fewer TLB misses while weights stream from DRAM; llama2.c maps its file with
+ * ordinary pages, so the comparison with it runs without). */
 static void *xmalloc(size_t n) {
-  void *p = aligned_alloc(64, (n + 63) & ~(size_t)63);
+  size_t huge = (size_t)2 << 20;
+  int advise = g_huge_pages && n >= huge;
+  size_t align = advise ? huge : 64;
+  size_t size = (n + align - 1) & ~(align - 1);
+  void *p = aligned_alloc(align, size);
   if (!p) {
     fprintf(stderr, "out of memory (%zu bytes)\n", n);
     exit(1);
   }
+  if (advise) madvise(p, size, MADV_HUGEPAGE); /* advice only: ignore a refusal */
   return p;
 }
 
@@ -286,14 +300,16 @@ static void write_file(const char *dir, const char *name, const file_buf *f) {
 
 static void print_row(const char *shape_name, const char *dtype, size_t bytes, double t1,
                       double tn) {
-  printf("| %-11s | %-5s | %10.1f | %8.1f | %8.1f | %10.2f |\n", shape_name, dtype,
+  printf("| %-12s | %-5s | %10.1f | %8.1f | %8.1f | %10.2f |\n", shape_name, dtype,
          bytes / 1048576.0, t1, tn, bytes * tn / 1e9);
 }
 
+static void run_nanochat(const options *o, host_pool *all);
+
 static void run_models(const options *o, host_pool *all) {
-  printf("| shape       | dtype | MB / token | 1 thread | %d threads | GB/s (all) |\n",
+  printf("| shape        | dtype | MB / token | 1 thread | %d threads | GB/s (all) |\n",
          host_pool_threads(all));
-  printf("| ----------- | ----- | ---------- | -------- | --------- | ---------- |\n");
+  printf("| ------------ | ----- | ---------- | -------- | --------- | ---------- |\n");
   for (int si = 0; si < 2; si++) {
     if (!(o->shapes_mask & (1 << si))) continue;
     const shape *s = &kShapes[si];
@@ -320,6 +336,277 @@ static void run_models(const options *o, host_pool *all) {
       }
       free(f.bytes);
     }
+  }
+  if (o->shapes_mask & 4) run_nanochat(o, all);
+}
+
+/* ---- random nanochat containers (docs/CONTAINER.md, architecture 2) ---- */
+
+/* nanochat d12 as upstream trains it: n_embd 768, 12 layers, 6 heads of 128 (no GQA), MLP
+ * 4 x 768, vocab 65536 (already a multiple of 64: padded_vocab_size equal), sequence 2048,
+ * window pattern SSSL, value embeddings on alternating layers ending with the last. */
+typedef struct nc_shape {
+  const char *name;
+  int n_embd, n_layer, n_head, n_kv_head, vocab, seq_len;
+} nc_shape;
+
+static const nc_shape kNanochat = {"nanochat-d12", 768, 12, 6, 6, 65536, 2048};
+
+enum { NC_MAX_TENSORS = 256 };
+
+typedef struct nc_tensor {
+  char name[48];
+  int format; /* container format: 1 f32, 2 f16, 3 q8, 4 q4 */
+  int ndim;
+  uint64_t shape[2];
+  uint64_t values, values_size, scales, scales_size; /* offsets in the file */
+  int kind; /* 0 matrix in [-0.05, 0.05), else a parameter vector: 1 ones, 2 0.1, 3 gates */
+} nc_tensor;
+
+typedef struct nc_file {
+  nc_tensor t[NC_MAX_TENSORS];
+  int count;
+} nc_file;
+
+static void nc_add(nc_file *f, const char *name, int format, int ndim, uint64_t d0, uint64_t d1,
+                   int kind) {
+  nc_tensor *t = &f->t[f->count++];
+  memset(t, 0, sizeof *t);
+  snprintf(t->name, sizeof t->name, "%s", name);
+  t->format = format;
+  t->ndim = ndim;
+  t->shape[0] = d0;
+  t->shape[1] = ndim == 2 ? d1 : 0;
+  t->kind = kind;
+}
+
+static uint32_t g_crc_table[256];
+
+/* zlib's CRC-32, a byte at a time through a table (mc_crc32 goes bit by bit: too slow for
+ * the 2 GB of an fp32 d12). */
+static uint32_t crc32_of(const uint8_t *p, size_t n) {
+  if (!g_crc_table[1]) {
+    for (uint32_t i = 0; i < 256; i++) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; k++) c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+      g_crc_table[i] = c;
+    }
+  }
+  uint32_t crc = 0xFFFFFFFFu;
+  for (size_t i = 0; i < n; i++) crc = g_crc_table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
+  return ~crc;
+}
+
+static uint64_t align64(uint64_t v) { return (v + 63) & ~(uint64_t)63; }
+static void put_u32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+static void put_u64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
+static void put_f32(uint8_t *p, float v) { memcpy(p, &v, 4); }
+
+/* Random values of one tensor: matrices as the llama rows' (f32/f16 in [-0.05, 0.05), q8/q4
+ * every code in range with scales about max/127), parameter vectors near upstream's. */
+static void nc_fill(uint8_t *bytes, const nc_tensor *t, int group) {
+  uint64_t n = t->ndim == 2 ? t->shape[0] * t->shape[1] : t->shape[0];
+  uint8_t *v = bytes + t->values;
+  if (t->kind) {
+    for (uint64_t i = 0; i < n; i++) {
+      float x = t->kind == 1 ? 1.0f : t->kind == 2 ? 0.1f : frand(0.5f);
+      put_f32(v + 4 * i, x);
+    }
+    return;
+  }
+  switch (t->format) {
+    case 1:
+      for (uint64_t i = 0; i < n; i++) put_f32(v + 4 * i, frand(0.05f));
+      break;
+    case 2: {
+      static uint16_t halves[4096];
+      if (!halves[0] && !halves[1])
+        for (int i = 0; i < 4096; i++) halves[i] = em_f32_to_f16(frand(0.05f));
+      for (uint64_t i = 0; i < n; i++) memcpy(v + 2 * i, &halves[next_u32() >> 20], 2);
+      break;
+    }
+    case 3:
+      for (uint64_t i = 0; i < n; i++) v[i] = (uint8_t)(next_u32() % 255u + 129u);
+      break;
+    default:
+      for (uint64_t i = 0; i < n / 2; i++) v[i] = (uint8_t)(next_u32() >> 24);
+      break;
+  }
+  if (t->scales_size) {
+    float scale = t->format == 3 ? 0.0004f : 0.05f / 7;
+    for (uint64_t g = 0; g < n / group; g++)
+      put_f32(bytes + t->scales + 4 * g, scale * (1.0f + frand(0.5f)));
+  }
+}
+
+/* A nanochat container of `format` (1..4; groups of 64 for q8/q4) with random weights from
+ * `seed` and a stub tokenizer (a valid empty BPE: the benchmark feeds token ids). */
+static file_buf make_nanochat(const nc_shape *s, int format, uint64_t seed) {
+  static nc_file f;
+  f.count = 0;
+  int group = format >= 3 ? 64 : 0;
+  uint64_t C = (uint64_t)s->n_embd, V = (uint64_t)s->vocab, L = (uint64_t)s->n_layer;
+  uint64_t kv = C / (uint64_t)s->n_head * (uint64_t)s->n_kv_head;
+  char name[64];
+  nc_add(&f, "transformer.wte.weight", format, 2, V, C, 0);
+  nc_add(&f, "lm_head.weight", format, 2, V, C, 0);
+  nc_add(&f, "resid_lambdas", 1, 1, L, 0, 1);
+  nc_add(&f, "x0_lambdas", 1, 1, L, 0, 2);
+  nc_add(&f, "smear_lambda", 1, 1, 1, 0, 2);
+  nc_add(&f, "backout_lambda", 1, 1, 1, 0, 2);
+  nc_add(&f, "smear_gate.weight", 1, 2, 1, 24, 3);
+  for (int i = 0; i < s->n_layer; i++) {
+    static const char *const kMats[6] = {"attn.c_q",    "attn.c_k", "attn.c_v",
+                                         "attn.c_proj", "mlp.c_fc", "mlp.c_proj"};
+    uint64_t rows[6] = {C, kv, kv, C, 4 * C, C}, cols[6] = {C, C, C, C, C, 4 * C};
+    for (int k = 0; k < 6; k++) {
+      snprintf(name, sizeof name, "transformer.h.%d.%s.weight", i, kMats[k]);
+      nc_add(&f, name, format, 2, rows[k], cols[k], 0);
+    }
+    if (i % 2 == (s->n_layer - 1) % 2) { /* the default value-embedding layers */
+      snprintf(name, sizeof name, "transformer.h.%d.attn.ve_gate.weight", i);
+      nc_add(&f, name, 1, 2, (uint64_t)s->n_kv_head, 12, 3);
+      snprintf(name, sizeof name, "value_embeds.%d.weight", i);
+      nc_add(&f, name, format, 2, V, kv, 0);
+    }
+  }
+  /* layout: header, table, tokenizer, data, empty manifest */
+  uint64_t table = 256, table_size = (uint64_t)f.count * 128;
+  uint64_t tok = align64(table + table_size), tok_size = 32 + 12;
+  uint64_t data = align64(tok + tok_size), at = data;
+  for (int i = 0; i < f.count; i++) {
+    nc_tensor *t = &f.t[i];
+    uint64_t n = t->ndim == 2 ? t->shape[0] * t->shape[1] : t->shape[0];
+    t->values = align64(at);
+    t->values_size = t->format == 1 ? 4 * n : t->format == 2 ? 2 * n : t->format == 3 ? n : n / 2;
+    at = t->values + t->values_size;
+    if (t->format >= 3) {
+      t->scales = align64(at);
+      t->scales_size = 4 * (n / (uint64_t)group);
+      at = t->scales + t->scales_size;
+    }
+  }
+  uint64_t manifest = align64(at);
+  file_buf out = {NULL, (size_t)manifest, (size_t)manifest};
+  out.bytes = xmalloc(out.size);
+  memset(out.bytes, 0, out.size);
+  uint8_t *b = out.bytes;
+  g_rng = seed * 0x9e3779b97f4a7c15ull + 3;
+  for (int i = 0; i < f.count; i++) {
+    nc_tensor *t = &f.t[i];
+    uint8_t *e = b + table + 128 * (uint64_t)i;
+    memcpy(e, t->name, 48);
+    put_u32(e + 48, (uint32_t)t->format);
+    put_u32(e + 52, t->format >= 3 ? (uint32_t)group : 0);
+    put_u32(e + 56, (uint32_t)t->ndim);
+    put_u64(e + 64, t->shape[0]);
+    put_u64(e + 72, t->shape[1]);
+    put_u64(e + 96, t->values);
+    put_u64(e + 104, t->values_size);
+    put_u64(e + 112, t->scales);
+    put_u64(e + 120, t->scales_size);
+    nc_fill(b, t, group);
+  }
+  uint8_t *th = b + tok; /* tokenizer header, then n_ranked 0, pattern "", n_special 0 */
+  put_u32(th, 2);
+  put_u32(th + 4, (uint32_t)s->vocab);
+  put_u32(th + 8, (uint32_t)s->vocab - 1);
+  put_u32(th + 12, (uint32_t)s->vocab - 1);
+  /* header */
+  memcpy(b, "MCHC", 4);
+  put_u32(b + 4, 1);
+  put_u32(b + 8, 256);
+  put_u64(b + 16, out.size);
+  put_u32(b + 24, 2);
+  put_u32(b + 28, (uint32_t)format); /* the largest tensor: wte (first of the V x C ones) */
+  put_u32(b + 32, (uint32_t)group);
+  put_u32(b + 36, (uint32_t)f.count);
+  uint64_t offsets[4] = {table, tok, data, manifest};
+  uint64_t sizes[4] = {table_size, tok_size, at - data, 0};
+  for (int i = 0; i < 4; i++) {
+    uint8_t *e = b + 40 + 24 * i;
+    put_u64(e, offsets[i]);
+    put_u64(e + 8, sizes[i]);
+    put_u32(e + 16, crc32_of(b + offsets[i], (size_t)sizes[i]));
+    put_u32(e + 20, (uint32_t)i + 1);
+  }
+  uint8_t *p = b + 136;
+  uint32_t dims[8] = {(uint32_t)s->n_embd,  (uint32_t)s->n_layer,
+                      (uint32_t)s->n_head,  (uint32_t)s->n_kv_head,
+                      (uint32_t)s->vocab,   (uint32_t)s->vocab,
+                      (uint32_t)s->seq_len, 0 /* short_window: derived */};
+  for (int i = 0; i < 8; i++) put_u32(p + 4 * i, dims[i]);
+  put_f32(p + 32, 15.0f); /* softcap as upstream; the other zeros are upstream's defaults */
+  put_u32(p + 44, 4);     /* mlp_ratio */
+  put_u32(p + 48, 24);    /* smear_channels */
+  put_u32(p + 52, 12);    /* value_embed_gate_channels */
+  put_u32(p + 68, 2);     /* rope_layout: half split */
+  memcpy(p + 80, "SSSL", 4);
+  put_u32(b + 12, crc32_of(b, 256)); /* the CRC field is still 0 here */
+  return out;
+}
+
+/* Weight bytes one nanochat token reads: every layer matrix and lm_head (its vocab rows),
+ * one row of wte and of each value embedding, and the small vectors. */
+static size_t nanochat_weight_bytes(const nanochat_model *m) {
+  const nanochat_config *c = &m->config;
+  size_t total = matrix_bytes(&m->weights.lm_head);
+  size_t row = matrix_bytes(&m->weights.wte) / (size_t)m->weights.wte.rows;
+  total += row + (size_t)(2 * c->n_layer + 2 + c->smear_channels) * 4;
+  for (int l = 0; l < c->n_layer; l++) {
+    const nanochat_layer *y = &m->weights.layers[l];
+    const em_matrix *ms[6] = {&y->c_q, &y->c_k, &y->c_v, &y->c_proj, &y->fc, &y->mlp_proj};
+    for (int k = 0; k < 6; k++) total += matrix_bytes(ms[k]);
+    if (y->ve_gate) {
+      total += matrix_bytes(&y->value_embed) / (size_t)y->value_embed.rows;
+      total += (size_t)(c->n_kv_head * c->ve_gate_channels) * 4;
+    }
+  }
+  return total;
+}
+
+static double nanochat_tokens_per_s(nanochat_model *m, host_pool *pool, int steps) {
+  m->parallel = host_pool_parallel(pool);
+  if (steps > m->seq_len) steps = m->seq_len;
+  int token = 1;
+  double t0 = now_s();
+  for (int pos = 0; pos < steps; pos++) {
+    const float *logits = nanochat_forward(m, token, pos);
+    token = argmax(logits, m->config.vocab_size);
+  }
+  double t = now_s() - t0;
+  const float *logits = m->state.logits; /* random weights must still give finite logits */
+  for (int i = 0; i < m->config.vocab_size; i++) {
+    if (!(logits[i] > -1e30f && logits[i] < 1e30f)) {
+      fprintf(stderr, "nanochat: logit %d is %g (not finite)\n", i, logits[i]);
+      exit(1);
+    }
+  }
+  return steps / t;
+}
+
+static void run_nanochat(const options *o, host_pool *all) {
+  for (int dt = 0; dt < 4; dt++) {
+    if (!(o->dtypes_mask & (1 << dt))) continue;
+    file_buf f = make_nanochat(&kNanochat, dt + 1, o->seed);
+    size_t cap = (size_t)256 << 20;
+    void *mem = xmalloc(cap);
+    em_arena arena;
+    em_arena_init(&arena, mem, cap);
+    nanochat_model *m;
+    const char *msg;
+    em_load_options opt = {o->steps, {NULL, NULL}}; /* KV cache for the positions decoded */
+    if (nanochat_load(&m, f.bytes, f.size, &opt, &arena, &msg) != EM_OK) {
+      fprintf(stderr, "nanochat load failed: %s\n", msg);
+      exit(1);
+    }
+    size_t bytes = nanochat_weight_bytes(m);
+    double t1 = nanochat_tokens_per_s(m, NULL, o->steps);
+    double tn = nanochat_tokens_per_s(m, all, o->steps);
+    print_row(kNanochat.name, kDtypeNames[dt], bytes, t1, tn);
+    fflush(stdout);
+    free(mem);
+    free(f.bytes);
   }
 }
 
@@ -413,15 +700,15 @@ static void run_model_file(const options *o, host_pool *all) {
   size_t bytes = model_weight_bytes(m, EM_F32, 0);
   double t1 = tokens_per_s(m, NULL, o->steps);
   double tn = tokens_per_s(m, all, o->steps);
-  printf("| file        | dtype | MB / token | 1 thread | %d threads | GB/s (all) |\n",
+  printf("| file         | dtype | MB / token | 1 thread | %d threads | GB/s (all) |\n",
          host_pool_threads(all));
-  printf("| ----------- | ----- | ---------- | -------- | --------- | ---------- |\n");
+  printf("| ------------ | ----- | ---------- | -------- | --------- | ---------- |\n");
   print_row("(file)", kDtypeNames[m->weights.layers[0].wq.dtype], bytes, t1, tn);
 }
 
 static const char kUsage[] =
-    "usage: engines [options]   tokens/s of the Llama engine on random llama2.c-shaped models\n"
-    "  --shapes a,b     stories15M, stories110M (default both)\n"
+    "usage: engines [options]   tokens/s of the Llama and nanochat engines, random weights\n"
+    "  --shapes a,b     stories15M, stories110M, nanochat-d12 (default all)\n"
     "  --dtypes a,b     f32, f16, q8, q4 (default all)\n"
     "  --steps N        positions decoded per run, from 0 (default 256, like llama2.c's run)\n"
     "  --threads N      the \"all threads\" column (default: online CPUs)\n"
@@ -430,11 +717,12 @@ static const char kUsage[] =
     "                   DIR/<shape>_f32.bin (legacy v0 fp32), DIR/<shape>_q8.bin (v2, int8\n"
     "                   groups of 64, or 32 where 64 does not divide dim)\n"
     "  --model FILE     time a llama2.c file instead (any version the engine reads)\n"
-    "  --no-kernels     skip the kernel table\n";
+    "  --no-kernels     skip the kernel table\n"
+    "  --huge-pages     advise transparent huge pages for the weights (Linux)\n";
 
 int main(int argc, char **argv) {
-  static const char *const shape_names[] = {"stories15M", "stories110M"};
-  options o = {3, 15, 256, 0, 1, 42, NULL, NULL};
+  static const char *const shape_names[] = {"stories15M", "stories110M", "nanochat-d12"};
+  options o = {7, 15, 256, 0, 1, 42, NULL, NULL};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -445,13 +733,17 @@ int main(int argc, char **argv) {
       o.kernels = 0;
       continue;
     }
+    if (strcmp(a, "--huge-pages") == 0) {
+      g_huge_pages = 1;
+      continue;
+    }
     if (i + 1 >= argc) {
       fprintf(stderr, "%s needs a value\n%s", a, kUsage);
       return 2;
     }
     const char *v = argv[++i];
     if (strcmp(a, "--shapes") == 0)
-      o.shapes_mask = mask_of(v, shape_names, 2);
+      o.shapes_mask = mask_of(v, shape_names, 3);
     else if (strcmp(a, "--dtypes") == 0)
       o.dtypes_mask = mask_of(v, kDtypeNames, 4);
     else if (strcmp(a, "--steps") == 0)
@@ -470,8 +762,8 @@ int main(int argc, char **argv) {
     }
   }
   host_pool *all = host_pool_create(o.threads);
-  printf("Llama engine, greedy decode of %d positions from 0, random weights (seed %llu)\n\n",
-         o.steps, (unsigned long long)o.seed);
+  printf("Greedy decode of %d positions from 0, random weights (seed %llu)\n\n", o.steps,
+         (unsigned long long)o.seed);
   if (o.model_path)
     run_model_file(&o, all);
   else
