@@ -2,18 +2,20 @@
  * contract (kernels.h), attention and activation quantization. SSE2 (the x86-64 baseline the
  * host toolchain targets); with --config=native the compiler may define __AVX2__, __FMA__
  * and __F16C__ and the 256-bit paths below are used instead.
- *   f32, f16  one row at a time, four vector accumulators (float sums reassociated:
- *             kernels_arch_test's stated bound); fp16 widened exactly (F16C, or integer
- *             bit operations plus one exact multiply by 2^112 for zero and subnormals)
- *   q8, q4    SSE2: int8 sign-extended to int16 and PMADDWD into int32, bit-exact with the
- *             reference. AVX2: PMADDUBSW on unsigned x signed bytes (q8 a row at a time
- *             with a prefetch ahead, q4 four rows at a time), each group's exact int32 sum scaled
- * into a float vector accumulator (so the float sum is reassociated: kernels_arch_test's stated
- * bound). Group sizes the AVX2 code does not take use the widening code, and those that are not a
- * multiple of 16 (q8) / 32 (q4) the portable code. attention the scores' dot products and the
- * weighted sum of the values vectorized (that sum over positions kept in the reference's order for
- * each element), the reference softmax: kernels_arch_test's stated bound em_quantize_q8  AVX2 for
- * groups of a multiple of 32, the reference's bits Everything else is the reference code. */
+ *   f32, f16       one row at a time, four vector accumulators (float sums reassociated:
+ *                  kernels_arch_test's stated bound); fp16 widened exactly (F16C, or integer
+ *                  bit operations plus one exact multiply by 2^112 for zero and subnormals)
+ *   q8, q4         SSE2: int8 sign-extended to int16 and PMADDWD into int32, bit-exact with
+ *                  the reference. AVX2: PMADDUBSW on unsigned x signed bytes (q8 a row at a
+ *                  time with a prefetch ahead, q4 four rows at a time), each group's exact
+ *                  int32 sum scaled into a float vector accumulator (reassociated: the stated
+ *                  bound). Group sizes the AVX2 code does not take use the widening code, and
+ *                  those not a multiple of 16 (q8) / 32 (q4) the portable code.
+ *   attention      the scores' dot products and the weighted sum of the values vectorized
+ *                  (that sum kept in the reference's order over positions for each element),
+ *                  the reference softmax: the stated bound
+ *   em_quantize_q8 AVX2 for groups of a multiple of 32, with the reference's bits
+ * Everything else is the reference code. */
 #include <immintrin.h>
 
 /* The reference's em_attention_head and em_quantize_q8 are renamed too: this file has its own
@@ -354,9 +356,10 @@ void em_quantize_q8(int8_t *q, float *s, const float *x, int n, int group_size) 
  * DRAM (63 MB) / from L3 (1.5 MB)): four rows sharing each activation load 5-7 / 27; four
  * rows with a prefetch of the next four 10-11 / 27; one row 9-11 / 18; one row with a
  * prefetch 2 KB ahead 16-17 / 18, and with two accumulators (below) 15-18 / 21. A model
- * larger than the caches streams from DRAM, so q8 goes one row at a time with the prefetch. q4 is
- * compute-bound at about 9-13 GB/s either way and keeps four rows (sharing its activation shuffles)
- * with the prefetch of the next four. A prefetch past the matrix is harmless (it never faults). */
+ * larger than the caches streams from DRAM, so q8 goes one row at a time with the prefetch.
+ * q4 is compute-bound at about 9-13 GB/s either way and keeps four rows (sharing its
+ * activation shuffles) with the prefetch of the next four. A prefetch past the matrix is
+ * harmless (it never faults). */
 
 #if defined(__AVX2__) && defined(__FMA__)
 #define INLINE static inline __attribute__((always_inline))
