@@ -14,6 +14,7 @@ if ! command -v clang-14 >/dev/null || ! dpkg -s libclang-rt-14-dev >/dev/null 2
   sudo=""
   [[ $EUID -eq 0 ]] || sudo=sudo
   echo "libfuzzer_smoke: installing clang-14 $CLANG_DEBIAN_VERSION (libFuzzer, ASan)" >&2
+  $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
     "clang-14=$CLANG_DEBIAN_VERSION" "libclang-rt-14-dev=$CLANG_DEBIAN_VERSION" >/dev/null
 fi
