@@ -20,11 +20,19 @@
  * two- and four-register intrinsics (vld1q_*_x2/_x4, which the compiler emits as LD1) and, for
  * one register, LD1 in inline assembly.
  *
+ *   em_quantize_q8  16 activations at a time, the reference's bits (see below)
+ *
  * Shapes outside the fast path (q8 group size not a multiple of 16, q4 not of 32) use the
  * portable code. */
 #include <arm_neon.h>
 
+/* The reference's em_quantize_q8 is renamed too: this file has its own, which falls back to
+ * it for group sizes that are not a multiple of 16. */
+#include "engine/kernels.h"
+void em_portable_quantize_q8(int8_t *q, float *s, const float *x, int n, int group_size);
+#define em_quantize_q8 em_portable_quantize_q8
 #include "engines/common/kernels_portable.h"
+#undef em_quantize_q8
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
@@ -299,4 +307,45 @@ void em_matvec_q4_rows(float *out, const em_qvec *x, const uint8_t *w, const flo
     return;
   }
   quant_matvec(1, out, x, w, w_scales, n, row_begin, row_end);
+}
+
+/* ---- activations to int8 ---- */
+
+ALWAYS_INLINE void st1_s8(int8_t *p, int8x16_t v) {
+  __asm__("st1 {%1.16b}, [%2]" : "=m"(*(int8_t (*)[16])p) : "w"(v), "r"(p));
+}
+
+/* em_quantize_q8 with the reference's bits: the same absmax (FMAXNM keeps the running max when
+ * |x| is NaN, as the reference's `a > m` skips it), the same IEEE division, FCVTAS rounding
+ * half away from zero as em_roundf does (saturating where em_roundf passes large values, inf
+ * and NaN through; NaN becomes 0 in both), then the clamp to [-127, 127]. */
+void em_quantize_q8(int8_t *q, float *s, const float *x, int n, int group_size) {
+  if (group_size % 16 != 0) {
+    em_portable_quantize_q8(q, s, x, n, group_size);
+    return;
+  }
+  const int32x4_t top = vdupq_n_s32(127), bottom = vdupq_n_s32(-127);
+  for (int g = 0; g < n / group_size; g++) {
+    const float *xg = x + (size_t)g * group_size;
+    int8_t *qg = q + (size_t)g * group_size;
+    float32x4_t m = vdupq_n_f32(0.0f);
+    for (int i = 0; i < group_size; i += 4) m = vmaxnmq_f32(m, vabsq_f32(ld1_f32(xg + i)));
+    float scale = vmaxnmvq_f32(m) / 127.0f;
+    s[g] = scale;
+    if (scale == 0.0f) {
+      for (int i = 0; i < group_size; i += 16) st1_s8(qg + i, vdupq_n_s8(0));
+      continue;
+    }
+    float32x4_t d = vdupq_n_f32(scale);
+    for (int i = 0; i < group_size; i += 16) {
+      int32x4_t v[4];
+      for (int k = 0; k < 4; k++) {
+        int32x4_t r = vcvtaq_s32_f32(vdivq_f32(ld1_f32(xg + i + 4 * k), d));
+        v[k] = vmaxq_s32(vminq_s32(r, top), bottom);
+      }
+      int16x8_t lo = vcombine_s16(vmovn_s32(v[0]), vmovn_s32(v[1]));
+      int16x8_t hi = vcombine_s16(vmovn_s32(v[2]), vmovn_s32(v[3]));
+      st1_s8(qg + i, vcombine_s8(vmovn_s16(lo), vmovn_s16(hi)));
+    }
+  }
 }
