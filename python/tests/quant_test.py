@@ -150,12 +150,16 @@ def _log_softmax(logits: np.ndarray) -> np.ndarray:
 
 def _agreement(
     model: llama2c.Llama2cModel, group: int, steps: int = 256
-) -> dict[str, tuple[float, float]]:
+) -> tuple[dict[str, tuple[float, float]], np.ndarray]:
     """Teacher-forced along the float32 greedy sequence: for f16, q8 and q4, how often the
-    format's argmax agrees with float32's next token, and the mean KL(f32 || format)."""
+    format's argmax agrees with float32's next token, and the mean KL(f32 || format); and
+    at every position the gap between float32's two largest logits (a near-tie flips under
+    the smallest perturbation)."""
     sequence = [1, *ref.greedy(ref.LlamaReference(model), steps)]
     base = ref.LlamaReference(model)
-    reference = [_log_softmax(base.forward(sequence[pos], pos)) for pos in range(steps)]
+    logits32 = [base.forward(sequence[pos], pos) for pos in range(steps)]
+    gaps = np.array([float(np.subtract(*np.sort(x)[-1:-3:-1])) for x in logits32])
+    reference = [_log_softmax(x) for x in logits32]
     result = {}
     for fmt in ("f16", "q8", "q4"):
         engine = ref.LlamaReference(_container(model, fmt, group).to_llama2c())
@@ -166,28 +170,33 @@ def _agreement(
             p = reference[pos]
             divergence += float(np.sum(np.exp(p) * (p - _log_softmax(logits))))
         result[fmt] = (hits / steps, divergence / steps)
-    return result
+    return result, gaps
 
 
-def _print(name: str, group: int, result: dict[str, tuple[float, float]]) -> None:
+def _print(name: str, group: int, result: dict[str, tuple[float, float]], gaps: np.ndarray) -> None:
     print(
-        f"\n{name} vs f32, teacher-forced (group {group}, 256 positions): "
+        f"\n{name} vs f32, teacher-forced (group {group}, {gaps.size} positions): "
         + ", ".join(
             f"{fmt} top-1 {100 * top1:.1f}% mean KL {kl:.2e} nats"
             for fmt, (top1, kl) in result.items()
         )
+        + "; f32's top two logits closer than "
+        + ", ".join(f"{t}: {int((gaps < t).sum())}" for t in (0.003, 0.01, 0.1))
     )
 
 
 def test_stories260k_top1_agreement(capsys: pytest.CaptureFixture[str]) -> None:
-    result = _agreement(_stories260k(), GROUP_260K)
+    result, gaps = _agreement(_stories260k(), GROUP_260K)
     with capsys.disabled():
-        _print("stories260K", GROUP_260K, result)
+        _print("stories260K", GROUP_260K, result, gaps)
     # Measured: f16 99.2% (2 flips, where float32's top two logits are 0.0011 and 0.0029
     # apart), KL 3.6e-5; q8 95.7%, KL 7.8e-3; q4 43.0%, KL 1.4. The issue's targets (f16 >=
-    # 99.5%, q8 >= 98%) are out of reach for this tiny model: every tensor is about equally
-    # sensitive (q8 on any single tensor alone already flips 2-9 of 256 choices), and these q8
-    # weights are bit-identical to llama2.c's own Q8_0 export. Floors catch regressions.
+    # 99.5%, q8 >= 98%) are out of reach for this tiny model. f16 has no choice to make:
+    # each weight is rounded to its nearest binary16, and that alone moves this model's
+    # logits 300 times more (in KL) than the demo model's below, with the same number of
+    # near-ties (printed). q8 on any single tensor alone already flips 2-9 of 256 choices,
+    # and these q8 weights are bit-identical to llama2.c's own Q8_0 export. Floors catch
+    # regressions.
     (f16, f16_kl), (q8, q8_kl), (_, q4_kl) = result["f16"], result["q8"], result["q4"]
     assert f16 >= 0.99 and f16_kl < 1e-3
     assert q8 >= 0.95 and q8_kl < 2e-2
@@ -198,9 +207,9 @@ def test_demo_model_meets_the_agreement_bars(capsys: pytest.CaptureFixture[str])
     """The demo model tinyllama-kjv (1.1 M parameters, models/) in groups of 64, as its
     manifest exports it: the issue's bars hold (f16 >= 99.5%, q8 >= 98%)."""
     model = llama2c.read_model(Path("models/tinyllama-kjv/model.bin"))
-    result = _agreement(model, 64)
+    result, gaps = _agreement(model, 64)
     with capsys.disabled():
-        _print("tinyllama-kjv", 64, result)
+        _print("tinyllama-kjv", 64, result, gaps)
     # Measured: f16 99.6% (KL 1.3e-7), q8 99.2% (KL 1.5e-4), q4 93.0% (KL 3.2e-2).
     assert result["f16"][0] >= 0.995
     assert result["q8"][0] >= 0.98

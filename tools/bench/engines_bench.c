@@ -9,13 +9,12 @@
  * place) and everything else comes from the engine's arena, as on a board. Llama fp16 and q4
  * models are the fp32 / q8 model with every matrix but the embedding converted; nanochat
  * containers are written in each format directly (make_nanochat). */
-#define _DEFAULT_SOURCE /* madvise */
-
+#define _POSIX_C_SOURCE 199309L /* clock_gettime */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 
 #include "engine/arena.h"
@@ -23,7 +22,8 @@
 #include "engines/common/testing/kernels_ref_prefixed.h"
 #include "llama/llama.h"
 #include "nanochat/nanochat.h"
-#include "tools/bench/host_parallel.h"
+#include "tools/host/host_memory.h"
+#include "tools/host/host_parallel.h"
 
 typedef struct shape {
   const char *name;
@@ -62,22 +62,14 @@ static uint32_t next_u32(void) {
 
 static float frand(float scale) { return ((float)(next_u32() >> 8) / 8388608.0f - 1.0f) * scale; }
 
-static int g_huge_pages; /* --huge-pages */
+static bool g_huge_pages = true; /* off with --no-huge-pages */
 
-/* With --huge-pages, buffers of 2 MB and more are 2 MB aligned and advised for transparent
- * huge pages (fewer TLB misses while weights stream from DRAM; llama2.c maps its file with
- * ordinary pages, so the comparison with it runs without). */
 static void *xmalloc(size_t n) {
-  size_t huge = (size_t)2 << 20;
-  int advise = g_huge_pages && n >= huge;
-  size_t align = advise ? huge : 64;
-  size_t size = (n + align - 1) & ~(align - 1);
-  void *p = aligned_alloc(align, size);
+  void *p = host_alloc(n, g_huge_pages);
   if (!p) {
     fprintf(stderr, "out of memory (%zu bytes)\n", n);
     exit(1);
   }
-  if (advise) madvise(p, size, MADV_HUGEPAGE); /* advice only: ignore a refusal */
   return p;
 }
 
@@ -683,17 +675,11 @@ static void run_kernels(const options *o) {
 }
 
 static void run_model_file(const options *o, host_pool *all) {
-  FILE *in = fopen(o->model_path, "rb");
-  if (!in) {
+  file_buf f = {NULL, 0, 0};
+  if (!(f.bytes = host_read_file(o->model_path, &f.size, g_huge_pages))) {
     fprintf(stderr, "cannot read %s\n", o->model_path);
     exit(1);
   }
-  fseek(in, 0, SEEK_END);
-  file_buf f = {NULL, (size_t)ftell(in), 0};
-  fseek(in, 0, SEEK_SET);
-  f.bytes = xmalloc(f.size);
-  if (fread(f.bytes, 1, f.size, in) != f.size) exit(1);
-  fclose(in);
   em_arena arena;
   void *mem;
   llama_model *m = load(&f, &arena, &mem);
@@ -716,9 +702,11 @@ static const char kUsage[] =
     "  --write DIR      also write the random models as llama2.c files for its run / runq:\n"
     "                   DIR/<shape>_f32.bin (legacy v0 fp32), DIR/<shape>_q8.bin (v2, int8\n"
     "                   groups of 64, or 32 where 64 does not divide dim)\n"
-    "  --model FILE     time a llama2.c file instead (any version the engine reads)\n"
+    "  --model FILE     time a model file instead: a llama2.c .bin (any version) or a Llama\n"
+    "                   container (.mcm)\n"
     "  --no-kernels     skip the kernel table\n"
-    "  --huge-pages     advise transparent huge pages for the weights (Linux)\n";
+    "  --no-huge-pages  ordinary 4 KB pages for weights and arenas (default: buffers of\n"
+    "                   2 MB and more advised for transparent huge pages, Linux)\n";
 
 int main(int argc, char **argv) {
   static const char *const shape_names[] = {"stories15M", "stories110M", "nanochat-d12"};
@@ -733,8 +721,8 @@ int main(int argc, char **argv) {
       o.kernels = 0;
       continue;
     }
-    if (strcmp(a, "--huge-pages") == 0) {
-      g_huge_pages = 1;
+    if (strcmp(a, "--no-huge-pages") == 0) {
+      g_huge_pages = false;
       continue;
     }
     if (i + 1 >= argc) {

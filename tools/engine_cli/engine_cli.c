@@ -1,16 +1,20 @@
 /* Host command line for the engines, in the manner of llama2.c's `run`:
  *   engine_cli model.bin [-z tokenizer.bin] [-n steps] [-t temperature] [-p top_p]
  *              [-s seed] [-i prompt] [--ids] [--dump-logits FILE] [--max-seq N]
+ *              [--threads N] [--no-huge-pages]
  * The engine is picked by probing the file (engines/registry). Text goes to stdout, the
- * speed to stderr. --ids prints token ids instead of text (and then works without a
- * tokenizer when the prompt is empty). --dump-logits writes, for every position, the
- * vocab_size fp32 logits (native byte order) one position after another.
- * A model file that carries its tokenizer (a container) uses it unless -z is given.
+ * speed to stderr. The model file is read into memory the engine uses in place
+ * (tools/host/host_memory.h: 64-byte aligned, transparent huge pages advised unless
+ * --no-huge-pages); --threads runs the engine's parallel-for on a pthread pool. --ids prints token
+ * ids instead of text (and then works without a tokenizer when the prompt is empty). --dump-logits
+ * writes, for every position, the vocab_size fp32 logits (native byte order) one position after
+ * another. A model file that carries its tokenizer (a container) uses it unless -z is given.
  * --prompt-ids 1,2,3 feeds exactly these ids (no BOS added, nothing sampled) and with
  * --dump-logits writes their logits: what the parity checks (tools/verify) compare.
  * --encode FILE prints the ids of FILE's text, one line per NUL-separated document. */
 #define _POSIX_C_SOURCE 199309L
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,39 +23,48 @@
 
 #include "engine/generate.h"
 #include "engine/registry.h"
+#include "tools/host/host_memory.h"
+#include "tools/host/host_parallel.h"
 
 typedef struct options {
   const char *model_path, *tokenizer_path, *prompt, *logits_path, *prompt_ids, *encode_path;
-  int steps, max_seq, print_ids, tokenizer_given;
+  int steps, max_seq, print_ids, tokenizer_given, threads, huge_pages;
   float temperature, topp;
   unsigned long long seed;
 } options;
 
 static void usage(void) {
-  fprintf(stderr,
-          "usage: engine_cli model.bin [options]\n"
-          "  -z FILE           tokenizer.bin (default: tokenizer.bin)\n"
-          "  -n N              positions to run, prompt included (default 256)\n"
-          "  -t T              temperature, 0 = greedy (default 1.0)\n"
-          "  -p P              top-p (default 0.9)\n"
-          "  -s SEED           RNG seed (default: time)\n"
-          "  -i TEXT           prompt (default empty: start from BOS)\n"
-          "  --ids             print token ids, not text\n"
-          "  --dump-logits F   write fp32 logits for every position to F\n"
-          "  --max-seq N       cap the context (KV cache) length\n"
-          "  --prompt-ids L    feed exactly the comma-separated ids L (no sampling)\n"
-          "  --encode FILE     print the ids of FILE's NUL-separated documents\n");
+  fprintf(
+      stderr,
+      "usage: engine_cli model.bin [options]\n"
+      "  -z FILE           tokenizer.bin (default: tokenizer.bin)\n"
+      "  -n N              positions to run, prompt included (default 256)\n"
+      "  -t T              temperature, 0 = greedy (default 1.0)\n"
+      "  -p P              top-p (default 0.9)\n"
+      "  -s SEED           RNG seed (default: time)\n"
+      "  -i TEXT           prompt (default empty: start from BOS)\n"
+      "  --ids             print token ids, not text\n"
+      "  --dump-logits F   write fp32 logits for every position to F\n"
+      "  --max-seq N       cap the context (KV cache) length\n"
+      "  --threads N       threads for the engine's parallel-for (default 1; 0 = one per CPU)\n"
+      "  --no-huge-pages   hold the model in ordinary 4 KB pages (default: huge pages advised)\n"
+      "  --prompt-ids L    feed exactly the comma-separated ids L (no sampling)\n"
+      "  --encode FILE     print the ids of FILE's NUL-separated documents\n");
   exit(2);
 }
 
 static options parse(int argc, char **argv) {
-  options o = {NULL, "tokenizer.bin", "", NULL, NULL, NULL, 256, 0, 0, 0, 1.0f, 0.9f, 0};
+  options o = {NULL, "tokenizer.bin", "", NULL, NULL, NULL, 256, 0, 0, 0, 1, 1, 1.0f, 0.9f, 0};
   if (argc < 2 || argv[1][0] == '-') usage();
   o.model_path = argv[1];
   for (int i = 2; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "--ids") == 0) {
       o.print_ids = 1;
+      continue;
+    }
+    if (strcmp(a, "--no-huge-pages") == 0) {
+      o.huge_pages = 0;
       continue;
     }
     if (i + 1 >= argc) usage();
@@ -77,29 +90,14 @@ static options parse(int argc, char **argv) {
       o.logits_path = v;
     else if (strcmp(a, "--max-seq") == 0)
       o.max_seq = atoi(v);
+    else if (strcmp(a, "--threads") == 0)
+      o.threads = atoi(v);
     else
       usage();
   }
   if (o.seed == 0) o.seed = (unsigned long long)time(NULL);
-  if (o.temperature < 0.0f || o.steps < 0) usage();
+  if (o.temperature < 0.0f || o.steps < 0 || o.threads < 0) usage();
   return o;
-}
-
-/* The whole file in a malloc'd buffer (aligned for any type: engines read weights in place). */
-static void *read_whole_file(const char *path, size_t *size) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  void *buf = NULL;
-  long n = -1;
-  if (fseek(f, 0, SEEK_END) == 0) n = ftell(f);
-  if (n >= 0 && fseek(f, 0, SEEK_SET) == 0) buf = malloc((size_t)n + 1);
-  if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-    free(buf);
-    buf = NULL;
-  }
-  fclose(f);
-  *size = buf ? (size_t)n : 0;
-  return buf;
 }
 
 static uint64_t clock_us(void *user) {
@@ -161,7 +159,7 @@ static int run_prompt_ids(const em_engine *engine, void *model, const char *list
 /* Prints the ids of each NUL-separated document of the file, one line each. */
 static int run_encode(em_tokenizer *tok, const char *path) {
   size_t size;
-  char *text = read_whole_file(path, &size);
+  char *text = host_read_file(path, &size, false);
   if (!text) {
     fprintf(stderr, "cannot read %s\n", path);
     return 1;
@@ -187,9 +185,10 @@ static int run_encode(em_tokenizer *tok, const char *path) {
 
 /* Loads the model, growing the arena until the engine has room. */
 static em_status load_model(const em_engine *engine, void **model, const void *bytes, size_t size,
-                            const em_load_options *opt, em_arena *arena, const char **msg) {
+                            const em_load_options *opt, bool huge_pages, em_arena *arena,
+                            const char **msg) {
   for (size_t cap = (size_t)16 << 20;; cap *= 2) {
-    void *mem = malloc(cap);
+    void *mem = host_alloc(cap, huge_pages);
     if (!mem) {
       *msg = "out of host memory";
       return EM_ERR_NOMEM;
@@ -204,7 +203,7 @@ static em_status load_model(const em_engine *engine, void **model, const void *b
 int main(int argc, char **argv) {
   options o = parse(argc, argv);
   size_t model_size;
-  void *model_bytes = read_whole_file(o.model_path, &model_size);
+  void *model_bytes = host_read_file(o.model_path, &model_size, o.huge_pages);
   if (!model_bytes) {
     fprintf(stderr, "cannot read %s\n", o.model_path);
     return 1;
@@ -214,11 +213,17 @@ int main(int argc, char **argv) {
     fprintf(stderr, "%s: no engine recognises this file\n", o.model_path);
     return 1;
   }
-  em_load_options load_opt = {o.max_seq, {NULL, NULL}};
+  host_pool *pool = o.threads == 1 ? NULL : host_pool_create(o.threads);
+  if (o.threads != 1 && !pool) {
+    fprintf(stderr, "cannot start %d threads\n", o.threads);
+    return 1;
+  }
+  em_load_options load_opt = {o.max_seq, host_pool_parallel(pool)};
   em_arena arena;
   void *model;
   const char *msg;
-  em_status status = load_model(engine, &model, model_bytes, model_size, &load_opt, &arena, &msg);
+  em_status status =
+      load_model(engine, &model, model_bytes, model_size, &load_opt, o.huge_pages, &arena, &msg);
   if (status != EM_OK) {
     fprintf(stderr, "%s: %s (%s)\n", o.model_path, msg, em_status_name(status));
     return 1;
@@ -263,7 +268,7 @@ int main(int argc, char **argv) {
       return 1;
     }
   }
-  if (!embedded) tok_bytes = read_whole_file(o.tokenizer_path, &tok_size);
+  if (!embedded) tok_bytes = host_read_file(o.tokenizer_path, &tok_size, false);
   if (o.encode_path) {
     if (!embedded && tok_bytes &&
         (status = em_tokenizer_load(&tok, tok_bytes, tok_size, info.vocab_size, &arena, &msg)) !=
@@ -322,5 +327,6 @@ int main(int argc, char **argv) {
             positions / (result.elapsed_us / 1e6), positions, result.elapsed_us / 1e6);
   free(tok_bytes);
   free(model_bytes);
+  host_pool_destroy(pool);
   return 0;
 }

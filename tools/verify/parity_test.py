@@ -43,6 +43,18 @@ def test_engine_matches_reference(name: str) -> None:
     assert result.ok, result.per_position
 
 
+@pytest.mark.parametrize("name", CONTAINERS)
+def test_threads_give_the_same_logits(name: str) -> None:
+    """engine_cli --threads splits matrix rows and attention heads over a pthread pool; each
+    output is still computed by one thread in the same order, so the logits are bit-equal."""
+    model = container.parse((HERE / f"{name}.mcm").read_bytes())
+    vocab = model.manifest.tokenizer.vocab_size
+    ids = [int(i) for i in np.random.default_rng(5).integers(0, vocab, 16)]
+    one = verify.engine_logits(ENGINE_CLI, HERE / f"{name}.mcm", ids, vocab)
+    three = verify.engine_logits(ENGINE_CLI, HERE / f"{name}.mcm", ids, vocab, threads=3)
+    np.testing.assert_array_equal(three, one)
+
+
 def test_inferpi_fp16_matches_reference_with_f16_weights() -> None:
     config = models.LLAMA_SPECS["llama_odd_mqa"]
     model = models.llama_model(config, 1)

@@ -89,12 +89,14 @@ def reference_logits(model: container.ContainerModel, ids: list[int]) -> np.ndar
     return np.stack([ref.forward(token, pos) for pos, token in enumerate(ids)])
 
 
-def engine_logits(engine_cli: Path, path: Path, ids: list[int], vocab: int) -> np.ndarray:
+def engine_logits(
+    engine_cli: Path, path: Path, ids: list[int], vocab: int, *, threads: int = 1
+) -> np.ndarray:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "logits.f32"
         done = subprocess.run(
             [str(engine_cli), str(path), "--prompt-ids", ",".join(map(str, ids)),
-             "--dump-logits", str(out)],
+             "--dump-logits", str(out), "--threads", str(threads)],
             capture_output=True, text=True, check=False,
         )  # fmt: skip
         if done.returncode != 0:

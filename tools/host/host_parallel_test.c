@@ -1,8 +1,11 @@
 /* host_pool_for covers [0, n) exactly once per task, for any thread count and n (also
- * n < threads), over many back-to-back tasks. */
-#include "tools/bench/host_parallel.h"
+ * n < threads), over many back-to-back tasks, and over tasks far enough apart that the
+ * workers have gone to sleep and must be woken. */
+#define _POSIX_C_SOURCE 199309L /* nanosleep */
+#include "tools/host/host_parallel.h"
 
 #include <stdatomic.h>
+#include <time.h>
 
 #include "engines/common/testing/check.h"
 
@@ -21,7 +24,8 @@ int main(void) {
     CHECK(pool != NULL && host_pool_threads(pool) == threads);
     em_parallel par = host_pool_parallel(pool);
     int bad = 0;
-    for (int round = 0; round < 300; round++) {
+    for (int round = 0; round < 306; round++) {
+      if (round >= 300) nanosleep(&(struct timespec){0, 5000000}, NULL); /* past the spin */
       int n = (round * 37) % MAX_N;
       for (int i = 0; i < n; i++) atomic_store(&g_hits[i], 0);
       em_parallel_run(&par, mark, NULL, n);

@@ -1,8 +1,9 @@
 /* A pthread parallel-for for host programs (tools/bench, tools/engine_cli): the engines'
  * em_parallel_for_fn over a pool of worker threads. The calling thread works too; workers
- * spin briefly for the next task, then sleep on a condition variable. */
-#ifndef TOOLS_BENCH_HOST_PARALLEL_H_
-#define TOOLS_BENCH_HOST_PARALLEL_H_
+ * poll for the next task for up to 2 ms (a decode step's tasks come microseconds apart),
+ * then sleep on a condition variable. */
+#ifndef TOOLS_HOST_HOST_PARALLEL_H_
+#define TOOLS_HOST_HOST_PARALLEL_H_
 
 #include "engine/parallel.h"
 
@@ -21,4 +22,4 @@ void host_pool_for(em_task_fn fn, void *ctx, int n, void *user);
 /* {host_pool_for, pool}, or the serial hook for a NULL pool. */
 em_parallel host_pool_parallel(host_pool *pool);
 
-#endif /* TOOLS_BENCH_HOST_PARALLEL_H_ */
+#endif /* TOOLS_HOST_HOST_PARALLEL_H_ */

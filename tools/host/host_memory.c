@@ -1,0 +1,39 @@
+/* host_memory.h over C11 aligned_alloc and Linux madvise. */
+#define _DEFAULT_SOURCE /* madvise */
+
+#include "tools/host/host_memory.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
+void *host_alloc(size_t size, bool huge_pages) {
+  bool huge = huge_pages && size >= HOST_HUGE_PAGE_BYTES;
+  size_t align = huge ? HOST_HUGE_PAGE_BYTES : 64;
+  if (size > (size_t)-1 - align) return NULL;
+  void *p = aligned_alloc(align, (size + align - 1) & ~(align - 1)); /* a multiple: C11 asks */
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if (p && huge) madvise(p, (size + align - 1) & ~(align - 1), MADV_HUGEPAGE); /* advice only */
+#endif
+  return p;
+}
+
+void *host_read_file(const char *path, size_t *size, bool huge_pages) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  char *buf = NULL;
+  long n = -1;
+  if (fseek(f, 0, SEEK_END) == 0) n = ftell(f);
+  if (n >= 0 && fseek(f, 0, SEEK_SET) == 0) buf = host_alloc((size_t)n + 1, huge_pages);
+  if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+    free(buf);
+    buf = NULL;
+  }
+  fclose(f);
+  if (!buf) return NULL;
+  buf[n] = '\0';
+  *size = (size_t)n;
+  return buf;
+}
