@@ -5,10 +5,11 @@
  * The engine is picked by probing the file (engines/registry). Text goes to stdout, the
  * speed to stderr. The model file is read into memory the engine uses in place
  * (tools/host/host_memory.h: 64-byte aligned, transparent huge pages advised unless
- * --no-huge-pages); --threads runs the engine's parallel-for on a pthread pool. --ids prints token
- * ids instead of text (and then works without a tokenizer when the prompt is empty). --dump-logits
- * writes, for every position, the vocab_size fp32 logits (native byte order) one position after
- * another. A model file that carries its tokenizer (a container) uses it unless -z is given.
+ * --no-huge-pages); --threads runs the engine's parallel-for on a pthread pool.
+ * --ids prints token ids instead of text (and then works without a tokenizer when the
+ * prompt is empty). --dump-logits writes, for every position, the vocab_size fp32 logits
+ * (native byte order) one position after another. A model file that carries its
+ * tokenizer (a container) uses it unless -z is given.
  * --prompt-ids 1,2,3 feeds exactly these ids (no BOS added, nothing sampled) and with
  * --dump-logits writes their logits: what the parity checks (tools/verify) compare.
  * --encode FILE prints the ids of FILE's text, one line per NUL-separated document. */
@@ -34,22 +35,21 @@ typedef struct options {
 } options;
 
 static void usage(void) {
-  fprintf(
-      stderr,
-      "usage: engine_cli model.bin [options]\n"
-      "  -z FILE           tokenizer.bin (default: tokenizer.bin)\n"
-      "  -n N              positions to run, prompt included (default 256)\n"
-      "  -t T              temperature, 0 = greedy (default 1.0)\n"
-      "  -p P              top-p (default 0.9)\n"
-      "  -s SEED           RNG seed (default: time)\n"
-      "  -i TEXT           prompt (default empty: start from BOS)\n"
-      "  --ids             print token ids, not text\n"
-      "  --dump-logits F   write fp32 logits for every position to F\n"
-      "  --max-seq N       cap the context (KV cache) length\n"
-      "  --threads N       threads for the engine's parallel-for (default 1; 0 = one per CPU)\n"
-      "  --no-huge-pages   hold the model in ordinary 4 KB pages (default: huge pages advised)\n"
-      "  --prompt-ids L    feed exactly the comma-separated ids L (no sampling)\n"
-      "  --encode FILE     print the ids of FILE's NUL-separated documents\n");
+  fprintf(stderr,
+          "usage: engine_cli model.bin [options]\n"
+          "  -z FILE           tokenizer.bin (default: tokenizer.bin)\n"
+          "  -n N              positions to run, prompt included (default 256)\n"
+          "  -t T              temperature, 0 = greedy (default 1.0)\n"
+          "  -p P              top-p (default 0.9)\n"
+          "  -s SEED           RNG seed (default: time)\n"
+          "  -i TEXT           prompt (default empty: start from BOS)\n"
+          "  --ids             print token ids, not text\n"
+          "  --dump-logits F   write fp32 logits for every position to F\n"
+          "  --max-seq N       cap the context (KV cache) length\n"
+          "  --threads N       threads running the engine (default 1; 0: one per CPU)\n"
+          "  --no-huge-pages   keep the model in 4 KB pages (default: huge pages)\n"
+          "  --prompt-ids L    feed exactly the comma-separated ids L (no sampling)\n"
+          "  --encode FILE     print the ids of FILE's NUL-separated documents\n");
   exit(2);
 }
 
