@@ -158,7 +158,7 @@ def _agreement(
     sequence = [1, *ref.greedy(ref.LlamaReference(model), steps)]
     base = ref.LlamaReference(model)
     logits32 = [base.forward(sequence[pos], pos) for pos in range(steps)]
-    gaps = np.array([float(np.subtract(*np.sort(x)[-1:-3:-1])) for x in logits32])
+    gaps = np.array([float(np.diff(np.sort(x)[-2:])[0]) for x in logits32])
     reference = [_log_softmax(x) for x in logits32]
     result = {}
     for fmt in ("f16", "q8", "q4"):

@@ -13,9 +13,10 @@ void *host_alloc(size_t size, bool huge_pages) {
   bool huge = huge_pages && size >= HOST_HUGE_PAGE_BYTES;
   size_t align = huge ? HOST_HUGE_PAGE_BYTES : 64;
   if (size > (size_t)-1 - align) return NULL;
-  void *p = aligned_alloc(align, (size + align - 1) & ~(align - 1)); /* a multiple: C11 asks */
+  size_t rounded = (size + align - 1) & ~(align - 1); /* C11 asks for a multiple */
+  void *p = aligned_alloc(align, rounded);
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-  if (p && huge) madvise(p, (size + align - 1) & ~(align - 1), MADV_HUGEPAGE); /* advice only */
+  if (p && huge) madvise(p, rounded, MADV_HUGEPAGE); /* advice only: a refusal is fine */
 #endif
   return p;
 }
