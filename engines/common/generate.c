@@ -16,9 +16,7 @@ static uint64_t now_us(const em_host *host) {
 em_status em_generate(const em_engine *engine, void *model, em_tokenizer *tok, em_sampler *sampler,
                       const char *prompt, int steps, em_arena *arena, const em_host *host,
                       em_step_fn on_step, void *step_user, em_generate_result *result) {
-  result->n_prompt = 0;
-  result->n_generated = 0;
-  result->elapsed_us = 0;
+  *result = (em_generate_result){0, 0, 0, 0, 0};
   size_t length = text_length(prompt);
   if (length > (size_t)0x7fffffff - 3) return EM_ERR_ARG;
   size_t mark = em_arena_mark(arena);
@@ -31,6 +29,12 @@ em_status em_generate(const em_engine *engine, void *model, em_tokenizer *tok, e
       em_tokenizer_encode(tok, prompt, true, false, prompt_tokens, capacity, &n_prompt);
   if (status != EM_OK) goto done;
   result->n_prompt = n_prompt;
+  em_model_info info;
+  engine->info(model, &info);
+  if (n_prompt > info.seq_len) {
+    status = EM_ERR_FULL;
+    goto done;
+  }
 
   engine->reset(model);
   em_utf8_stream out;
@@ -41,6 +45,7 @@ em_status em_generate(const em_engine *engine, void *model, em_tokenizer *tok, e
     const float *logits;
     status = engine->decode(model, token, &logits);
     if (status != EM_OK) break;
+    result->n_positions++;
     int next = pos + 1 < n_prompt ? prompt_tokens[pos + 1] : em_sample(sampler, logits);
     if (on_step) on_step(step_user, pos, token, logits, next);
     if (pos + 1 >= n_prompt) {
@@ -56,7 +61,10 @@ em_status em_generate(const em_engine *engine, void *model, em_tokenizer *tok, e
   }
   if (host && host->putc) em_utf8_flush(&out, host->putc, host->user);
   result->elapsed_us = now_us(host) - start;
-  if (status == EM_ERR_FULL) status = EM_OK; /* the context ended the text */
+  if (status == EM_ERR_FULL) { /* the context ended the text */
+    result->context_full = 1;
+    status = EM_OK;
+  }
 done:
   em_arena_reset(arena, mark);
   return status;

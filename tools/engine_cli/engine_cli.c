@@ -282,7 +282,7 @@ int main(int argc, char **argv) {
     }
     return run_encode(&tok, o.encode_path);
   }
-  em_generate_result result = {0, 0, 0};
+  em_generate_result result = {0, 0, 0, 0, 0};
   uint64_t start = clock_us(NULL);
   if (embedded || tok_bytes) {
     if (!embedded)
@@ -302,26 +302,37 @@ int main(int argc, char **argv) {
     for (int pos = 0; pos < o.steps; pos++) {
       const float *logits;
       if ((status = engine->decode(model, token, &logits)) != EM_OK) break;
+      result.n_positions++;
       int next = em_sample(&sampler, logits);
       on_step(&sink, pos, token, logits, next);
       if (next == info.bos_id) break;
       result.n_generated++;
       token = next;
     }
-    if (status == EM_ERR_FULL) status = EM_OK;
+    if (status == EM_ERR_FULL) {
+      result.context_full = 1;
+      status = EM_OK;
+    }
     result.elapsed_us = clock_us(NULL) - start;
   } else {
     fprintf(stderr, "cannot read tokenizer %s\n", o.tokenizer_path);
     return 1;
   }
+  if (status == EM_ERR_FULL) {
+    fprintf(stderr, "the prompt is %d tokens and the context holds %d: shorten it\n",
+            result.n_prompt, info.seq_len);
+    return 1;
+  }
   if (!o.print_ids) printf("\n");
+  if (result.context_full)
+    fprintf(stderr, "[context full: the text stops at its %d positions]\n", info.seq_len);
   if (sink.logits && fclose(sink.logits) != 0) sink.failed = 1;
   if (status != EM_OK || sink.failed) {
     fprintf(stderr, "generation failed: %s\n",
             sink.failed ? "writing logits" : em_status_name(status));
     return 1;
   }
-  int positions = result.n_generated + result.n_prompt - 1;
+  int positions = result.n_positions;
   if (result.elapsed_us > 0 && positions > 0)
     fprintf(stderr, "achieved tok/s: %.1f (%d positions in %.3f s)\n",
             positions / (result.elapsed_us / 1e6), positions, result.elapsed_us / 1e6);
