@@ -4,15 +4,19 @@
 #include "tools/host/host_parallel.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
-/* A worker without a task keeps polling for this long before it sleeps: a decode step's
- * tasks come tens of microseconds apart, and waking a sleeping thread costs about as much. */
-enum { SPIN_BEFORE_SLEEP_NS = 2000000 };
+/* A thread waiting for a task (or for the workers to finish one) polls: a decode step's
+ * tasks come microseconds apart, and waking a sleeping thread costs about as much. After
+ * SPIN_NS it also yields the CPU between polls (with more threads than free cores, the
+ * thread it waits for may need this one), and a worker still without a task after
+ * SLEEP_AFTER_NS sleeps on the condition variable. */
+enum { SPIN_NS = 50000, SLEEP_AFTER_NS = 2000000 };
 
 static uint64_t now_ns(void) {
   struct timespec ts;
@@ -66,10 +70,14 @@ static void *worker_main(void *arg) {
     for (unsigned spins = 0;
          (gen = atomic_load_explicit(&p->generation, memory_order_acquire)) == seen; spins++) {
       cpu_relax();
-      if (spins % 256 != 0) continue;
+      if (spins % 64 != 0) continue;
       uint64_t t = now_ns();
       if (since == 0) since = t;
-      if (t - since < SPIN_BEFORE_SLEEP_NS) continue;
+      if (t - since < SPIN_NS) continue;
+      if (t - since < SLEEP_AFTER_NS) {
+        sched_yield();
+        continue;
+      }
       /* sleepers is raised before generation is read again, and publish() bumps generation
        * before reading sleepers (both sequentially consistent): one of the two sees the
        * other, so a task is never published to a sleeper without a wake-up */
@@ -142,7 +150,16 @@ void host_pool_for(em_task_fn fn, void *ctx, int n, void *user) {
   atomic_store_explicit(&p->remaining, p->threads - 1, memory_order_relaxed);
   publish(p);
   run_share(p, 0);
-  while (atomic_load_explicit(&p->remaining, memory_order_acquire) != 0) cpu_relax();
+  uint64_t since = 0;
+  for (unsigned spins = 1; atomic_load_explicit(&p->remaining, memory_order_acquire) != 0;
+       spins++) {
+    cpu_relax();
+    if (spins % 64 != 0) continue;
+    if (since == 0)
+      since = now_ns();
+    else if (now_ns() - since >= SPIN_NS)
+      sched_yield(); /* a worker may be waiting for this core */
+  }
 }
 
 em_parallel host_pool_parallel(host_pool *pool) {

@@ -1,7 +1,7 @@
 /* A pthread parallel-for for host programs (tools/bench, tools/engine_cli): the engines'
  * em_parallel_for_fn over a pool of worker threads. The calling thread works too; workers
- * poll for the next task for up to 2 ms (a decode step's tasks come microseconds apart),
- * then sleep on a condition variable. */
+ * poll for the next task (a decode step's tasks come microseconds apart), yielding the CPU
+ * after 50 us, and sleep on a condition variable after 2 ms. */
 #ifndef TOOLS_HOST_HOST_PARALLEL_H_
 #define TOOLS_HOST_HOST_PARALLEL_H_
 
