@@ -24,8 +24,8 @@ static uint64_t now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Tells the core this is a wait loop (x86 PAUSE, Arm YIELD): the other hardware thread of
- * the core runs faster, and leaving the loop does not mispredict. */
+/* Tells the core this is a wait loop (x86 PAUSE, Arm YIELD): it leaves more of the core to
+ * its other hardware thread, and spares the pipeline flush a tight loop pays on leaving. */
 static inline void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
