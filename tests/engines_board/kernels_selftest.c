@@ -10,34 +10,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "board/board.h"
-#include "common/fmt.h"
 #include "engine/kernels.h"
 #include "engine/registry.h"
 #include "engines/common/testing/kernels_ref_prefixed.h"
+#include "tests/engines_board/selftest.h"
 
 enum { ROWS = 13, MAX_N = 512, FLT_EPS_INV = 8388608 /* 1 / FLT_EPSILON = 2^23 */ };
 
 static uint32_t g_rng = 0x12345678u;
-static int g_passed, g_failed;
-
-static uint32_t next_u32(void) {
-  g_rng ^= g_rng << 13;
-  g_rng ^= g_rng >> 17;
-  g_rng ^= g_rng << 5;
-  return g_rng;
-}
-
-static float frand(void) { return (float)(next_u32() >> 8) / 8388608.0f - 1.0f; }
-
-static void check(int ok, const char *what, int a, int b) {
-  if (ok) {
-    g_passed++;
-    return;
-  }
-  g_failed++;
-  fmt_printf(board_putc, "FAILED: %s (%d, %d)\r\n", what, a, b);
-}
 
 static float absf(float v) { return v < 0 ? -v : v; }
 
@@ -69,10 +49,10 @@ static int within_bound(const float *w, int n, int begin, int end) {
 
 static void test_float(int n) {
   for (int i = 0; i < ROWS * n; i++) {
-    g_w[i] = frand() * 0.5f;
+    g_w[i] = frand(&g_rng) * 0.5f;
     g_w16[i] = em_f32_to_f16(g_w[i]);
   }
-  for (int j = 0; j < n; j++) g_x[j] = frand() * 2.0f;
+  for (int j = 0; j < n; j++) g_x[j] = frand(&g_rng) * 2.0f;
   em_matvec_f32_rows(g_out, g_x, g_w, n, 1, ROWS);
   em_ref_matvec_f32_rows(g_ref, g_x, g_w, n, 1, ROWS);
   check(within_bound(g_w, n, 1, ROWS), "f32 matvec", n, 0);
@@ -114,10 +94,10 @@ static int quantized_within_bound(const int8_t *w8, const uint8_t *w4, int n, in
 static void test_quantized(int n, int gs, int offset) {
   int8_t *w8 = g_w8 + offset;
   uint8_t *w4 = g_w4 + offset;
-  for (int i = 0; i < ROWS * n; i++) w8[i] = (int8_t)(next_u32() >> 24);
-  for (int i = 0; i < ROWS * n / 2; i++) w4[i] = (uint8_t)(next_u32() >> 24);
-  for (int i = 0; i < ROWS * n / gs; i++) g_ws[i] = frand() * 0.01f;
-  for (int j = 0; j < n; j++) g_x[j] = frand() * 3.0f;
+  for (int i = 0; i < ROWS * n; i++) w8[i] = (int8_t)(next_u32(&g_rng) >> 24);
+  for (int i = 0; i < ROWS * n / 2; i++) w4[i] = (uint8_t)(next_u32(&g_rng) >> 24);
+  for (int i = 0; i < ROWS * n / gs; i++) g_ws[i] = frand(&g_rng) * 0.01f;
+  for (int j = 0; j < n; j++) g_x[j] = frand(&g_rng) * 3.0f;
   em_quantize_q8(g_x8, g_xs, g_x, n, gs);
   em_qvec xq = {g_x8, g_xs, n, gs};
   em_matvec_q8_rows(g_out, &xq, w8, g_ws, n, 0, ROWS);
@@ -140,7 +120,5 @@ int main(void) {
   /* The engines are linked in: the registry refuses bytes that are no model. */
   static const uint8_t junk[16] = {1, 2, 3};
   check(em_registry_find(junk, sizeof junk) == NULL, "registry rejects junk", 0, 0);
-  fmt_printf(board_putc, "kernels self-test: board=%s %d passed, %d failed\r\n", board_name(),
-             g_passed, g_failed);
-  return g_failed != 0;
+  return selftest_finish("kernels");
 }

@@ -11,21 +11,12 @@
 #include "common/fmt.h"
 #include "engine/kernels.h"
 #include "engine/ops.h"
+#include "tests/engines_board/selftest.h"
 
 enum { MAX_N = 1024, ROWS = 67, COLS = 96, GROUP = 32 };
 
-static int g_passed, g_failed;
 static volatile uint8_t g_hits[MAX_N];
 static volatile uint8_t g_nested[16 * 4];
-
-static void check(int ok, const char *what, int a, int b) {
-  if (ok) {
-    g_passed++;
-    return;
-  }
-  g_failed++;
-  fmt_printf(board_putc, "FAILED: %s (%d, %d)\r\n", what, a, b);
-}
 
 static void count(void *ctx, int begin, int end) {
   (void)ctx;
@@ -53,12 +44,6 @@ static int each_once(int n) {
 }
 
 static uint32_t g_rng = 0x2545f491u;
-static float frand(void) {
-  g_rng ^= g_rng << 13;
-  g_rng ^= g_rng >> 17;
-  g_rng ^= g_rng << 5;
-  return (float)(g_rng >> 8) / 8388608.0f - 1.0f;
-}
 
 static float g_w[ROWS * COLS], g_x[COLS], g_one[ROWS], g_all[ROWS], g_ws[ROWS * COLS / GROUP];
 static float g_xs[COLS / GROUP];
@@ -115,13 +100,11 @@ int main(void) {
     check(each_once(16) && nested_once, "nested calls", cores, 16);
   }
 
-  for (int i = 0; i < ROWS * COLS; i++) g_w[i] = frand();
-  for (int i = 0; i < COLS; i++) g_x[i] = frand();
+  for (int i = 0; i < ROWS * COLS; i++) g_w[i] = frand(&g_rng);
+  for (int i = 0; i < COLS; i++) g_x[i] = frand(&g_rng);
   em_quantize_q8(g_w8, g_ws, g_w, ROWS * COLS, GROUP);
   em_quantize_q8(g_x8, g_xs, g_x, COLS, GROUP);
   test_matmul(online);
 
-  fmt_printf(board_putc, "parallel self-test: board=%s %d passed, %d failed\r\n", board_name(),
-             g_passed, g_failed);
-  return g_failed != 0;
+  return selftest_finish("parallel");
 }
