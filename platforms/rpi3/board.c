@@ -1,24 +1,40 @@
-// Raspberry Pi 3 (BCM2837): board.h on PL011 UART0, spin-table SMP and semihosting exit.
+// Raspberry Pi 3 (BCM2837): the shared AArch64 Broadcom board support (bcm/aarch64_board.h)
+// over the Pi 3's memory map, and its SD slot (the Arasan EMMC) and RAM-bundle address.
 #include "board/board.h"
 
-#include "arch/aarch64.h"
+#include "arch/mmu.h"
+#include "bcm/aarch64_board.h"
 #include "bcm/bcm.h"
-#include "drivers/pl011.h"
-#include "drivers/semihosting.h"
+#include "bcm/sd_slots.h"
 #include "memory_map.h"
 
-static int cores_online = 1;
+// Device windows: the peripherals, and the ARM-local block right after them.
+static const struct aarch64_region devices[] = {
+    {BCM2837_PERIPH_BASE, RPI3_PERIPH_SIZE, AARCH64_MEM_DEVICE},
+    {RPI3_LOCAL_BASE, RPI3_LOCAL_MAP_SIZE, AARCH64_MEM_DEVICE},
+};
 
-void board_init(void) {
-  pl011_init(RPI3_CONSOLE_UART, BCM_UART_CLOCK_HZ, RPI3_CONSOLE_BAUD);
-  bcm_spin_table_release(RPI3_CORES, (uintptr_t)_start);
-  cores_online = aarch64_wait_cores(RPI3_CORES, RPI3_CORE_WAIT_MS);
+static const struct bcm_board rpi3 = {
+    .name = "rpi3",
+    .cpu = "cortex-a53",
+    .uart = RPI3_CONSOLE_UART,
+    .mailbox = RPI3_MAILBOX,
+    .systimer = RPI3_SYSTIMER,
+    .baud = RPI3_CONSOLE_BAUD,
+    .cores = RPI3_CORES,
+    .core_wait_ms = RPI3_CORE_WAIT_MS,
+    .ram_fallback = RPI3_RAM_FALLBACK,
+    .ram_limit = BCM2837_PERIPH_BASE,
+    .devices = devices,
+    .device_count = sizeof devices / sizeof devices[0],
+};
+
+void board_init(void) { bcm_board_init(&rpi3); }
+
+int bcm_sd_slots(const struct bcm_sd_slot **slots) {
+  static const struct bcm_sd_slot table[1] = {{RPI3_SD_EMMC, 0, "EMMC"}};
+  *slots = table;
+  return 1;
 }
 
-void board_putc(char c) { pl011_putc(RPI3_CONSOLE_UART, c); }
-int board_getc(void) { return pl011_getc(RPI3_CONSOLE_UART); }
-const char *board_name(void) { return "rpi3"; }
-const char *board_cpu(void) { return "cortex-a53"; }
-const char *board_privilege(void) { return aarch64_privilege(); }
-int board_cores_online(void) { return cores_online; }
-void board_exit(int status) { semihosting_exit(status); }
+uintptr_t bcm_ram_bundle(void) { return (uintptr_t)RPI3_RAM_BUNDLE; }

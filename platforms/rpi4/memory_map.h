@@ -23,7 +23,7 @@
 #define RPI4_RAM_FALLBACK (UINT64_C(1) << 30)  // if the revision says nothing: the 1 GB board
 #define RPI4_PCIE_MAP_SIZE (UINT64_C(1) << 30)
 
-// SD card controllers, in the order images try them (rpi4_sd_slots): EMMC2 is the Pi 4's SD
+// SD card controllers, in the order images try them (bcm_sd_slots): EMMC2 is the Pi 4's SD
 // slot; QEMU 10's raspi4b wires `-drive if=sd` to the BCM2835 Arasan EMMC instead (WiFi SDIO on
 // a real Pi 4). See drivers/sdhci/README.md.
 #define RPI4_SD_EMMC2 (BCM2711_PERIPH_BASE + 0x340000u)

@@ -13,7 +13,7 @@
 #include "engine/kernels.h"
 #include "engine/kernels_ref.h"
 #include "engine/registry.h"
-#include "tests/engines_board/selftest.h"
+#include "tests/board/selftest.h"
 
 enum { ROWS = 13, MAX_N = 512, FLT_EPS_INV = 8388608 /* 1 / FLT_EPSILON = 2^23 */ };
 

@@ -1,6 +1,6 @@
 // The faulting functions of the crash test image, in assembly so that each takes its
 // exception on a known instruction; .size gives each its extent in the ELF's symbol table,
-// which tests/rpi4/crash_report_test.py checks the reported ELR against.
+// which tests/board/crash_report_test.py checks the reported ELR against.
 
     .text
     .macro  crash_func name

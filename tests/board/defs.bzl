@@ -33,8 +33,8 @@ def engines_board_test(name, board, app, label = "kernels", **kwargs):
             data.append(kernel)
     native.py_test(
         name = name,
-        srcs = ["//tests/engines_board:selftest_test.py"],
-        main = "//tests/engines_board:selftest_test.py",
+        srcs = ["//tests/board:selftest_test.py"],
+        main = "//tests/board:selftest_test.py",
         args = args,
         data = data,
         deps = ["//tools/qemu:qemu_lib"],

@@ -1,17 +1,15 @@
-"""Boots //images:rpi4_console_test and types at its console: PL011 polled receive and
-common/line_edit on the board (erase, Ctrl-U, CR LF, escape sequences, a line longer
-than the 32-byte buffer, UTF-8), checking the lines the image reports and the echo.
+"""Boots //tests/board:<board>_console_test (rpi4, rpi3) and types at its console: PL011
+polled receive and common/line_edit on the board (erase, Ctrl-U, CR LF, escape sequences, a
+line longer than the 32-byte buffer, UTF-8), checking the lines the image reports and the echo.
 
-    console_test.py --kernel kernel8.img
+    console_test.py --board rpi4 --machine raspi4b --kernel kernel8.img --elf kernel8.elf
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
-from pathlib import Path
 
-from rpi4_session import Tally, boot_rpi4
+from board_session import Tally, arguments, boot
 
 # (bytes typed, line the image must report, echo that must appear)
 LINES = [
@@ -27,14 +25,8 @@ LINES = [
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--kernel", type=Path, required=True)
-    parser.add_argument("--elf", type=Path, help="unused (the test targets pass it to all)")
-    parser.add_argument("--timeout", type=float, default=60.0)
-    args = parser.parse_args()
-    session = boot_rpi4(args.kernel)
+    args = arguments(__doc__, timeout=60.0)
+    session = boot(args.machine, args.kernel)
     # pl011_init empties the receive FIFO: type only once the image is listening.
     session.wait_for("console test: ready", args.timeout)
     tally = Tally()

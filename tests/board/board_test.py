@@ -1,48 +1,42 @@
-"""Boots //images:rpi4_board_test and checks what the board found out: firmware facts from
-the mailbox (revision, ARM and VideoCore memory) for consistency, MMU and caches on, the RAM
-arena from the end of the image to the VideoCore's memory, the system timer against the
-generic timer, and an unaligned load (legal only with the MMU on).
+"""Boots //tests/board:<board>_board_test (rpi4, rpi3) and checks what the board found out:
+firmware facts from the mailbox (revision, ARM and VideoCore memory) for consistency, MMU and
+caches on, the RAM arena from the end of the image to the VideoCore's memory, the system timer
+against the generic timer, and an unaligned load (legal only with the MMU on).
 
-    board_test.py --kernel kernel8.img --elf kernel8.elf
+    board_test.py --board rpi4 --machine raspi4b --kernel kernel8.img --elf kernel8.elf
 """
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
-from pathlib import Path
 
-from rpi4_session import Tally, boot_rpi4, elf64_sections
+from board_session import Tally, arguments, boot, elf64_sections
 
-PI4B_TYPE = 0x11  # revision code bits 11:4
+# The board type in the revision code (bits 11:4) that QEMU's machine reports.
+BOARD_TYPE = {"rpi4": (0x11, "Pi 4B"), "rpi3": (0x08, "Pi 3B")}
 
 
-def fields(console: str) -> dict[str, str]:
-    """Every key=value on the "rpi4: " lines."""
+def fields(console: str, board: str) -> dict[str, str]:
+    """Every key=value on the "<board>: " lines."""
     found: dict[str, str] = {}
     for line in console.splitlines():
-        if line.startswith("rpi4: "):
+        if line.startswith(f"{board}: "):
             found.update(re.findall(r"(\w+)=(\S+)", line))
     return found
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--kernel", type=Path, required=True)
-    parser.add_argument("--elf", type=Path, required=True)
-    parser.add_argument("--timeout", type=float, default=60.0)
-    args = parser.parse_args()
-    session = boot_rpi4(args.kernel)
+    args = arguments(__doc__, timeout=60.0)
+    session = boot(args.machine, args.kernel)
     status = session.finish(args.timeout)
     console = session.console
     print(console)
     tally = Tally()
     tally.check(status == 0, f"QEMU exit status {status} == 0")
-    tally.check("rpi4: board test done" in console, "board test ran to the end")
-    f = fields(console)
+    tally.check(f"{args.board}: board test done" in console, "board test ran to the end")
+    f = fields(console, args.board)
+    board_type, model = BOARD_TYPE[args.board]
     try:
         revision = int(f["revision"], 16)
         arm_base, arm_size = (int(v, 16) for v in f["arm_mem"].split("+"))
@@ -57,7 +51,7 @@ def main() -> int:
 
     tally.check(f["mailbox_ok"] == "1", "mailbox answered revision, ARM and VC memory")
     tally.check(bool(revision & (1 << 23)), f"revision {revision:#x} is a new-style code")
-    tally.check((revision >> 4) & 0xFF == PI4B_TYPE, f"revision {revision:#x} is a Pi 4B")
+    tally.check((revision >> 4) & 0xFF == board_type, f"revision {revision:#x} is a {model}")
     tally.check(ram == (256 << 20) << ((revision >> 20) & 7), f"RAM {ram >> 20} MB from revision")
     tally.check(arm_base == 0 and arm_size > 0, f"ARM memory {arm_base:#x}+{arm_size:#x}")
     tally.check(arm_base + arm_size <= vc_base, "ARM memory ends at or below the VC base")

@@ -1,22 +1,21 @@
-// SD card test image (rpi4): brings up the SD card over SDHCI, mounts its FAT32 volume, lists
-// the root directory and prints the CRC-32 of one file read through FAT32:
+// SD card test image (rpi3, rpi4): brings up the SD card over SDHCI, mounts its FAT32 volume,
+// lists the root directory and prints the CRC-32 of one file read through FAT32:
 //   sd: card at 0xfe300000: SDHC, 4194304 blocks, 4-bit bus, 25000000 Hz
 //   ls /: d 0 models
 //   file /models/stories/model.bin size=300000 crc32=1a2b3c4d reads=7 us=1234
 // Exit status: 0 ok, 1 no card, 2 no FAT32 volume, 3 file missing or unreadable.
 //
-// Which controller holds the card: on a real Pi 4 the SD slot is wired to EMMC2 (0xfe340000).
-// QEMU 10's raspi4b routes `-drive if=sd` through the GPIO model to the BCM2835 Arasan EMMC
-// (0xfe300000; GPIO 48-53 in ALT0 would move it to sdhost), and leaves EMMC2 without a card.
-// So EMMC2 is tried first and the Arasan EMMC only when EMMC2 reports no card.
+// Which controllers, in which order: the board's (bcm/sd_slots.h); the next one is tried only
+// when a controller reports no card. Pi 4: EMMC2 (0xfe340000, the SD slot), then the BCM2835
+// Arasan EMMC (0xfe300000), where QEMU 10's raspi4b routes `-drive if=sd`. Pi 3: the Arasan
+// EMMC (0x3f300000), where QEMU's raspi3b routes it too.
+#include "bcm/sd_slots.h"
 #include "board/board.h"
 #include "common/crc32.h"
 #include "common/fmt.h"
 #include "drivers/fat32.h"
 #include "drivers/sdhci.h"
 
-#define RPI4_EMMC2_BASE 0xfe340000u  // BCM2711 EMMC2: the Pi 4's SD slot
-#define RPI4_EMMC_BASE 0xfe300000u   // BCM2835 Arasan EMMC: WiFi SDIO on a Pi 4, the card in QEMU
 #define TEST_FILE "/models/stories/model.bin"
 
 static uint64_t now_us(void) {
@@ -49,10 +48,11 @@ static int try_controller(uintptr_t base) {
 }
 
 int main(void) {
-  uintptr_t base = RPI4_EMMC2_BASE;
-  int st = try_controller(base);
-  if (st == BLOCK_ERR_NO_MEDIUM || st == BLOCK_ERR_TIMEOUT) {
-    base = RPI4_EMMC_BASE;
+  const struct bcm_sd_slot *slots;
+  int n = bcm_sd_slots(&slots), st = BLOCK_ERR_NO_MEDIUM;
+  uintptr_t base = 0;
+  for (int i = 0; i < n && (st == BLOCK_ERR_NO_MEDIUM || st == BLOCK_ERR_TIMEOUT); i++) {
+    base = slots[i].base;
     st = try_controller(base);
   }
   if (st != BLOCK_OK) {

@@ -1,4 +1,4 @@
-// rpi4 SMP test image: board_parallel_for on 1, 2, 3 and 4 cores against the serial result.
+// SMP test image (rpi3, rpi4): board_parallel_for on 1, 2, 3 and 4 cores against the serial result.
 //   fill:   a[i] = hash(i), written by all cores
 //   sum:    per-slice partial sums recorded in slots (atomic slot counter: needs coherent,
 //           cacheable memory on every core), checked to cover [0, n) exactly once

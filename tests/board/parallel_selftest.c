@@ -11,7 +11,7 @@
 #include "common/fmt.h"
 #include "engine/kernels.h"
 #include "engine/ops.h"
-#include "tests/engines_board/selftest.h"
+#include "tests/board/selftest.h"
 
 enum { MAX_N = 1024, ROWS = 67, COLS = 96, GROUP = 32 };
 

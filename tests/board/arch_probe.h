@@ -1,6 +1,6 @@
-// AArch64 probes for the rpi4 test images (system registers, raw loads), in one place.
-#ifndef IMAGES_RPI4_TESTS_ARCH_PROBE_H_
-#define IMAGES_RPI4_TESTS_ARCH_PROBE_H_
+// AArch64 probes for the rpi3/rpi4 test images (system registers, raw loads), in one place.
+#ifndef TESTS_BOARD_ARCH_PROBE_H_
+#define TESTS_BOARD_ARCH_PROBE_H_
 
 #include <stdint.h>
 
@@ -30,4 +30,4 @@ static inline unsigned long long probe_load64(const void *p) {
   return v;
 }
 
-#endif  // IMAGES_RPI4_TESTS_ARCH_PROBE_H_
+#endif  // TESTS_BOARD_ARCH_PROBE_H_

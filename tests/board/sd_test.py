@@ -1,13 +1,15 @@
-"""The Pi 4 SD card path in QEMU raspi4b: //images:rpi4_sd_test reads a FAT32 card over SDHCI.
+"""The SD card path of the AArch64 Broadcom boards in QEMU: //tests/board:<board>_sd_test
+(BOARD rpi4 on raspi4b, rpi3 on raspi3b; MACHINE, SD_TEST_IMG) reads a FAT32 card over SDHCI.
 
 Each case builds a card image here (mkfs.fat + mtools through drivers/fat32/fat_image.py),
 boots the image with it and checks the console: the card found on the expected controller, the
 root directory listing, and the CRC-32 of /models/stories/model.bin against zlib's.
 
-Where the card goes: `-drive if=sd` puts it on the BCM2835 Arasan EMMC (0xfe300000), which is
-where QEMU 10's raspi4b GPIO model routes the SD bus; `-device sd-card,bus=/generic-sdhci/sd-bus`
-puts it on the BCM2711 EMMC2 (0xfe340000), the Pi 4's real SD slot. QEMU needs the card size
-to be a power of two; cards up to 2 GiB are SDSC (byte addresses), larger ones SDHC (blocks).
+Where the card goes: `-drive if=sd` puts it on the BCM2835 Arasan EMMC (0xfe300000 on raspi4b,
+0x3f300000 on raspi3b), which is where QEMU 10's GPIO model routes the SD bus; on raspi4b
+`-device sd-card,bus=/generic-sdhci/sd-bus` puts it on the BCM2711 EMMC2 (0xfe340000), the
+Pi 4's real SD slot. QEMU needs the card size to be a power of two; cards up to 2 GiB are SDSC
+(byte addresses), larger ones SDHC (blocks).
 """
 
 from __future__ import annotations
@@ -22,15 +24,20 @@ import pytest
 from fat_image import make_card
 from qemu import boot, qemu_command
 
-KERNEL = Path(os.environ.get("RPI4_SD_IMG", "kernel8.img"))
+BOARD = os.environ.get("BOARD", "rpi4")
+MACHINE = os.environ.get("MACHINE", "raspi4b")
+KERNEL = Path(os.environ.get("SD_TEST_IMG", "kernel8.img"))
 TMP = Path(os.environ.get("TEST_TMPDIR", "/tmp"))
 MIB = 1 << 20
-EMMC2 = "0xfe340000"
-EMMC = "0xfe300000"
+# The board's SD controllers in the order the image tries them (bcm/sd_slots.h); the last one
+# is where `-drive if=sd` puts the card in QEMU.
+SLOTS = {"rpi4": ["0xfe340000", "0xfe300000"], "rpi3": ["0x3f300000"]}[BOARD]
+EMMC = SLOTS[-1]
+EMMC2 = "0xfe340000"  # rpi4 only: the Pi 4's SD slot, reachable in QEMU as generic-sdhci
 
 
 def _run(*extra: str):
-    command = qemu_command("aarch64", "raspi4b", KERNEL, list(extra))
+    command = qemu_command("aarch64", MACHINE, KERNEL, list(extra))
     print("$", " ".join(command))
     run = boot(command, timeout_s=120)
     print(run.console)
@@ -68,10 +75,19 @@ def test_card_on_qemu_default_slot_sdsc() -> None:
     path, files = _card("sdsc", 64 * MIB)
     run = _run("-drive", f"file={path},if=sd,format=raw")
     assert run.exit_code == 0
-    assert f"sd: {EMMC2}: no medium" in run.console  # EMMC2 probed first, empty in QEMU
+    for slot in SLOTS[:-1]:  # probed first, empty in QEMU (rpi4: EMMC2)
+        assert f"sd: {slot}: no medium" in run.console
     _check_read(run.console, files, EMMC, "SDSC")
 
 
+def test_card_on_qemu_default_slot_sdhc() -> None:
+    path, files = _card("sdhc-default", 4096 * MIB, sectors_per_cluster=8)  # sparse file
+    run = _run("-drive", f"file={path},if=sd,format=raw")
+    assert run.exit_code == 0
+    _check_read(run.console, files, EMMC, "SDHC")
+
+
+@pytest.mark.skipif(BOARD != "rpi4", reason="EMMC2 is the Pi 4's")
 def test_card_on_emmc2_sdhc() -> None:
     path, files = _card("sdhc", 4096 * MIB, sectors_per_cluster=8)  # sparse file
     run = _run(
@@ -85,8 +101,8 @@ def test_card_on_emmc2_sdhc() -> None:
 def test_no_card() -> None:
     run = _run()
     assert run.exit_code == 1
-    assert f"sd: {EMMC2}: no medium (no card)" in run.console
-    assert f"sd: {EMMC}: no medium (no card)" in run.console
+    for slot in SLOTS:
+        assert f"sd: {slot}: no medium (no card)" in run.console
     assert "sd: no card found" in run.console
 
 

@@ -1,18 +1,16 @@
-"""Boots //images:rpi4_crash_test three times (data abort, brk, undefined instruction) and
-checks each crash report: exception class, fault details, ELR inside the function that
-faulted (from the ELF's symbol table), and QEMU's exit status 70 from board_exit.
+"""Boots //tests/board:<board>_crash_test (rpi4, rpi3) three times (data abort, brk, undefined
+instruction) and checks each crash report: exception class, fault details, ELR inside the
+function that faulted (from the ELF's symbol table), and QEMU's exit status 70 from board_exit.
 
-    crash_report_test.py --kernel kernel8.img --elf kernel8.elf
+    crash_report_test.py --board rpi4 --machine raspi4b --kernel kernel8.img --elf kernel8.elf
 """
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
-from pathlib import Path
 
-from rpi4_session import Tally, boot_rpi4, elf64_symbols
+from board_session import Tally, arguments, boot, elf64_symbols
 
 CRASH_STATUS = 70
 # (byte sent, function that faults, ESR class line, more text the report must contain)
@@ -25,17 +23,11 @@ CASES = [
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--kernel", type=Path, required=True)
-    parser.add_argument("--elf", type=Path, required=True)
-    parser.add_argument("--timeout", type=float, default=60.0)
-    args = parser.parse_args()
+    args = arguments(__doc__, timeout=60.0)
     symbols = elf64_symbols(args.elf)
     tally = Tally()
     for byte, function, class_line, details in CASES:
-        session = boot_rpi4(args.kernel)
+        session = boot(args.machine, args.kernel)
         session.wait_for("crash test: send", args.timeout)
         session.send(byte)
         status = session.finish(args.timeout)

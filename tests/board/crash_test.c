@@ -1,4 +1,4 @@
-// rpi4 crash test image: takes an exception on purpose so tests/rpi4/crash_report_test.py
+// Crash test image (rpi3, rpi4): takes an exception on purpose so tests/board/crash_report_test.py
 // can check the crash report. After its prompt, the first console byte picks the fault:
 //   'b' brk #0, 'u' undefined instruction, anything else or nothing within 10 s: a load
 //   from an unmapped address (data abort, translation fault).

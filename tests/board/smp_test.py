@@ -1,31 +1,24 @@
-"""Boots //images:rpi4_smp_test: parallel-for on 1..4 cores against the serial result. The
-image checks itself; this checks that all four cores came online, that every core count
-ran on that many distinct cores with matching results, and the image's pass/fail line.
+"""Boots //tests/board:<board>_smp_test (rpi4, rpi3): parallel-for on 1..4 cores against the
+serial result. The image checks itself; this checks that all four cores came online, that
+every core count ran on that many distinct cores with matching results, and the image's
+pass/fail line.
 
-    smp_test.py --kernel kernel8.img
+    smp_test.py --board rpi4 --machine raspi4b --kernel kernel8.img --elf kernel8.elf
 """
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
-from pathlib import Path
 
-from rpi4_session import Tally, boot_rpi4
+from board_session import Tally, arguments, boot
 
 CORES = 4
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--kernel", type=Path, required=True)
-    parser.add_argument("--elf", type=Path, help="unused (the test targets pass it to all)")
-    parser.add_argument("--timeout", type=float, default=240.0)
-    args = parser.parse_args()
-    session = boot_rpi4(args.kernel)
+    args = arguments(__doc__, timeout=240.0)
+    session = boot(args.machine, args.kernel)
     status = session.finish(args.timeout)
     console = session.console
     print(console)

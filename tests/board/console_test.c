@@ -1,4 +1,4 @@
-// rpi4 console test image: PL011 polled receive + common/line_edit. Echoes each line as
+// Console test image (rpi3, rpi4): PL011 polled receive + common/line_edit. Echoes each line as
 //   line len=<n> truncated=<0|1> text=<bytes>
 // with a 32-byte buffer, until the line "/exit" (exit 0) or end of input.
 #include "board/board.h"

@@ -1,9 +1,11 @@
-"""Helpers for the rpi4 board-support tests: a QEMU raspi4b session to type into, an ELF64
-section and symbol table reader, and a pass/fail tally that prints "N passed, N failed".
+"""Helpers for the board-support tests: a QEMU session to type into, an ELF64 section and
+symbol table reader, a pass/fail tally that prints "N passed, N failed", and the command line
+every driver takes (--board, --machine, --kernel, --elf).
 """
 
 from __future__ import annotations
 
+import argparse
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,12 +13,24 @@ from pathlib import Path
 from qemu import Session, qemu_command
 
 SYSTEM = "aarch64"
-MACHINE = "raspi4b"
 
 
-def boot_rpi4(kernel: Path, extra: list[str] | None = None) -> Session:
-    """QEMU raspi4b booting `kernel`, its console on pipes (tools/qemu's Session)."""
-    command = qemu_command(SYSTEM, MACHINE, kernel, extra or [])
+def arguments(doc: str, timeout: float) -> argparse.Namespace:
+    """The drivers' command line: the board (its name, QEMU machine), its image and ELF."""
+    parser = argparse.ArgumentParser(
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--board", required=True, help="board name, e.g. rpi4")
+    parser.add_argument("--machine", required=True, help="QEMU machine, e.g. raspi4b")
+    parser.add_argument("--kernel", type=Path, required=True)
+    parser.add_argument("--elf", type=Path, required=True)
+    parser.add_argument("--timeout", type=float, default=timeout)
+    return parser.parse_args()
+
+
+def boot(machine: str, kernel: Path, extra: list[str] | None = None) -> Session:
+    """QEMU `machine` booting `kernel`, its console on pipes (tools/qemu's Session)."""
+    command = qemu_command(SYSTEM, machine, kernel, extra or [])
     print("$", " ".join(command))
     return Session(command)
 

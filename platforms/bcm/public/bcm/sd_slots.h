@@ -1,0 +1,23 @@
+// Where an AArch64 Broadcom board (rpi3, rpi4) keeps its card and a boot loader's RAM bundle.
+// Each board implements these two (in its board.c); the shared storage backend (board/storage.h,
+// platforms/bcm/storage.c) and the SD test program use them.
+#ifndef BCM_SD_SLOTS_H_
+#define BCM_SD_SLOTS_H_
+
+#include <stdint.h>
+
+// An SD host controller (SDHCI) to try for the card: base address, base clock (from the
+// firmware; 0: take it from the controller's capabilities register) and a name for messages.
+struct bcm_sd_slot {
+  uintptr_t base;
+  uint32_t clock_hz;
+  const char *name;
+};
+
+// The SD controllers in the order to try them (the board's SD slot first); returns how many.
+int bcm_sd_slots(const struct bcm_sd_slot **slots);
+
+// Where a file the boot loader placed in RAM (config.txt `initramfs FILE ADDR`) is expected.
+uintptr_t bcm_ram_bundle(void);
+
+#endif  // BCM_SD_SLOTS_H_

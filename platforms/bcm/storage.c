@@ -1,0 +1,55 @@
+// board/storage.h for the AArch64 Broadcom boards: the SD card over SDHCI on the board's slots
+// in order (bcm_sd_slots: the next one only when a slot has no card), and the RAM bundle at the
+// board's agreed address, RAM from there up to the end of board_ram.
+#include "board/storage.h"
+
+#include "bcm/sd_slots.h"
+#include "board/memory.h"
+#include "board/time.h"
+#include "drivers/sdhci.h"
+
+static sdhci card;
+
+static char *append(char *at, const char *end, const char *text) {
+  while (*text && at < end) *at++ = *text++;
+  return at;
+}
+
+// "no SD card (EMMC2 and EMMC tried)": the names of the slots tried.
+static const char *no_card(const struct bcm_sd_slot *slots, int n) {
+  static char text[96];
+  char *at = append(text, text + sizeof text - 1, "no SD card (");
+  for (int i = 0; i < n; i++) {
+    if (i > 0) at = append(at, text + sizeof text - 1, " and ");
+    at = append(at, text + sizeof text - 1, slots[i].name);
+  }
+  *append(at, text + sizeof text - 1, " tried)") = '\0';
+  return text;
+}
+
+board_card board_storage_card(void) {
+  const struct bcm_sd_slot *slots;
+  int n = bcm_sd_slots(&slots);
+  int status = BLOCK_ERR_NO_MEDIUM;
+  for (int i = 0; i < n; i++) {
+    sdhci_config config = {slots[i].base, slots[i].clock_hz, board_time_us, 0};
+    status = sdhci_init(&card, &config);
+    if (status == BLOCK_OK) {
+      board_card found = {&card.dev, slots[i].name, 0};
+      return found;
+    }
+    if (status != BLOCK_ERR_NO_MEDIUM && status != BLOCK_ERR_TIMEOUT) break;
+  }
+  int missing = status == BLOCK_ERR_NO_MEDIUM || status == BLOCK_ERR_TIMEOUT;
+  board_card none = {0, 0, missing ? no_card(slots, n) : block_strerror(status)};
+  return none;
+}
+
+const void *board_model_region(size_t *size) {
+  uintptr_t base, at = bcm_ram_bundle();
+  size_t ram;
+  *size = 0;
+  if (board_ram(&base, &ram) != 0 || at < base || at >= base + ram) return 0;
+  *size = base + ram - at;
+  return (const void *)at;
+}
