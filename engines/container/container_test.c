@@ -137,6 +137,14 @@ static void test_container(const char *path, const uint8_t *bytes, size_t size,
   CHECKF(s == EM_OK && strcmp(name, engine) == 0, "%s: %s by %s (want %s)", path, em_status_name(s),
          name, engine);
 
+  /* the manifest's chat template: the test models name none (llama) or nanochat's */
+  mc_container c;
+  const char *msg;
+  CHECK(mc_open(&c, bytes, size, 0, &msg) == EM_OK);
+  uint32_t want_template = strcmp(engine, "nanochat") == 0 ? 3 : 1;
+  CHECKF(mc_chat_template(&c) == want_template, "%s: chat template %u, want %u", path,
+         (unsigned)mc_chat_template(&c), (unsigned)want_template);
+
   /* truncation: the header's file size no longer matches */
   size_t dense_end = (size_t)get_u64(bytes, 88) + 4096;
   int wrong = 0;
