@@ -3,6 +3,8 @@
 
 #include <stdbool.h>
 
+#include "common/crc32.h"
+
 /* ---------------------------------------------------------------------------------------
  * Little-endian fields and CRC-32 */
 
@@ -21,31 +23,6 @@ static float f32_at(const uint8_t *p) {
   return f;
 }
 
-uint32_t mc_crc32(uint32_t crc, const void *bytes, size_t size) {
-  const uint8_t *p = (const uint8_t *)bytes;
-  crc = ~crc;
-  for (size_t i = 0; i < size; i++) {
-    crc ^= p[i];
-    for (int k = 0; k < 8; k++) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
-  }
-  return ~crc;
-}
-
-/* Byte-at-a-time table CRC for the big sections (8x faster than the bit loop above). */
-static uint32_t crc_table[256];
-static bool crc_table_ready;
-
-static uint32_t crc32_fast(const uint8_t *p, uint64_t size) {
-  if (!crc_table_ready) {
-    for (uint32_t i = 0; i < 256; i++)
-      crc_table[i] = ~mc_crc32(0xFFFFFFFFu, &(uint8_t){(uint8_t)i}, 1);
-    crc_table_ready = true;
-  }
-  uint32_t crc = 0xFFFFFFFFu;
-  for (uint64_t i = 0; i < size; i++) crc = crc_table[(crc ^ p[i]) & 0xFFu] ^ (crc >> 8);
-  return ~crc;
-}
-
 static em_status fail(const char **msg, const char *text, em_status status) {
   *msg = text;
   return status;
@@ -61,9 +38,9 @@ int mc_probe(const void *bytes, size_t size) {
  * Header and sections */
 
 static uint32_t header_crc(const uint8_t *b) {
-  uint32_t crc = mc_crc32(0, b, 12);
-  crc = mc_crc32(crc, (const uint8_t[4]){0, 0, 0, 0}, 4);
-  return mc_crc32(crc, b + 16, MC_HEADER_SIZE - 16);
+  uint32_t crc = crc32_update(0, b, 12);
+  crc = crc32_update(crc, (const uint8_t[4]){0, 0, 0, 0}, 4);
+  return crc32_update(crc, b + 16, MC_HEADER_SIZE - 16);
 }
 
 uint32_t mc_peek_architecture(const void *bytes, size_t size) {
@@ -129,7 +106,7 @@ static em_status check_header(mc_container *c, unsigned flags, const char **msg)
   for (uint32_t i = 0; i < 4; i++) {
     const mc_section *s = &c->sections[i];
     if (i == MC_SECTION_TENSOR_DATA - 1 && (flags & MC_SKIP_DATA_CRC)) continue;
-    if (crc32_fast(b + s->offset, s->size) != s->crc32)
+    if (crc32_update(0, b + s->offset, (size_t)s->size) != s->crc32)
       return fail(msg, kCrcMsg[i], EM_ERR_CORRUPT);
   }
   return EM_OK;

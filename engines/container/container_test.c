@@ -15,8 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/check.h"
+#include "common/crc32.h"
 #include "engine/registry.h"
-#include "engines/common/testing/check.h"
+#include "engine/tokenizer.h"
 #include "engines/fuzz/guard.h"
 #include "llama/llama.h"
 
@@ -45,10 +47,10 @@ static void fix_crcs(uint8_t *b, size_t size) {
   for (int i = 0; i < 4; i++) {
     size_t e = 40 + 24 * (size_t)i;
     uint64_t off = get_u64(b, e), len = get_u64(b, e + 8);
-    if (off <= size && len <= size - off) set_u32(b, e + 16, mc_crc32(0, b + off, (size_t)len));
+    if (off <= size && len <= size - off) set_u32(b, e + 16, crc32_update(0, b + off, (size_t)len));
   }
   set_u32(b, 12, 0);
-  set_u32(b, 12, mc_crc32(0, b, MC_HEADER_SIZE));
+  set_u32(b, 12, crc32_update(0, b, MC_HEADER_SIZE));
 }
 
 static em_status open_guarded(const uint8_t *bytes, size_t n) {
@@ -150,7 +152,7 @@ static void test_container(const char *path, const uint8_t *bytes, size_t size,
     memcpy(copy, bytes, MC_HEADER_SIZE);
     set_u64(copy, 16, n);
     set_u32(copy, 12, 0);
-    set_u32(copy, 12, mc_crc32(0, copy, MC_HEADER_SIZE));
+    set_u32(copy, 12, crc32_update(0, copy, MC_HEADER_SIZE));
     memcpy(copy + MC_HEADER_SIZE, bytes + MC_HEADER_SIZE, n - MC_HEADER_SIZE);
     if (open_guarded(copy, n) == EM_OK) opened++;
   }

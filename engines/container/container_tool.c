@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "common/check.h"
 #include "container/container.h"
-#include "engines/common/testing/check.h"
 
 int main(int argc, char **argv) {
   if (argc < 2) {

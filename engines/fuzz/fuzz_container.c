@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/crc32.h"
 #include "container/container.h"
 #include "engine/registry.h"
+#include "engine/tokenizer.h"
 
 static uint8_t arena_mem[32 << 20] __attribute__((aligned(64)));
 
@@ -68,10 +70,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       const uint8_t *e = copy + 40 + 24 * i;
       uint64_t off = get_u64(e), len = get_u64(e + 8);
       if (off <= size && len <= size - off)
-        set_u32(copy + 40 + 24 * i + 16, mc_crc32(0, copy + off, (size_t)len));
+        set_u32(copy + 40 + 24 * i + 16, crc32_update(0, copy + off, (size_t)len));
     }
     set_u32(copy + 12, 0);
-    set_u32(copy + 12, mc_crc32(0, copy, MC_HEADER_SIZE));
+    set_u32(copy + 12, crc32_update(0, copy, MC_HEADER_SIZE));
     ok |= run(copy, size);
   }
   free(copy);

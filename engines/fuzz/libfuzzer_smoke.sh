@@ -25,17 +25,19 @@ trap 'rm -rf "$work"' EXIT
 ./bazelw build //tools/verify:all >/dev/null 2>&1 || ./bazelw build //tools/verify:all
 seeds="$(./bazelw info bazel-bin 2>/dev/null)/tools/verify"
 
-sources=(engines/common/{arena,generate,kernels_ref,mathf,ops,parallel,sampler,status,tokenizer,tokenizer_bpe,unicode_tables}.c
-  engines/container/container.c engines/llama/llama.c engines/nanochat/nanochat.c
+sources=(common/crc32.c engines/core/{arena,mathf,parallel,status}.c engines/kernels/{kernels,hot_kernels,ops}.c
+  engines/tokenizer/{vocab,llama2c_tokenizer,bpe_tokenizer,tokenizer,unicode_tables}.c
+  engines/container/container.c engines/container/tensor_map.c engines/llama/llama.c engines/llama/llama2c_file.c engines/nanochat/nanochat.c
   engines/registry/registry.c)
-includes=(-I. -Iengines/common/public -Iengines/container/public -Iengines/llama/public
+includes=(-I. -Icommon/public -Iengines/core/public -Iengines/kernels/public -Iengines/tokenizer/public
+  -Iengines/container/public -Iengines/llama/public
   -Iengines/nanochat/public -Iengines/registry/public)
 
 declare -A corpus=(
   [container]="$seeds/*.mcm"
   [llama2c]="$seeds/*.bin"
   [tokenizer]="$seeds/*.seed"
-  [encoder]="engines/common/testdata/*.txt"
+  [encoder]="engines/tokenizer/testdata/*.txt"
 )
 for target in container llama2c tokenizer encoder; do
   mkdir -p "$work/corpus_$target"

@@ -1,35 +1,16 @@
-/* Llama engine: llama2.c model files read in place, and the forward pass.
- * Sections in data-flow order: header -> weights -> run state -> forward -> engine table. */
+/* Llama engine: the forward pass over weights mapped in place, from a container or (through
+ * llama2c_file.c) a llama2.c model file.
+ * Sections in data-flow order: run state -> containers -> loading -> forward -> engine table. */
 #include "llama/llama.h"
 
 #include <stdint.h>
 
 #include "container/container.h"
+#include "container/tensor_map.h"
 #include "engine/mathf.h"
 #include "engine/ops.h"
-
-#define LLAMA_MAGIC 0x616b3432u            /* "ak42" as a little-endian uint32 */
-#define LLAMA_HEADER_V1 256                /* v1/v2 header bytes */
-#define LLAMA_HEADER_V0 28                 /* v0: 7 int32 */
-#define INFERPI_NANOCHAT_MAGIC 0x4E434854u /* "NCHT" */
-
-static const float kRmsEps = 1e-5f;
-static const float kRopeTheta = 10000.0f;
-
-/* ---------------------------------------------------------------------------------------
- * Header */
-
-static int32_t read_i32(const uint8_t *p) {
-  int32_t v;
-  __builtin_memcpy(&v, p, sizeof v);
-  return v;
-}
-
-static uint32_t read_u32(const uint8_t *p) {
-  uint32_t v;
-  __builtin_memcpy(&v, p, sizeof v);
-  return v;
-}
+#include "engine/tokenizer.h"
+#include "engines/llama/llama_internal.h"
 
 static em_status fail(const char **msg, const char *text, em_status status) {
   *msg = text;
@@ -37,7 +18,7 @@ static em_status fail(const char **msg, const char *text, em_status status) {
 }
 
 /* Checks that the seven numbers describe a buildable transformer. */
-static em_status check_dims(const llama_config *c, const char **msg) {
+em_status llama_check_dims(const llama_config *c, const char **msg) {
   if (c->dim <= 0 || c->hidden_dim <= 0 || c->n_layers <= 0 || c->n_heads <= 0 ||
       c->n_kv_heads <= 0 || c->vocab_size <= 0 || c->seq_len <= 0)
     return fail(msg, "llama: header has a zero or negative dimension", EM_ERR_DIMS);
@@ -52,277 +33,6 @@ static em_status check_dims(const llama_config *c, const char **msg) {
       return fail(msg, "llama: v2 group size must divide dim and hidden_dim", EM_ERR_DIMS);
   }
   return EM_OK;
-}
-
-em_status llama_read_config(llama_config *c, const void *bytes, size_t size, const char **msg) {
-  const uint8_t *b = (const uint8_t *)bytes;
-  *msg = "ok";
-  if (!b || size < 4) return fail(msg, "llama: file shorter than any header", EM_ERR_TRUNCATED);
-  c->rope_theta = kRopeTheta;
-  c->norm_eps = kRmsEps;
-  c->rope_split = false;
-  if (read_u32(b) == INFERPI_NANOCHAT_MAGIC)
-    return fail(msg,
-                "llama: an InferPi nanochat model.bin (NCHT); its layout is not published, "
-                "export the checkpoint to a container instead",
-                EM_ERR_UNSUPPORTED);
-  if (read_u32(b) == MC_MAGIC)
-    return fail(msg, "llama: a container; llama_load reads it, not llama_read_config",
-                EM_ERR_MAGIC);
-  const uint8_t *dims;
-  if (read_u32(b) == LLAMA_MAGIC) {
-    if (size < LLAMA_HEADER_V1)
-      return fail(msg, "llama: file shorter than its 256-byte header", EM_ERR_TRUNCATED);
-    c->version = read_i32(b + 4);
-    if (c->version != 1 && c->version != 2)
-      return fail(msg, "llama: ak42 file of a version other than 1 or 2", EM_ERR_VERSION);
-    dims = b + 8;
-    c->shared_classifier = b[36] != 0;
-    c->group_size = c->version == 2 ? read_i32(b + 37) : 0;
-  } else {
-    if (read_i32(b) <= 0)
-      return fail(msg, "llama: no ak42 magic and not a v0 header (dim <= 0)", EM_ERR_MAGIC);
-    if (size < LLAMA_HEADER_V0)
-      return fail(msg, "llama: file shorter than the v0 header", EM_ERR_TRUNCATED);
-    c->version = 0;
-    c->group_size = 0;
-    dims = b;
-  }
-  c->dim = read_i32(dims);
-  c->hidden_dim = read_i32(dims + 4);
-  c->n_layers = read_i32(dims + 8);
-  c->n_heads = read_i32(dims + 12);
-  c->n_kv_heads = read_i32(dims + 16);
-  c->vocab_size = read_i32(dims + 20);
-  c->seq_len = read_i32(dims + 24);
-  if (c->version == 0) { /* v0: a negative vocab size flags a separate classifier */
-    c->shared_classifier = c->vocab_size > 0;
-    if (c->vocab_size < 0 && c->vocab_size != INT32_MIN) c->vocab_size = -c->vocab_size;
-  }
-  return check_dims(c, msg);
-}
-
-/* ---------------------------------------------------------------------------------------
- * Weights: a cursor over the file that checks every size (overflow-safe) before use. */
-
-typedef struct reader {
-  const uint8_t *base;
-  size_t size, off;
-  em_arena *arena; /* for the rare misaligned fp32 block that must be copied */
-  size_t in_place, copied;
-  em_status status;
-  const char *msg;
-} reader;
-
-static bool mul_size(size_t a, size_t b, size_t *out) {
-  if (b != 0 && a > (size_t)-1 / b) return false;
-  *out = a * b;
-  return true;
-}
-
-/* Bytes of `count` items of `elem` bytes: the next bytes of the file, or NULL on error. */
-static const uint8_t *take(reader *r, size_t count, size_t elem) {
-  size_t bytes;
-  if (r->status != EM_OK) return NULL;
-  if (!mul_size(count, elem, &bytes)) {
-    r->status = EM_ERR_OVERFLOW;
-    r->msg = "llama: a tensor size does not fit in size_t";
-    return NULL;
-  }
-  if (bytes > r->size - r->off) {
-    r->status = EM_ERR_TRUNCATED;
-    r->msg = "llama: file ends before its weights do";
-    return NULL;
-  }
-  const uint8_t *p = r->base + r->off;
-  r->off += bytes;
-  return p;
-}
-
-/* `count` fp32 values: in place when aligned, else copied into the arena. */
-static const float *take_f32(reader *r, size_t count) {
-  const uint8_t *p = take(r, count, sizeof(float));
-  if (!p) return NULL;
-  if (((uintptr_t)p & (sizeof(float) - 1)) == 0) {
-    r->in_place += count * sizeof(float);
-    return (const float *)p;
-  }
-  float *copy = (float *)em_arena_alloc_array(r->arena, count, sizeof(float), sizeof(float));
-  if (!copy) {
-    r->status = EM_ERR_NOMEM;
-    r->msg = "llama: arena too small for a misaligned scale block";
-    return NULL;
-  }
-  __builtin_memcpy(copy, p, count * sizeof(float));
-  r->copied += count * sizeof(float);
-  return copy;
-}
-
-/* `count` fp16 values widened to fp32 in the arena (InferPi's norms). */
-static const float *take_f16_as_f32(reader *r, size_t count) {
-  const uint8_t *p = take(r, count, 2);
-  if (!p) return NULL;
-  float *copy = (float *)em_arena_alloc_array(r->arena, count, sizeof(float), 16);
-  if (!copy) {
-    r->status = EM_ERR_NOMEM;
-    r->msg = "llama: arena too small for the fp16 norm weights";
-    return NULL;
-  }
-  for (size_t i = 0; i < count; i++)
-    copy[i] = em_f16_to_f32((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
-  r->copied += count * sizeof(float);
-  return copy;
-}
-
-/* A (rows, cols) matrix: fp32 (v0, v1), int8 followed by its group scales (v2), or fp16
- * (InferPi). */
-static em_matrix take_matrix(reader *r, const llama_config *c, int rows, int cols) {
-  em_matrix m = {EM_F32, NULL, NULL, rows, cols, 0};
-  size_t count;
-  if (!mul_size((size_t)rows, (size_t)cols, &count)) {
-    if (r->status == EM_OK) {
-      r->status = EM_ERR_OVERFLOW;
-      r->msg = "llama: a tensor size does not fit in size_t";
-    }
-    return m;
-  }
-  if (c->version == 2) {
-    m.dtype = EM_Q8;
-    m.group_size = c->group_size;
-    m.data = take(r, count, 1);
-    if (m.data) r->in_place += count;
-    m.scales = take_f32(r, count / (size_t)c->group_size);
-  } else if (c->version == LLAMA_INFERPI_F16) {
-    m.dtype = EM_F16;
-    m.data = take(r, count, 2);
-    if (m.data) r->in_place += count * 2;
-  } else {
-    m.data = take_f32(r, count);
-  }
-  return m;
-}
-
-/* Per-layer tensors are stored layer after layer; these fill one field of every layer. */
-static void take_layer_matrices(reader *r, const llama_config *c, llama_layer *layers, size_t field,
-                                int rows, int cols) {
-  for (int l = 0; l < c->n_layers; l++) {
-    *(em_matrix *)((uint8_t *)&layers[l] + field) = take_matrix(r, c, rows, cols);
-  }
-}
-
-static void take_layer_vectors(reader *r, const llama_config *c, llama_layer *layers, size_t field,
-                               int n) {
-  for (int l = 0; l < c->n_layers; l++) {
-    *(const float **)((uint8_t *)&layers[l] + field) =
-        c->version == LLAMA_INFERPI_F16 ? take_f16_as_f32(r, (size_t)n) : take_f32(r, (size_t)n);
-  }
-}
-
-#define LAYER_FIELD(name) offsetof(llama_layer, name)
-
-static void take_block_matrices(reader *r, const llama_config *c, llama_layer *layers) {
-  int dim = c->dim, hidden = c->hidden_dim;
-  int kv_dim = dim / c->n_heads * c->n_kv_heads;
-  take_layer_matrices(r, c, layers, LAYER_FIELD(wq), dim, dim);
-  take_layer_matrices(r, c, layers, LAYER_FIELD(wk), kv_dim, dim);
-  take_layer_matrices(r, c, layers, LAYER_FIELD(wv), kv_dim, dim);
-  take_layer_matrices(r, c, layers, LAYER_FIELD(wo), dim, dim);
-  if (c->version == 0 || c->version == LLAMA_INFERPI_F16)
-    take_layer_vectors(r, c, layers, LAYER_FIELD(rms_ffn), dim);
-  take_layer_matrices(r, c, layers, LAYER_FIELD(w1), hidden, dim);
-  take_layer_matrices(r, c, layers, LAYER_FIELD(w2), dim, hidden);
-  take_layer_matrices(r, c, layers, LAYER_FIELD(w3), hidden, dim);
-}
-
-/* Maps every tensor in file order (see llama.h for the three layouts). */
-static void map_weights(reader *r, const llama_config *c, llama_weights *w) {
-  int dim = c->dim, head_size = c->dim / c->n_heads;
-  if (c->version == 0 || c->version == LLAMA_INFERPI_F16) {
-    bool half = c->version == LLAMA_INFERPI_F16;
-    w->token_embedding = take_matrix(r, c, c->vocab_size, dim);
-    take_layer_vectors(r, c, w->layers, LAYER_FIELD(rms_att), dim);
-    take_block_matrices(r, c, w->layers); /* includes rms_ffn, between wo and w1 */
-    w->rms_final = half ? take_f16_as_f32(r, (size_t)dim) : take_f32(r, (size_t)dim);
-    size_t freq_cis; /* (seq_len, head_size / 2), real then imaginary: unused */
-    if (!mul_size((size_t)c->seq_len, (size_t)head_size, &freq_cis)) freq_cis = (size_t)-1;
-    take(r, freq_cis, half ? 2 : sizeof(float));
-  } else {
-    take_layer_vectors(r, c, w->layers, LAYER_FIELD(rms_att), dim);
-    take_layer_vectors(r, c, w->layers, LAYER_FIELD(rms_ffn), dim);
-    w->rms_final = take_f32(r, (size_t)dim);
-    w->token_embedding = take_matrix(r, c, c->vocab_size, dim);
-    take_block_matrices(r, c, w->layers);
-  }
-  w->classifier = c->shared_classifier ? w->token_embedding : take_matrix(r, c, c->vocab_size, dim);
-}
-
-static bool add_size(size_t a, size_t b, size_t *out) {
-  if (a > (size_t)-1 - b) return false;
-  *out = a + b;
-  return true;
-}
-
-/* a*b + c*d ... as one overflow-checked accumulation: *acc += a * b. */
-static bool add_product(size_t *acc, size_t a, size_t b) {
-  size_t p;
-  return mul_size(a, b, &p) && add_size(*acc, p, acc);
-}
-
-/* Bytes the whole file must have for this config (false when the sum overflows size_t). */
-static bool model_file_size(const llama_config *c, size_t *out) {
-  size_t dim = (size_t)c->dim, hidden = (size_t)c->hidden_dim, vocab = (size_t)c->vocab_size;
-  size_t kv_dim = dim / (size_t)c->n_heads * (size_t)c->n_kv_heads;
-  size_t layers = (size_t)c->n_layers;
-  size_t per_layer = 0, matrix = 0, floats = 0, scales_bytes = 0;
-  bool ok = add_product(&per_layer, dim, dim) &&    /* wq */
-            add_product(&per_layer, kv_dim, dim) && /* wk */
-            add_product(&per_layer, kv_dim, dim) && /* wv */
-            add_product(&per_layer, dim, dim) &&    /* wo */
-            add_product(&per_layer, hidden, dim) && /* w1 */
-            add_product(&per_layer, hidden, dim) && /* w2 */
-            add_product(&per_layer, hidden, dim) && /* w3 */
-            add_product(&matrix, per_layer, layers) &&
-            add_product(&matrix, vocab, dim) && /* token embedding */
-            (c->shared_classifier || add_product(&matrix, vocab, dim)) &&
-            add_product(&floats, 2 * layers, dim) &&                 /* rms_att, rms_ffn */
-            add_size(floats, dim, &floats) &&                        /* rms_final */
-            ((c->version != 0 && c->version != LLAMA_INFERPI_F16) || /* v0: freq_cis, */
-             add_product(&floats, (size_t)c->seq_len, dim / (size_t)c->n_heads)); /* re+im */
-  if (!ok) return false;
-  size_t elem = c->version == LLAMA_INFERPI_F16 ? 2 : sizeof(float);
-  if (c->version == 2) { /* int8 values, plus one fp32 scale per group */
-    if (!mul_size(matrix / (size_t)c->group_size, sizeof(float), &scales_bytes)) return false;
-  } else if (!mul_size(matrix, elem, &matrix)) {
-    return false;
-  }
-  bool headerless = c->version == 0 || c->version == LLAMA_INFERPI_F16;
-  return mul_size(floats, elem, out) && add_size(*out, matrix, out) &&
-         add_size(*out, scales_bytes, out) &&
-         add_size(*out, headerless ? LLAMA_HEADER_V0 : LLAMA_HEADER_V1, out);
-}
-
-/* A header without magic: v0 when its fp32 sizes fit in `size`, else InferPi fp16 when its
- * fp16 sizes are exactly `size`. Returns false (v0 kept) when neither. */
-static bool pick_headerless_version(llama_config *c, size_t size) {
-  size_t v0, f16;
-  if (c->version != 0) return true;
-  if (model_file_size(c, &v0) && v0 <= size) return true;
-  c->version = LLAMA_INFERPI_F16;
-  if (model_file_size(c, &f16) && f16 == size) return true;
-  c->version = 0;
-  return false;
-}
-
-int llama_probe(const void *bytes, size_t size) {
-  if (mc_probe(bytes, size)) return mc_peek_architecture(bytes, size) == MC_ARCH_LLAMA ? 100 : 0;
-  llama_config c;
-  const char *msg;
-  if (llama_read_config(&c, bytes, size, &msg) != EM_OK) return 0;
-  pick_headerless_version(&c, size);
-  size_t expected;
-  if (!model_file_size(&c, &expected) || expected > size) return 0;
-  if (c.version == 1 || c.version == 2) return 100;
-  return expected == size ? 50 : 0; /* no magic: the sizes must add up exactly */
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -404,69 +114,6 @@ static em_status finish_load(llama_model *m, const em_load_options *options, em_
 /* ---------------------------------------------------------------------------------------
  * Containers (docs/CONTAINER.md): tensors by name, layers stacked on axis 0. */
 
-typedef struct container_map {
-  const mc_container *c;
-  em_arena *arena;
-  size_t in_place, copied;
-  int min_group; /* smallest q8/q4 group size seen, 0 if none */
-  em_status status;
-  const char *msg;
-} container_map;
-
-/* The tensor `name`, checked to have exactly the given shape (n dims). */
-static bool find_shaped(container_map *m, const char *name, int n, const uint64_t *shape,
-                        mc_tensor *t) {
-  if (m->status != EM_OK) return false;
-  if (mc_find(m->c, name, t, &m->msg) != EM_OK) {
-    m->status = EM_ERR_DIMS;
-    m->msg = "llama: the container lacks a tensor llama2.c's layout needs";
-    return false;
-  }
-  bool ok = t->ndim == (uint32_t)n;
-  for (int d = 0; ok && d < n; d++) ok = t->shape[d] == shape[d];
-  if (!ok) {
-    m->status = EM_ERR_DIMS;
-    m->msg = "llama: a container tensor's shape differs from the header's dimensions";
-  }
-  return ok;
-}
-
-/* Layer l's (rows, cols) slice of a stacked matrix tensor (or the whole of a 2-D one). */
-static em_matrix container_matrix(container_map *m, const mc_tensor *t, int layer, int rows,
-                                  int cols) {
-  em_matrix out = {EM_F32, NULL, NULL, rows, cols, 0};
-  if (m->status != EM_OK) return out;
-  em_status s =
-      mc_matrix(t, (uint64_t)layer * (uint64_t)rows, (uint64_t)rows, (uint64_t)cols, &out);
-  if (s != EM_OK) {
-    m->status = s;
-    m->msg = "llama: a container matrix cannot be viewed in place (shape or alignment)";
-    return out;
-  }
-  if (out.group_size > 0 && (m->min_group == 0 || out.group_size < m->min_group))
-    m->min_group = out.group_size;
-  return out;
-}
-
-/* A norm vector: in place when f32, else widened into the arena. */
-static const float *container_vector(container_map *m, const mc_tensor *t, int layer, int n) {
-  if (m->status != EM_OK) return NULL;
-  size_t first = (size_t)layer * (size_t)n;
-  if (t->format == MC_F32) {
-    m->in_place += (size_t)n * sizeof(float);
-    return (const float *)t->values + first;
-  }
-  float *copy = (float *)em_arena_alloc_array(m->arena, (size_t)n, sizeof(float), 16);
-  if (!copy) {
-    m->status = EM_ERR_NOMEM;
-    m->msg = "llama: arena too small for widened norm weights";
-    return NULL;
-  }
-  for (int i = 0; i < n; i++) copy[i] = mc_value(t, first + (size_t)i);
-  m->copied += (size_t)n * sizeof(float);
-  return copy;
-}
-
 static bool finite_positive(float x) { return x > 0.0f && x <= 3.4e38f; }
 
 static em_status config_from_container(llama_config *c, const mc_container *mc, const char **msg) {
@@ -498,7 +145,7 @@ static em_status config_from_container(llama_config *c, const mc_container *mc, 
   if (!finite_positive(c->rope_theta) || !finite_positive(c->norm_eps))
     return fail(msg, "llama: container rope_theta or norm_eps is not a positive number",
                 EM_ERR_DIMS);
-  return check_dims(c, msg);
+  return llama_check_dims(c, msg);
 }
 
 em_status llama_load_container(llama_model **out, const void *bytes, size_t size,
@@ -530,49 +177,44 @@ em_status llama_load_container(llama_model **out, const void *bytes, size_t size
   }
   uint64_t L = (uint64_t)c.n_layers, dim = (uint64_t)c.dim, hidden = (uint64_t)c.hidden_dim;
   uint64_t kv = dim / (uint64_t)c.n_heads * (uint64_t)c.n_kv_heads, vocab = (uint64_t)c.vocab_size;
-  container_map map = {&mc, arena, 0, 0, 0, EM_OK, "ok"};
+  mc_map map;
+  mc_map_init(&map, &mc, arena);
   mc_tensor emb, att, ffn, fin, wq, wk, wv, wo, w1, w2, w3, cls;
-  find_shaped(&map, "token_embedding", 2, (uint64_t[]){vocab, dim}, &emb);
-  find_shaped(&map, "rms_att", 2, (uint64_t[]){L, dim}, &att);
-  find_shaped(&map, "rms_ffn", 2, (uint64_t[]){L, dim}, &ffn);
-  find_shaped(&map, "rms_final", 1, (uint64_t[]){dim}, &fin);
-  find_shaped(&map, "wq", 3, (uint64_t[]){L, dim, dim}, &wq);
-  find_shaped(&map, "wk", 3, (uint64_t[]){L, kv, dim}, &wk);
-  find_shaped(&map, "wv", 3, (uint64_t[]){L, kv, dim}, &wv);
-  find_shaped(&map, "wo", 3, (uint64_t[]){L, dim, dim}, &wo);
-  find_shaped(&map, "w1", 3, (uint64_t[]){L, hidden, dim}, &w1);
-  find_shaped(&map, "w2", 3, (uint64_t[]){L, dim, hidden}, &w2);
-  find_shaped(&map, "w3", 3, (uint64_t[]){L, hidden, dim}, &w3);
-  if (!c.shared_classifier) find_shaped(&map, "wcls", 2, (uint64_t[]){vocab, dim}, &cls);
+  mc_map_find(&map, "token_embedding", 2, (uint64_t[]){vocab, dim}, &emb);
+  mc_map_find(&map, "rms_att", 2, (uint64_t[]){L, dim}, &att);
+  mc_map_find(&map, "rms_ffn", 2, (uint64_t[]){L, dim}, &ffn);
+  mc_map_find(&map, "rms_final", 1, (uint64_t[]){dim}, &fin);
+  mc_map_find(&map, "wq", 3, (uint64_t[]){L, dim, dim}, &wq);
+  mc_map_find(&map, "wk", 3, (uint64_t[]){L, kv, dim}, &wk);
+  mc_map_find(&map, "wv", 3, (uint64_t[]){L, kv, dim}, &wv);
+  mc_map_find(&map, "wo", 3, (uint64_t[]){L, dim, dim}, &wo);
+  mc_map_find(&map, "w1", 3, (uint64_t[]){L, hidden, dim}, &w1);
+  mc_map_find(&map, "w2", 3, (uint64_t[]){L, dim, hidden}, &w2);
+  mc_map_find(&map, "w3", 3, (uint64_t[]){L, hidden, dim}, &w3);
+  if (!c.shared_classifier) mc_map_find(&map, "wcls", 2, (uint64_t[]){vocab, dim}, &cls);
 
   llama_weights *w = &m->weights;
   w->layers = layers;
-  w->token_embedding = container_matrix(&map, &emb, 0, c.vocab_size, c.dim);
-  w->classifier = c.shared_classifier ? w->token_embedding
-                                      : container_matrix(&map, &cls, 0, c.vocab_size, c.dim);
-  w->rms_final = container_vector(&map, &fin, 0, c.dim);
+  w->token_embedding = mc_map_matrix(&map, &emb, 0, c.vocab_size, c.dim);
+  w->classifier =
+      c.shared_classifier ? w->token_embedding : mc_map_matrix(&map, &cls, 0, c.vocab_size, c.dim);
+  w->rms_final = mc_map_vector(&map, &fin, 0, c.dim);
   int kv_dim = (int)kv;
   for (int l = 0; l < c.n_layers && map.status == EM_OK; l++) {
     llama_layer *y = &layers[l];
-    y->rms_att = container_vector(&map, &att, l, c.dim);
-    y->rms_ffn = container_vector(&map, &ffn, l, c.dim);
-    y->wq = container_matrix(&map, &wq, l, c.dim, c.dim);
-    y->wk = container_matrix(&map, &wk, l, kv_dim, c.dim);
-    y->wv = container_matrix(&map, &wv, l, kv_dim, c.dim);
-    y->wo = container_matrix(&map, &wo, l, c.dim, c.dim);
-    y->w1 = container_matrix(&map, &w1, l, c.hidden_dim, c.dim);
-    y->w2 = container_matrix(&map, &w2, l, c.dim, c.hidden_dim);
-    y->w3 = container_matrix(&map, &w3, l, c.hidden_dim, c.dim);
+    y->rms_att = mc_map_vector(&map, &att, l * dim, c.dim);
+    y->rms_ffn = mc_map_vector(&map, &ffn, l * dim, c.dim);
+    y->wq = mc_map_matrix(&map, &wq, l * dim, c.dim, c.dim);
+    y->wk = mc_map_matrix(&map, &wk, l * kv, kv_dim, c.dim);
+    y->wv = mc_map_matrix(&map, &wv, l * kv, kv_dim, c.dim);
+    y->wo = mc_map_matrix(&map, &wo, l * dim, c.dim, c.dim);
+    y->w1 = mc_map_matrix(&map, &w1, l * hidden, c.hidden_dim, c.dim);
+    y->w2 = mc_map_matrix(&map, &w2, l * dim, c.dim, c.hidden_dim);
+    y->w3 = mc_map_matrix(&map, &w3, l * hidden, c.hidden_dim, c.dim);
   }
   if (map.status != EM_OK) {
     em_arena_reset(arena, mark);
     return fail(msg, map.msg, map.status);
-  }
-  /* matrices in place: every tensor but the norms */
-  for (uint32_t i = 0; i < mc.tensor_count; i++) {
-    mc_tensor t;
-    mc_tensor_at(&mc, i, &t);
-    if (t.name[0] != 'r') map.in_place += (size_t)(t.values_size + t.scales_size);
   }
   c.group_size = map.min_group;
   m->config = c;
@@ -595,14 +237,8 @@ em_status llama_load(llama_model **out, const void *bytes, size_t size,
   llama_config c;
   em_status status = llama_read_config(&c, bytes, size, msg);
   if (status != EM_OK) return status;
-  pick_headerless_version(&c, size);
-  size_t expected;
-  if (!model_file_size(&c, &expected))
-    return fail(msg, "llama: the header's sizes overflow size_t", EM_ERR_OVERFLOW);
-  if (expected > size) return fail(msg, "llama: file ends before its weights do", EM_ERR_TRUNCATED);
-  if ((uintptr_t)bytes & (sizeof(float) - 1))
-    return fail(msg, "llama: model buffer must be 4-byte aligned to use fp32 weights in place",
-                EM_ERR_ALIGN);
+  status = llama2c_check_file(&c, bytes, size, msg);
+  if (status != EM_OK) return status;
 
   size_t mark = em_arena_mark(arena);
   llama_model *m = (llama_model *)em_arena_alloc(arena, sizeof *m, 16);
@@ -614,19 +250,11 @@ em_status llama_load(llama_model **out, const void *bytes, size_t size,
   }
   m->config = c;
   m->weights.layers = layers;
-  reader r = {
-      (const uint8_t *)bytes,
-      size,
-      (c.version == 0 || c.version == LLAMA_INFERPI_F16) ? LLAMA_HEADER_V0 : LLAMA_HEADER_V1,
-      arena,
-      0,
-      0,
-      EM_OK,
-      "ok"};
-  map_weights(&r, &c, &m->weights);
-  if (r.status != EM_OK) {
+  size_t in_place, copied;
+  status = llama2c_map_weights(&c, bytes, size, arena, &m->weights, &in_place, &copied, msg);
+  if (status != EM_OK) {
     em_arena_reset(arena, mark);
-    return fail(msg, r.msg, r.status);
+    return status;
   }
 
   m->tokenizer_kind = 0;
@@ -634,7 +262,7 @@ em_status llama_load(llama_model **out, const void *bytes, size_t size,
   m->tokenizer_size = 0;
   m->bos_id = 1;
   m->eos_id = 2;
-  status = finish_load(m, options, arena, mark, r.in_place, r.copied, msg);
+  status = finish_load(m, options, arena, mark, in_place, copied, msg);
   if (status == EM_OK) *out = m;
   return status;
 }

@@ -15,11 +15,12 @@
 #include <math.h>
 #include <stdint.h>
 
-#include "engine/generate.h"
+#include "common/check.h"
 #include "engine/kernels.h"
 #include "engine/registry.h"
 #include "engine/sampler.h"
-#include "engines/common/testing/check.h"
+#include "engine/session.h"
+#include "engine/tokenizer.h"
 
 #if defined(LLAMA_TEST_LIBM_PARITY) && defined(__GLIBC__)
 #define EXPECT_FULL_MATCH 1
@@ -372,7 +373,7 @@ static int parse_runs(const char *json, reference_run *runs, int max_runs) {
 }
 
 /* A stand-in tokenizer.bin with stories260K's vocabulary size (its real one is not here):
- * <unk> <s> </s>, the 256 byte tokens, then "w259" ... "w511". Enough to drive em_generate. */
+ * <unk> <s> </s>, the 256 byte tokens, then "w259" ... "w511". Enough to drive a completion. */
 static file stand_in_tokenizer(void) {
   file f = {NULL, 0, 0};
   put_i32(&f, 6);
@@ -473,17 +474,18 @@ static void test_stories260k(void) {
     else
       CHECKF(matches * 100 >= steps * 95, "run %d: %d of %d", r, matches, steps);
 
-    /* Free-running through em_generate, as llama2.c's generate() does. */
+    /* Free-running through the session's completion, as llama2.c's generate() does (a second
+     * model over the same bytes, loaded the way every program loads one). */
     em_arena_reset(&arena, mark);
-    CHECK(em_sampler_init(&sampler, info.vocab_size, run->temperature, run->topp, run->seed,
-                          &arena) == EM_OK);
+    em_session session;
+    em_session_options opts = {{NULL, NULL}, 0, false, run->temperature, run->topp, run->seed};
+    CHECK(em_session_load(&session, model_bytes, model_size, &opts, &arena) == EM_OK);
     file tok_file = stand_in_tokenizer();
-    em_tokenizer tok;
-    CHECK(em_tokenizer_load(&tok, tok_file.bytes, tok_file.size, 512, &arena, &msg) == EM_OK);
+    CHECK(em_session_load_tokenizer(&session, tok_file.bytes, tok_file.size) == EM_OK);
     recorded rec = {{0}, 0};
-    em_generate_result result;
-    CHECK(em_generate(engine, model, &tok, &sampler, "", 256, &arena, NULL, record_step, &rec,
-                      &result) == EM_OK);
+    em_run_hooks hooks = {NULL, record_step, NULL, NULL, &rec};
+    em_run_stats result;
+    CHECK(em_session_complete(&session, "", 256, &hooks, &result) == EM_OK);
     int prefix = 0;
     while (prefix < run->n && prefix < result.n_generated && rec.ids[prefix] == run->ids[prefix])
       prefix++;

@@ -2,8 +2,10 @@
 #include "nanochat/nanochat.h"
 
 #include "container/container.h"
+#include "container/tensor_map.h"
 #include "engine/mathf.h"
 #include "engine/ops.h"
+#include "engine/tokenizer.h"
 
 static em_status fail(const char **msg, const char *text, em_status status) {
   *msg = text;
@@ -92,22 +94,6 @@ static em_status read_config(nanochat_config *c, const mc_nanochat_params *p, co
 /* ---------------------------------------------------------------------------------------
  * Weights: tensors by upstream name, each checked against the config's shape */
 
-typedef struct loader {
-  const mc_container *c;
-  em_arena *arena;
-  size_t in_place, copied;
-  int min_group;
-  em_status status;
-  const char *msg;
-} loader;
-
-static void set_error(loader *ld, em_status s, const char *msg) {
-  if (ld->status == EM_OK) {
-    ld->status = s;
-    ld->msg = msg;
-  }
-}
-
 /* Writes "prefix<i>suffix" into buf (a tensor name, below 48 bytes). */
 static const char *layer_name(char *buf, const char *prefix, int i, const char *suffix) {
   int n = 0;
@@ -124,49 +110,22 @@ static const char *layer_name(char *buf, const char *prefix, int i, const char *
   return buf;
 }
 
-static bool find(loader *ld, const char *name, int ndim, uint64_t d0, uint64_t d1, mc_tensor *t) {
-  if (ld->status != EM_OK) return false;
-  const char *ignored;
-  if (mc_find(ld->c, name, t, &ignored) != EM_OK) {
-    set_error(ld, EM_ERR_DIMS, "nanochat: the container lacks a tensor nanochat's GPT needs");
-    return false;
-  }
-  bool ok = t->ndim == (uint32_t)ndim && t->shape[0] == d0 && (ndim == 1 || t->shape[1] == d1);
-  if (!ok) set_error(ld, EM_ERR_DIMS, "nanochat: a tensor's shape differs from the config's");
-  return ok;
-}
-
-/* The first `rows` rows of a (total, cols) matrix tensor, in place. */
-static em_matrix matrix(loader *ld, const char *name, uint64_t total, int rows, int cols) {
-  em_matrix m = {EM_F32, NULL, NULL, rows, cols, 0};
+/* The first `rows` rows of the (total, cols) matrix tensor `name`, in place. */
+static em_matrix matrix(mc_map *map, const char *name, uint64_t total, int rows, int cols) {
   mc_tensor t;
-  if (!find(ld, name, 2, total, (uint64_t)cols, &t)) return m;
-  if (mc_matrix(&t, 0, (uint64_t)rows, (uint64_t)cols, &m) != EM_OK) {
-    set_error(ld, EM_ERR_ALIGN, "nanochat: a matrix cannot be used in place (alignment)");
-    return m;
-  }
-  ld->in_place += (size_t)(t.values_size + t.scales_size);
-  if (m.group_size > 0 && (ld->min_group == 0 || m.group_size < ld->min_group))
-    ld->min_group = m.group_size;
-  return m;
+  if (!mc_map_find(map, name, 2, (uint64_t[]){total, (uint64_t)cols}, &t))
+    return (em_matrix){EM_F32, NULL, NULL, rows, cols, 0};
+  return mc_map_matrix(map, &t, 0, rows, cols);
 }
 
-/* A small parameter tensor of n values (shape (n,) or (1, n) or (a, b) with a*b = n) widened
- * to f32 in the arena. */
-static const float *vector(loader *ld, const char *name, int ndim, uint64_t d0, uint64_t d1) {
+/* A small parameter tensor of shape (d0,) or (d0, d1), as f32. */
+static const float *vector(mc_map *map, const char *name, int ndim, uint64_t d0, uint64_t d1) {
   mc_tensor t;
-  if (!find(ld, name, ndim, d0, d1, &t)) return NULL;
-  float *out = (float *)em_arena_alloc_array(ld->arena, (size_t)t.count, sizeof(float), 16);
-  if (!out) {
-    set_error(ld, EM_ERR_NOMEM, "nanochat: arena too small for the parameter vectors");
-    return NULL;
-  }
-  for (uint64_t i = 0; i < t.count; i++) out[i] = mc_value(&t, i);
-  ld->copied += (size_t)t.count * sizeof(float);
-  return out;
+  if (!mc_map_find(map, name, ndim, (uint64_t[]){d0, d1}, &t)) return NULL;
+  return mc_map_vector(map, &t, 0, (int)t.count);
 }
 
-static void map_weights(loader *ld, const nanochat_config *c, nanochat_weights *w) {
+static void map_weights(mc_map *ld, const nanochat_config *c, nanochat_weights *w) {
   uint64_t C = (uint64_t)c->n_embd, V = (uint64_t)c->padded_vocab_size, L = (uint64_t)c->n_layer;
   char name[64];
   w->wte = matrix(ld, "transformer.wte.weight", V, c->vocab_size, c->n_embd);
@@ -287,7 +246,8 @@ em_status nanochat_load(nanochat_model **out, const void *bytes, size_t size,
   }
   m->config = config;
   m->weights.layers = layers;
-  loader ld = {&mc, arena, 0, 0, 0, EM_OK, "ok"};
+  mc_map ld;
+  mc_map_init(&ld, &mc, arena);
   map_weights(&ld, &m->config, &m->weights);
   if (ld.status != EM_OK) {
     em_arena_reset(arena, mark);
@@ -461,10 +421,11 @@ static em_status push(int *tokens, int capacity, int *n, int id) {
   return EM_OK;
 }
 
-em_status nanochat_chat_turn(em_tokenizer *tok, const char *text, int *tokens, int capacity,
-                             int *n) {
+em_status nanochat_chat_turn(em_tokenizer *tok, const char *text, bool first, int *tokens,
+                             int capacity, int *n) {
   em_status s = EM_OK;
-  if (*n == 0) s = push(tokens, capacity, n, em_tokenizer_special(tok, "<|bos|>"));
+  *n = 0;
+  if (first) s = push(tokens, capacity, n, em_tokenizer_special(tok, "<|bos|>"));
   if (s == EM_OK) s = push(tokens, capacity, n, em_tokenizer_special(tok, "<|user_start|>"));
   if (s != EM_OK) return s;
   int used;
@@ -474,6 +435,10 @@ em_status nanochat_chat_turn(em_tokenizer *tok, const char *text, int *tokens, i
   s = push(tokens, capacity, n, em_tokenizer_special(tok, "<|user_end|>"));
   if (s == EM_OK) s = push(tokens, capacity, n, em_tokenizer_special(tok, "<|assistant_start|>"));
   return s;
+}
+
+int nanochat_end_of_turn(const em_tokenizer *tok) {
+  return em_tokenizer_special(tok, "<|assistant_end|>");
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -542,4 +507,6 @@ const em_engine nanochat_engine = {
     .reset = engine_reset,
     .memory = engine_memory,
     .tokenizer = engine_tokenizer,
+    .chat_turn = nanochat_chat_turn,
+    .end_of_turn = nanochat_end_of_turn,
 };

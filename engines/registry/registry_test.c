@@ -3,7 +3,7 @@
 
 #include <stdint.h>
 
-#include "engines/common/testing/check.h"
+#include "common/check.h"
 #include "llama/llama.h"
 
 int main(void) {

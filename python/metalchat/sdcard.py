@@ -11,7 +11,7 @@ with the PL011 UART on GPIO 14/15 (see docs/RPI4.md). The firmware itself (``sta
 ``fixup4.dat``, the device tree and ``overlays/disable-bt.dtbo``) is not ours to ship:
 :func:`add_firmware` copies it from a folder the user provides.
 
-The RAM bundle (``images/chat/bundle.h`` is the reader; this is the writer): a 128-byte
+The RAM bundle (``apps/chat/bundle.h`` is the reader; this is the writer): a 128-byte
 header, then the model and the tokenizer, each 64-byte aligned. The firmware's config.txt line
 ``initramfs FILE ADDR`` (QEMU: ``-device loader,file=F,addr=A,force-raw=on``) puts it in RAM.
 """
@@ -78,7 +78,7 @@ def config_txt(kernel: str = "kernel8.img", bundle: str | None = None) -> str:
 
 
 def bundle_bytes(model: bytes, tokenizer: bytes, name: str, template: str = "plain") -> bytes:
-    """A RAM bundle of ``model`` and ``tokenizer`` (layout: images/chat/bundle.h)."""
+    """A RAM bundle of ``model`` and ``tokenizer`` (layout: apps/chat/bundle.h)."""
     if template not in TEMPLATES:
         raise MetalchatError(f"template {template!r} is not one of {', '.join(TEMPLATES)}")
     encoded = name.encode()

@@ -1,9 +1,9 @@
 /* Kernel self-test image: the kernels the build selected for this board's CPU against the
- * portable reference (kernels_ref.c, linked as em_ref_*) on pseudo-random data, on the board
+ * portable reference (engine/kernels_ref.h: em_ref_*) on pseudo-random data, on the board
  * itself (QEMU), freestanding. Linking it for every board also proves that the engines
  * (common, llama, registry) compile and link for that board.
  *   q8, q4   |fast - ref| <= (G + 4) * FLT_EPSILON * sum |qw qx ws xs| per row (G groups; the
- *            derivation is in engines/common/kernels_arch_test.c), and bit-exact except on
+ *            derivation is in engines/kernels/kernels_arch_test.c), and bit-exact except on
  *            AArch64, whose NEON kernels keep float lanes per row instead of the reference's
  *            serial sum;   f32, f16   |fast - ref| <= n * FLT_EPSILON * sum |w x| per row.
  * Prints "kernels self-test: board=B N passed, M failed" and exits with M != 0. */
@@ -11,8 +11,8 @@
 #include <stdint.h>
 
 #include "engine/kernels.h"
+#include "engine/kernels_ref.h"
 #include "engine/registry.h"
-#include "engines/common/testing/kernels_ref_prefixed.h"
 #include "tests/board/selftest.h"
 
 enum { ROWS = 13, MAX_N = 512, FLT_EPS_INV = 8388608 /* 1 / FLT_EPSILON = 2^23 */ };

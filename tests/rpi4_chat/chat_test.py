@@ -4,7 +4,7 @@ with SD cards.
 Each test boots the image (QEMU's card slot: -drive if=sd), types at its console and checks:
 - the menu lists the card's models with their engines; a chat turn at temperature 0 gives
   exactly the token ids of the same engine code off the board: //tools/engine_cli (greedy,
-  same prompt text after the template) and the chat app's host build //images/chat:chat_host
+  same prompt text after the template) and the chat app's host build //images:chat_host
   (same input, including a second turn on the kept KV cache); /exit, the other model. Both
   are built for the Cortex-A72 under Linux and run in QEMU user mode (tests:engine_cli_aarch64,
   tests:chat_host_aarch64): the NEON kernels add float lanes in another order than the x86

@@ -49,7 +49,7 @@ ZIG_TARGETS = {
         constraints = ["@platforms//cpu:aarch64", "@platforms//os:none", "@//toolchains/cpu:cortex_a72"],
     ),
     # zig's plain cortex_m33 has neither the DSP extension (SMLAD, SXTB16: the q8/q4 kernels of
-    # engines/common/dsp use them when __ARM_FEATURE_DSP is defined) nor an FPU: QEMU's
+    # engines/kernels/arm32 use them when __ARM_FEATURE_SIMD32 is defined) nor an FPU: QEMU's
     # mps2-an521 core, where SXTB16 is an UNDEFINSTR fault. The RP2350's M33s have both.
     "cortex_m33": struct(
         triple = "thumb-freestanding-eabihf",

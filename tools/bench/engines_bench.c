@@ -17,9 +17,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/crc32.h"
 #include "engine/arena.h"
 #include "engine/kernels.h"
-#include "engines/common/testing/kernels_ref_prefixed.h"
+#include "engine/kernels_ref.h"
 #include "llama/llama.h"
 #include "nanochat/nanochat.h"
 #include "tools/host/host_memory.h"
@@ -372,23 +373,6 @@ static void nc_add(nc_file *f, const char *name, int format, int ndim, uint64_t 
   t->kind = kind;
 }
 
-static uint32_t g_crc_table[256];
-
-/* zlib's CRC-32, a byte at a time through a table (mc_crc32 goes bit by bit: too slow for
- * the 2 GB of an fp32 d12). */
-static uint32_t crc32_of(const uint8_t *p, size_t n) {
-  if (!g_crc_table[1]) {
-    for (uint32_t i = 0; i < 256; i++) {
-      uint32_t c = i;
-      for (int k = 0; k < 8; k++) c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      g_crc_table[i] = c;
-    }
-  }
-  uint32_t crc = 0xFFFFFFFFu;
-  for (size_t i = 0; i < n; i++) crc = g_crc_table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
-  return ~crc;
-}
-
 static uint64_t align64(uint64_t v) { return (v + 63) & ~(uint64_t)63; }
 static void put_u32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 static void put_u64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
@@ -519,7 +503,7 @@ static file_buf make_nanochat(const nc_shape *s, int format, uint64_t seed) {
     uint8_t *e = b + 40 + 24 * i;
     put_u64(e, offsets[i]);
     put_u64(e + 8, sizes[i]);
-    put_u32(e + 16, crc32_of(b + offsets[i], (size_t)sizes[i]));
+    put_u32(e + 16, crc32_update(0, b + offsets[i], (size_t)sizes[i]));
     put_u32(e + 20, (uint32_t)i + 1);
   }
   uint8_t *p = b + 136;
@@ -534,7 +518,7 @@ static file_buf make_nanochat(const nc_shape *s, int format, uint64_t seed) {
   put_u32(p + 52, 12);    /* value_embed_gate_channels */
   put_u32(p + 68, 2);     /* rope_layout: half split */
   memcpy(p + 80, "SSSL", 4);
-  put_u32(b + 12, crc32_of(b, 256)); /* the CRC field is still 0 here */
+  put_u32(b + 12, crc32_update(0, b, 256)); /* the CRC field is still 0 here */
   return out;
 }
 
@@ -661,7 +645,7 @@ static void run_kernels(const options *o) {
   for (int i = 0; i < cols; i++) g_x[i] = frand(1.0f);
   em_quantize_q8(g_x8, g_xs, g_x, cols, g_group);
   size_t bytes[4] = {n * 4, n * 2, n + n / g_group * 4, n / 2 + n / g_group * 4};
-  printf("\nmatvec kernels, %d x %d, one thread, GB/s of weights (this build vs kernels_ref.c)\n",
+  printf("\nmatvec kernels, %d x %d, one thread, GB/s of weights (this build vs the reference)\n",
          rows, cols);
   printf(
       "| dtype | reference | this build | speedup |\n| ----- | --------- | ---------- | ------- "

@@ -2,8 +2,8 @@
  *   engine_cli model.bin [-z tokenizer.bin] [-n steps] [-t temperature] [-p top_p]
  *              [-s seed] [-i prompt] [--ids] [--dump-logits FILE] [--max-seq N]
  *              [--threads N] [--no-huge-pages]
- * The engine is picked by probing the file (engines/registry). Text goes to stdout, the
- * speed to stderr. The model file is read into memory the engine uses in place
+ * The session layer (engine/session.h) picks the engine by probing the file and runs it. Text goes
+ * to stdout, the speed to stderr. The model file is read into memory the engine uses in place
  * (tools/host/host_memory.h: 64-byte aligned, transparent huge pages advised unless
  * --no-huge-pages); --threads runs the engine's parallel-for on a pthread pool.
  * --ids prints token ids instead of text (and then works without a tokenizer when the
@@ -12,7 +12,7 @@
  * tokenizer (a container) uses it unless -z is given.
  * --prompt-ids 1,2,3 feeds exactly these ids (no BOS added, nothing sampled) and with
  * --dump-logits writes their logits: what the parity checks (tools/verify) compare.
- * --encode FILE prints the ids of FILE's text, one line per NUL-separated document. */
+ */
 #define _POSIX_C_SOURCE 199309L
 
 #include <stdbool.h>
@@ -22,13 +22,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "engine/generate.h"
-#include "engine/registry.h"
+#include "engine/session.h"
+#include "engine/tokenizer.h"
 #include "tools/host/host_memory.h"
 #include "tools/host/host_parallel.h"
 
 typedef struct options {
-  const char *model_path, *tokenizer_path, *prompt, *logits_path, *prompt_ids, *encode_path;
+  const char *model_path, *tokenizer_path, *prompt, *logits_path, *prompt_ids;
   int steps, max_seq, print_ids, tokenizer_given, threads, huge_pages;
   float temperature, topp;
   unsigned long long seed;
@@ -48,13 +48,12 @@ static void usage(void) {
           "  --max-seq N       cap the context (KV cache) length\n"
           "  --threads N       threads running the engine (default 1; 0: one per CPU)\n"
           "  --no-huge-pages   keep the model in 4 KB pages (default: huge pages)\n"
-          "  --prompt-ids L    feed exactly the comma-separated ids L (no sampling)\n"
-          "  --encode FILE     print the ids of FILE's NUL-separated documents\n");
+          "  --prompt-ids L    feed exactly the comma-separated ids L (no sampling)\n");
   exit(2);
 }
 
 static options parse(int argc, char **argv) {
-  options o = {NULL, "tokenizer.bin", "", NULL, NULL, NULL, 256, 0, 0, 0, 1, 1, 1.0f, 0.9f, 0};
+  options o = {NULL, "tokenizer.bin", "", NULL, NULL, 256, 0, 0, 0, 1, 1, 1.0f, 0.9f, 0};
   if (argc < 2 || argv[1][0] == '-') usage();
   o.model_path = argv[1];
   for (int i = 2; i < argc; i++) {
@@ -74,8 +73,6 @@ static options parse(int argc, char **argv) {
       o.tokenizer_given = 1;
     } else if (strcmp(a, "--prompt-ids") == 0)
       o.prompt_ids = v;
-    else if (strcmp(a, "--encode") == 0)
-      o.encode_path = v;
     else if (strcmp(a, "-n") == 0)
       o.steps = atoi(v);
     else if (strcmp(a, "-t") == 0)
@@ -156,46 +153,18 @@ static int run_prompt_ids(const em_engine *engine, void *model, const char *list
   return 0;
 }
 
-/* Prints the ids of each NUL-separated document of the file, one line each. */
-static int run_encode(em_tokenizer *tok, const char *path) {
-  size_t size;
-  char *text = host_read_file(path, &size, false);
-  if (!text) {
-    fprintf(stderr, "cannot read %s\n", path);
-    return 1;
-  }
-  text[size] = 0;
-  int *ids = malloc((size + 3) * sizeof(int));
-  for (size_t start = 0; ids && start <= size;) {
-    size_t len = strlen(text + start);
-    int n;
-    em_status s = em_tokenizer_encode(tok, text + start, false, false, ids, (int)len + 3, &n);
-    if (s != EM_OK) {
-      fprintf(stderr, "encode: %s\n", em_status_name(s));
-      return 1;
-    }
-    for (int i = 0; i < n; i++) printf(i ? " %d" : "%d", ids[i]);
-    printf("\n");
-    start += len + 1;
-  }
-  free(ids);
-  free(text);
-  return 0;
-}
-
-/* Loads the model, growing the arena until the engine has room. */
-static em_status load_model(const em_engine *engine, void **model, const void *bytes, size_t size,
-                            const em_load_options *opt, bool huge_pages, em_arena *arena,
-                            const char **msg) {
+/* Brings the model up, growing the arena until the engine has room. */
+static em_status load_session(em_session *s, const void *bytes, size_t size,
+                              const em_session_options *opt, bool huge_pages, em_arena *arena) {
   for (size_t cap = (size_t)16 << 20;; cap *= 2) {
     void *mem = host_alloc(cap, huge_pages);
     if (!mem) {
-      *msg = "out of host memory";
+      s->msg = "out of host memory";
       return EM_ERR_NOMEM;
     }
     em_arena_init(arena, mem, cap);
-    em_status s = engine->load(model, bytes, size, opt, arena, msg);
-    if (s != EM_ERR_NOMEM || cap >= ((size_t)1 << 36)) return s;
+    em_status st = em_session_load(s, bytes, size, opt, arena);
+    if (st != EM_ERR_NOMEM || cap >= ((size_t)1 << 36)) return st;
     free(mem);
   }
 }
@@ -208,134 +177,88 @@ int main(int argc, char **argv) {
     fprintf(stderr, "cannot read %s\n", o.model_path);
     return 1;
   }
-  const em_engine *engine = em_registry_find(model_bytes, model_size);
-  if (!engine) {
-    fprintf(stderr, "%s: no engine recognises this file\n", o.model_path);
-    return 1;
-  }
   host_pool *pool = o.threads == 1 ? NULL : host_pool_create(o.threads);
   if (o.threads != 1 && !pool) {
     fprintf(stderr, "cannot start %d threads\n", o.threads);
     return 1;
   }
-  em_load_options load_opt = {o.max_seq, host_pool_parallel(pool)};
+  em_session_options opt = {
+      host_pool_parallel(pool), o.max_seq, false, o.temperature, o.topp, o.seed};
   em_arena arena;
-  void *model;
-  const char *msg;
-  em_status status =
-      load_model(engine, &model, model_bytes, model_size, &load_opt, o.huge_pages, &arena, &msg);
-  if (status != EM_OK) {
-    fprintf(stderr, "%s: %s (%s)\n", o.model_path, msg, em_status_name(status));
+  em_session s;
+  em_status status = load_session(&s, model_bytes, model_size, &opt, o.huge_pages, &arena);
+  if (status != EM_OK && !s.engine) {
+    fprintf(stderr, "%s: no engine recognises this file\n", o.model_path);
     return 1;
   }
-  em_model_info info;
-  engine->info(model, &info);
+  if (status != EM_OK) {
+    fprintf(stderr, "%s: %s (%s)\n", o.model_path, s.msg, em_status_name(status));
+    return 1;
+  }
   em_memory_report mem;
-  engine->memory(model, &mem);
+  s.engine->memory(s.model, &mem);
   fprintf(stderr,
           "engine %s: vocab %d, context %d; weights %zu B in place, %zu B copied, "
           "KV cache %zu B, activations %zu B\n",
-          info.engine, info.vocab_size, info.seq_len, mem.weights_in_place, mem.weights_copied,
-          mem.kv_cache, mem.activations);
+          s.info.engine, s.info.vocab_size, s.info.seq_len, mem.weights_in_place,
+          mem.weights_copied, mem.kv_cache, mem.activations);
 
-  em_sampler sampler;
-  if (em_sampler_init(&sampler, info.vocab_size, o.temperature, o.topp, o.seed, &arena) != EM_OK) {
-    fprintf(stderr, "sampler: arena too small\n");
-    return 1;
-  }
-  step_sink sink = {NULL, info.vocab_size, o.print_ids, 0};
+  step_sink sink = {NULL, s.info.vocab_size, o.print_ids, 0};
   if (o.logits_path && !(sink.logits = fopen(o.logits_path, "wb"))) {
     fprintf(stderr, "cannot write %s\n", o.logits_path);
     return 1;
   }
-
   if (o.prompt_ids) {
-    int failed = run_prompt_ids(engine, model, o.prompt_ids, &sink);
+    int failed = run_prompt_ids(s.engine, s.model, o.prompt_ids, &sink);
     if (sink.logits && fclose(sink.logits) != 0) failed = 1;
     return failed;
   }
 
+  /* The tokenizer: -z's file, else the one the model file carries, else tokenizer.bin. */
   size_t tok_size = 0;
   void *tok_bytes = NULL;
-  em_tokenizer tok;
-  int embedded = 0;
-  if (!o.tokenizer_given && engine->tokenizer) {
-    status = engine->tokenizer(model, &tok, &arena, &msg);
-    if (status == EM_OK) {
-      embedded = 1;
-    } else if (status != EM_ERR_UNSUPPORTED) {
-      fprintf(stderr, "%s: tokenizer: %s (%s)\n", o.model_path, msg, em_status_name(status));
+  status = EM_ERR_UNSUPPORTED;
+  if (!o.tokenizer_given) {
+    status = em_session_load_tokenizer(&s, NULL, 0);
+    if (status != EM_OK && status != EM_ERR_UNSUPPORTED) {
+      fprintf(stderr, "%s: tokenizer: %s (%s)\n", o.model_path, s.msg, em_status_name(status));
       return 1;
     }
   }
-  if (!embedded) tok_bytes = host_read_file(o.tokenizer_path, &tok_size, false);
-  if (o.encode_path) {
-    if (!embedded && tok_bytes &&
-        (status = em_tokenizer_load(&tok, tok_bytes, tok_size, info.vocab_size, &arena, &msg)) !=
-            EM_OK) {
-      fprintf(stderr, "%s: %s (%s)\n", o.tokenizer_path, msg, em_status_name(status));
-      return 1;
-    }
-    if (!embedded && !tok_bytes) {
-      fprintf(stderr, "cannot read tokenizer %s\n", o.tokenizer_path);
-      return 1;
-    }
-    return run_encode(&tok, o.encode_path);
-  }
-  em_generate_result result = {0, 0, 0, 0, 0};
-  uint64_t start = clock_us(NULL);
-  if (embedded || tok_bytes) {
-    if (!embedded)
-      status = em_tokenizer_load(&tok, tok_bytes, tok_size, info.vocab_size, &arena, &msg);
+  if (status != EM_OK && (tok_bytes = host_read_file(o.tokenizer_path, &tok_size, false))) {
+    status = em_session_load_tokenizer(&s, tok_bytes, tok_size);
     if (status != EM_OK) {
-      fprintf(stderr, "%s: %s (%s)\n", o.tokenizer_path, msg, em_status_name(status));
+      fprintf(stderr, "%s: %s (%s)\n", o.tokenizer_path, s.msg, em_status_name(status));
       return 1;
     }
-    em_host host = {o.print_ids ? NULL : stdout_putc, clock_us, NULL};
-    status = em_generate(engine, model, &tok, &sampler, o.prompt, o.steps, &arena, &host, on_step,
-                         &sink, &result);
-  } else if (o.print_ids && o.prompt[0] == '\0') {
-    /* No tokenizer: ids from BOS, the same loop as em_generate. */
-    int token = info.bos_id;
-    engine->reset(model);
-    result.n_prompt = 1;
-    for (int pos = 0; pos < o.steps; pos++) {
-      const float *logits;
-      if ((status = engine->decode(model, token, &logits)) != EM_OK) break;
-      result.n_positions++;
-      int next = em_sample(&sampler, logits);
-      on_step(&sink, pos, token, logits, next);
-      if (next == info.bos_id) break;
-      result.n_generated++;
-      token = next;
-    }
-    if (status == EM_ERR_FULL) {
-      result.context_full = 1;
-      status = EM_OK;
-    }
-    result.elapsed_us = clock_us(NULL) - start;
-  } else {
+  }
+  if (!s.has_tokenizer && (!o.print_ids || o.prompt[0] != '\0')) {
     fprintf(stderr, "cannot read tokenizer %s\n", o.tokenizer_path);
     return 1;
   }
+
+  em_run_hooks hooks = {o.print_ids ? NULL : stdout_putc, on_step, NULL, clock_us, &sink};
+  em_run_stats result;
+  status = em_session_complete(&s, o.prompt, o.steps, &hooks, &result);
   if (status == EM_ERR_FULL) {
     fprintf(stderr, "the prompt is %d tokens and the context holds %d: shorten it\n",
-            result.n_prompt, info.seq_len);
+            result.n_prompt, s.info.seq_len);
     return 1;
   }
   if (!o.print_ids) printf("\n");
-  if (result.context_full)
-    fprintf(stderr, "[context full: the text stops at its %d positions]\n", info.seq_len);
+  if (result.stop == EM_STOP_CONTEXT)
+    fprintf(stderr, "[context full: the text stops at its %d positions]\n", s.info.seq_len);
   if (sink.logits && fclose(sink.logits) != 0) sink.failed = 1;
   if (status != EM_OK || sink.failed) {
     fprintf(stderr, "generation failed: %s\n",
             sink.failed ? "writing logits" : em_status_name(status));
     return 1;
   }
-  int positions = result.n_positions;
-  if (result.elapsed_us > 0 && positions > 0)
+  int positions = result.n_forward;
+  uint64_t elapsed_us = result.prefill_us + result.decode_us;
+  if (elapsed_us > 0 && positions > 0)
     fprintf(stderr, "achieved tok/s: %.1f (%d positions in %.3f s)\n",
-            positions / (result.elapsed_us / 1e6), positions, result.elapsed_us / 1e6);
+            positions / (elapsed_us / 1e6), positions, elapsed_us / 1e6);
   free(tok_bytes);
   free(model_bytes);
   host_pool_destroy(pool);

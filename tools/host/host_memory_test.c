@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "engines/common/testing/check.h"
+#include "common/check.h"
 
 static int aligned(const void *p, size_t to) { return ((uintptr_t)p & (to - 1)) == 0; }
 

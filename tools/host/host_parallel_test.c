@@ -7,7 +7,7 @@
 #include <stdatomic.h>
 #include <time.h>
 
-#include "engines/common/testing/check.h"
+#include "common/check.h"
 
 enum { MAX_N = 1000 };
 

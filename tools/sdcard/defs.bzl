@@ -1,6 +1,6 @@
 """SD-card images and RAM bundles for the Pi 4 chat image, as build actions (tools/sdcard)."""
 
-# The files of a model folder that go onto a card (images/chat/model_store.h: the layouts).
+# The files of a model folder that go onto a card (apps/chat/model_store.h: the layouts).
 MODEL_FILES = ["model.bin", "tokenizer.bin", "chat.txt"]
 
 # ... and a container folder's (model.mcm carries its tokenizer).
@@ -91,7 +91,7 @@ def _ram_bundle_impl(ctx):
 
 ram_bundle = rule(
     implementation = _ram_bundle_impl,
-    doc = "A RAM bundle (<name>.bin, images/chat/bundle.h) of one model folder.",
+    doc = "A RAM bundle (<name>.bin, apps/chat/bundle.h) of one model folder.",
     attrs = {
         "model": attr.label(mandatory = True, doc = "model folder target"),
         "model_name": attr.string(mandatory = True, doc = "name shown at boot"),

@@ -114,9 +114,6 @@ typedef struct mc_container {
   mc_tokenizer tokenizer;
 } mc_container;
 
-/* CRC-32 (zlib / IEEE 802.3), continuing from `crc` (0 to start). */
-uint32_t mc_crc32(uint32_t crc, const void *bytes, size_t size);
-
 /* 100 when the bytes start with the container magic, else 0 (no other check). */
 int mc_probe(const void *bytes, size_t size);
 

@@ -111,11 +111,13 @@ em_status nanochat_load(nanochat_model **model, const void *bytes, size_t size,
  * the logits (vocab_size). */
 const float *nanochat_forward(nanochat_model *m, int token, int pos);
 
-/* nanochat's chat template for one user turn, appended to tokens[*n..capacity):
- *   [<|bos|> when *n == 0] <|user_start|> encode(text) <|user_end|> <|assistant_start|>
- * The assistant's answer ends with <|assistant_end|> (em_tokenizer special ids). */
-em_status nanochat_chat_turn(em_tokenizer *tok, const char *text, int *tokens, int capacity,
-                             int *n);
+/* nanochat's chat template for one user turn, into tokens[0..capacity), *n of them:
+ *   [<|bos|> when first] <|user_start|> encode(text) <|user_end|> <|assistant_start|>
+ * The assistant's answer ends with <|assistant_end|> (nanochat_end_of_turn: its id, or -1).
+ * Both are the engine table's chat_turn and end_of_turn. */
+em_status nanochat_chat_turn(em_tokenizer *tok, const char *text, bool first, int *tokens,
+                             int capacity, int *n);
+int nanochat_end_of_turn(const em_tokenizer *tok);
 
 extern const em_engine nanochat_engine;
 

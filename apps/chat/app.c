@@ -1,0 +1,127 @@
+// The chat application: banner, boot bundle, then menu -> load -> chat, forever.
+//
+//   metalchat: board=rpi4 cpu=cortex-a72 el=2 cores=4 build=1a2b3c4d5e6f7a8b
+//   board: 45.25 C, ARM 1500 of 1500 MHz, not throttled, firmware polls: 1
+//   ram: 941.62 MB free at 0x200000
+//   card on EMMC: FAT32 volume "METALCHAT"
+//   1. tiny-stories [llama]
+//   Choose a model (1-1), r to re-read the card, q to power off:
+#include "app.h"
+
+#include "board/board.h"
+#include "board/memory.h"
+#include "board/storage.h"
+#include "bundle.h"
+#include "chat.h"
+#include "console.h"
+#include "loader.h"
+#include "menu.h"
+#include "model_store.h"
+
+enum { BUILD_ID_PRINTED = 8 };  // bytes of the build id in the banner
+
+typedef struct ram_region {
+  uint8_t *base;
+  size_t size;
+} ram_region;
+
+static void print_banner(void) {
+  size_t len;
+  const uint8_t *id = board_build_id(&len);
+  con_printf("metalchat: board=%s cpu=%s %s cores=%d build=", board_name(), board_cpu(),
+             board_privilege(), board_cores_online());
+  if (len < BUILD_ID_PRINTED) con_printf("none");
+  for (int i = 0; len >= BUILD_ID_PRINTED && i < BUILD_ID_PRINTED; i++) con_printf("%02x", id[i]);
+  con_printf("\n");
+  chat_print_board_health();
+}
+
+static uintptr_t align_up(uintptr_t v, uintptr_t a) { return (v + a - 1) & ~(a - 1); }
+
+// A bundle the boot loader left in RAM; the app's RAM then starts above it.
+static int find_bundle(bundle_view *bundle, ram_region *ram) {
+  size_t room;
+  const uint8_t *at = (const uint8_t *)board_model_region(&room);
+  const char *why;
+  bundle_status st = at ? bundle_parse(at, room, bundle, &why) : BUNDLE_ABSENT;
+  if (st == BUNDLE_BAD) con_printf("boot bundle at %p ignored: %s\n", (const void *)at, why);
+  if (st != BUNDLE_OK) return 0;
+  con_printf("boot bundle at %p: %s, ", (const void *)at, bundle->name);
+  con_ratio(bundle->total_size, 1000000);
+  con_printf(" MB\n");
+  uintptr_t base = (uintptr_t)ram->base, end = base + ram->size;
+  uintptr_t bundle_end = align_up((uintptr_t)at + bundle->total_size, 4096);
+  if (bundle_end > base && (uintptr_t)at < end) {
+    ram->base = (uint8_t *)(bundle_end < end ? bundle_end : end);
+    ram->size = end - (uintptr_t)ram->base;
+  }
+  return 1;
+}
+
+// Brings up the card and mounts its FAT32 volume; prints one line either way.
+static fat_volume *open_card(void) {
+  static fat_volume volume;
+  board_card card = board_storage_card();
+  if (!card.dev) {
+    con_printf("card: %s\n", card.error);
+    return 0;
+  }
+  fat_status st = fat_mount(&volume, card.dev);
+  if (st != FAT_OK) {
+    con_printf("card on %s: %s (%s)\n", card.where, fat_strerror(st), fat_status_name(st));
+    return 0;
+  }
+  con_printf("card on %s: FAT32 volume \"%s\"\n", card.where, volume.label);
+  return &volume;
+}
+
+// Fetches model i into RAM, loads it and chats until /exit.
+static void run_model(const model_store *store, int i, fat_volume *vol, ram_region ram) {
+  static chat_model model;
+  model_bytes bytes;
+  long used = model_store_fetch(store, i, vol, ram.base, ram.size, &bytes);
+  if (used < 0) return;
+  size_t arena_at = align_up((uintptr_t)used, 64);
+  if (chat_model_load(&model, &store->entries[i], &bytes, ram.base + arena_at,
+                      ram.size - arena_at) != 0)
+    return;
+  chat_run(&model);
+}
+
+int chat_main(void) {
+  static model_store store;
+  static bundle_view bundle;
+  print_banner();
+  uintptr_t base;
+  size_t size;
+  if (board_ram(&base, &size) != 0) {
+    con_printf("ram: the board does not say how much RAM is free: no model can be loaded\n");
+    return 1;
+  }
+  ram_region ram = {(uint8_t *)align_up(base, 64), size - (align_up(base, 64) - base)};
+  int have_bundle = find_bundle(&bundle, &ram);
+  con_printf("ram: ");
+  con_ratio(ram.size, 1000000);
+  con_printf(" MB free at %p\n", (void *)ram.base);
+  int autoload = have_bundle;  // a bundle skips the menu once
+  for (;;) {
+    model_store_init(&store);
+    if (have_bundle) model_store_add_bundle(&store, &bundle);
+    fat_volume *vol = open_card();
+    if (vol) {
+      fat_status st = model_store_scan(&store, vol);
+      if (st != FAT_OK)
+        con_printf("card: reading the root folder: %s\n", fat_strerror(st));
+      else if (store.count == have_bundle)
+        con_printf("card: no models (a model is a folder with model.bin and tokenizer.bin)\n");
+    }
+    int choice = 0;
+    menu_action action = autoload ? MENU_LOAD : menu_choose(&store, &choice);
+    autoload = 0;
+    if (action == MENU_POWER_OFF) {
+      con_printf("power off\n");
+      board_exit(0);
+    }
+    if (action == MENU_LOAD) run_model(&store, choice, vol, ram);
+  }
+}

@@ -1,0 +1,27 @@
+// The conversation with a loaded model: read a line, run a command or a turn, repeat until
+// /exit. Multi-turn: the KV cache keeps the conversation, a turn prefills only its own tokens
+// (the template's rendering of the user's text), then the answer streams token by token.
+//
+// An answer ends at EOS or BOS (not printed), after /len tokens (default CHAT_MAX_ANSWER), or
+// when the context (KV cache) is full; then "Generation: N tokens in X ms (Y tokens/sec)",
+// timed from the first sampled token to the last (the prompt's prefill not included).
+// Limits, each one printed line:
+//   - a prompt longer than the whole context is refused (the context is kept);
+//   - a prompt that does not fit in what is left of the context is refused: /reset first;
+//   - a context that fills during an answer stops the answer: "[context full ...]", and the
+//     next prompt asks for /reset.
+#ifndef APPS_CHAT_CHAT_H_
+#define APPS_CHAT_CHAT_H_
+
+#include "loader.h"
+
+#define CHAT_MAX_ANSWER 256  // tokens one answer may have
+#define CHAT_LINE_MAX 1024   // bytes of one typed line
+
+// Runs the chat until /exit.
+void chat_run(chat_model *m);
+
+// One line of the board's firmware readings (board/health.h), as /status prints it.
+void chat_print_board_health(void);
+
+#endif  // APPS_CHAT_CHAT_H_

@@ -1,0 +1,62 @@
+// The models the menu offers: folders on the card's FAT32 volume that hold a model, plus the
+// boot bundle when the boot loader left one in RAM (bundle.h).
+//
+// Card layouts (one row each in model_store.c's kLayouts; the first that matches wins):
+//   <folder>/model.bin + <folder>/tokenizer.bin   InferPi's layout: a llama2.c model file and
+//                                                 its tokenizer.bin
+//   <folder>/model.mcm                            a metalchat container (docs/CONTAINER.md),
+//                                                 the tokenizer inside (the engine's
+//                                                 `tokenizer` hook loads it)
+// An optional <folder>/chat.txt line `template=alpaca` (or `template=plain`, the default)
+// picks the prompt template (template.h).
+#ifndef APPS_CHAT_MODEL_STORE_H_
+#define APPS_CHAT_MODEL_STORE_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bundle.h"
+#include "drivers/fat32.h"
+#include "engine/session.h"
+
+#define MODEL_STORE_MAX 16  // models listed at most
+#define MODEL_NAME_MAX 64   // bytes of a folder name, NUL included
+#define MODEL_PATH_MAX 96   // "/<folder>/<file>"
+
+typedef struct model_entry {
+  char name[MODEL_NAME_MAX];
+  const char *engine;  // engine named by the model file's first bytes (the menu's label)
+  em_template template;
+  int in_ram;  // 1: the boot bundle (model/tokenizer below); 0: files on the card
+  char model_path[MODEL_PATH_MAX], tokenizer_path[MODEL_PATH_MAX];
+  uint32_t model_size, tokenizer_size;
+  const uint8_t *model, *tokenizer;  // tokenizer_size 0: the model file carries it
+} model_entry;
+
+typedef struct model_store {
+  model_entry entries[MODEL_STORE_MAX];
+  int count;
+} model_store;
+
+// Where a model's bytes are once fetched.
+typedef struct model_bytes {
+  const uint8_t *model;
+  size_t model_size;
+  const uint8_t *tokenizer;  // 0: the model file carries its tokenizer (a container)
+  size_t tokenizer_size;
+} model_bytes;
+
+void model_store_init(model_store *s);
+void model_store_add_bundle(model_store *s, const bundle_view *b);
+
+// Adds every folder in the root of vol that holds a model; prints one line for each folder
+// that looks like a model but cannot be used. Returns FAT_OK, or the error reading the root.
+fat_status model_store_scan(model_store *s, fat_volume *vol);
+
+// Makes entry i's bytes available: the bundle's in place, a card model's read into
+// ram[0..ram_size) (ram 64-byte aligned; the tokenizer after the model), printing the size,
+// time and MB/s. Returns the bytes of ram used, or -1 after printing one line.
+long model_store_fetch(const model_store *s, int i, fat_volume *vol, uint8_t *ram, size_t ram_size,
+                       model_bytes *out);
+
+#endif  // APPS_CHAT_MODEL_STORE_H_

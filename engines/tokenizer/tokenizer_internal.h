@@ -1,0 +1,37 @@
+/* Private to engines/tokenizer: what the files of the two tokenizer kinds share. Layers:
+ * tokenizer.c (by kind) -> llama2c_tokenizer.c, bpe_tokenizer.c -> vocab.c. */
+#ifndef ENGINES_TOKENIZER_TOKENIZER_INTERNAL_H_
+#define ENGINES_TOKENIZER_TOKENIZER_INTERNAL_H_
+
+#include "engine/tokenizer.h"
+
+/* Little-endian fields of the tokenizer files, read from any alignment. */
+static inline uint32_t em_read_u32(const uint8_t *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline int32_t em_read_i32(const uint8_t *p) { return (int32_t)em_read_u32(p); }
+static inline float em_read_f32(const uint8_t *p) {
+  uint32_t u = em_read_u32(p);
+  float f;
+  __builtin_memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+/* vocab.c: sorts ids by (piece bytes, id). */
+void em_tokenizer_sort_ids(const em_tokenizer *tok, int32_t *ids, int n);
+
+/* llama2c_tokenizer.c: encode and decode of tokenizer.bin. */
+em_status em_llama2c_encode(em_tokenizer *tok, const char *text, bool bos, bool eos, int *tokens,
+                            int capacity, int *n_tokens);
+const char *em_llama2c_decode(const em_tokenizer *tok, int prev, int token, int *len);
+
+/* bpe_tokenizer.c: encode and decode of the byte-level BPE. */
+em_status em_bpe_encode(em_tokenizer *tok, const char *text, bool bos, bool eos, int *tokens,
+                        int capacity, int *n_tokens);
+const char *em_bpe_decode(const em_tokenizer *tok, int token, int *len);
+
+/* The end of the chunk of the split pattern that starts at text[0] (text[0] != 0):
+ * digit_group 2 (nanochat) or 3 (GPT-4). Exposed for tests. */
+const char *em_bpe_split_chunk(const char *text, int digit_group);
+
+#endif /* ENGINES_TOKENIZER_TOKENIZER_INTERNAL_H_ */

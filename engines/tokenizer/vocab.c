@@ -1,0 +1,92 @@
+/* What both tokenizer kinds share: the vocabulary read in place (a token's piece and score,
+ * the special tokens), and lookup of a piece through the ids sorted by piece bytes. */
+#include "engine/tokenizer.h"
+#include "engines/tokenizer/tokenizer_internal.h"
+
+static const char *bpe_piece(const em_tokenizer *tok, int id, int *len) {
+  if (id >= 0 && id < tok->n_ranked) {
+    const uint8_t *entry = tok->data + tok->entry_offset[id];
+    *len = (int)em_read_u32(entry);
+    return (const char *)(entry + 4);
+  }
+  for (int i = 0; i < tok->n_special; i++) {
+    const uint8_t *entry = tok->data + tok->special_offset[i];
+    if (em_read_u32(entry) == (uint32_t)id) {
+      *len = (int)em_read_u32(entry + 4);
+      return (const char *)(entry + 8);
+    }
+  }
+  *len = 0;
+  return "";
+}
+
+const char *em_tokenizer_piece(const em_tokenizer *tok, int id, int *len) {
+  if (tok->kind == EM_TOKENIZER_BPE) return bpe_piece(tok, id, len);
+  const uint8_t *entry = tok->data + tok->entry_offset[id];
+  *len = (int)em_read_i32(entry + 4);
+  return (const char *)(entry + 8);
+}
+
+float em_tokenizer_score(const em_tokenizer *tok, int id) {
+  return em_read_f32(tok->data + tok->entry_offset[id]);
+}
+
+/* Orders byte strings like strcmp (a prefix sorts first). */
+static int compare_bytes(const char *a, int a_len, const char *b, int b_len) {
+  int n = a_len < b_len ? a_len : b_len;
+  for (int i = 0; i < n; i++) {
+    if (a[i] != b[i]) return (uint8_t)a[i] < (uint8_t)b[i] ? -1 : 1;
+  }
+  return (a_len > b_len) - (a_len < b_len);
+}
+
+/* Total order on ids: by piece, then by id (so equal pieces resolve to the lowest id). */
+static int compare_ids(const em_tokenizer *tok, int32_t a, int32_t b) {
+  int a_len, b_len;
+  const char *pa = em_tokenizer_piece(tok, a, &a_len);
+  const char *pb = em_tokenizer_piece(tok, b, &b_len);
+  int c = compare_bytes(pa, a_len, pb, b_len);
+  return c ? c : (a > b) - (a < b);
+}
+
+static void sift_down(const em_tokenizer *tok, int32_t *ids, int root, int n) {
+  for (;;) {
+    int child = 2 * root + 1;
+    if (child >= n) return;
+    if (child + 1 < n && compare_ids(tok, ids[child], ids[child + 1]) < 0) child++;
+    if (compare_ids(tok, ids[root], ids[child]) >= 0) return;
+    int32_t t = ids[root];
+    ids[root] = ids[child];
+    ids[child] = t;
+    root = child;
+  }
+}
+
+/* Heapsort: in place, O(n log n), no recursion. */
+void em_tokenizer_sort_ids(const em_tokenizer *tok, int32_t *ids, int n) {
+  for (int i = n / 2 - 1; i >= 0; i--) sift_down(tok, ids, i, n);
+  for (int end = n - 1; end > 0; end--) {
+    int32_t t = ids[0];
+    ids[0] = ids[end];
+    ids[end] = t;
+    sift_down(tok, ids, 0, end);
+  }
+}
+
+int em_tokenizer_lookup(const em_tokenizer *tok, const char *str, int len) {
+  int count = tok->kind == EM_TOKENIZER_BPE ? tok->n_ranked : tok->vocab_size;
+  int lo = 0, hi = count; /* first index whose piece >= str */
+  while (lo < hi) {
+    int mid = lo + (hi - lo) / 2;
+    int mid_len;
+    const char *piece = em_tokenizer_piece(tok, tok->sorted_ids[mid], &mid_len);
+    if (compare_bytes(piece, mid_len, str, len) < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  if (lo == count) return -1;
+  int found_len;
+  const char *piece = em_tokenizer_piece(tok, tok->sorted_ids[lo], &found_len);
+  return compare_bytes(piece, found_len, str, len) == 0 ? tok->sorted_ids[lo] : -1;
+}
