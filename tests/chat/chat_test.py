@@ -15,11 +15,10 @@ Each test boots the image (QEMU's card slot: -drive if=sd), types at its console
   FAT32 partition, no card): one clear line each, back to the menu, the good model still works;
 - over-long prompts and a full KV cache behave as docs/RPI4.md says;
 - a RAM bundle placed by the loader (-device loader, like config.txt's initramfs) skips the menu;
-- the firmware keepalive (boards with board/health.h: HEALTH=1): readings at boot, more polls
-  while the chat waits, /status.
+- the firmware keepalive: readings at boot, more polls while the chat waits, /status.
 
 The board comes from the environment (tests/BUILD.bazel): BOARD, CPU, MACHINE, NO_CARD (its
-message when no slot has a card), HEALTH; and the input files: KERNEL, CARD, DEMO_CARD,
+message when no slot has a card); and the input files: KERNEL, CARD, DEMO_CARD,
 CHAT_HOST, ENGINE_CLI (the QEMU user-mode wrappers), and the two stand-in model folders
 TINY_STORIES / TINY_INSTRUCT.
 """
@@ -42,7 +41,6 @@ BOARD = os.environ.get("BOARD", "rpi4")
 CPU = os.environ.get("CPU", "cortex-a72")
 MACHINE = os.environ.get("MACHINE", "raspi4b")
 NO_CARD = os.environ.get("NO_CARD", "no SD card (EMMC2 and EMMC tried)")
-HEALTH = os.environ.get("HEALTH", "1") == "1"
 KERNEL = Path(os.environ.get("KERNEL", "kernel8.img"))
 CARD = Path(os.environ.get("CARD", "test_sdcard.img"))
 DEMO_CARD = Path(os.environ.get("DEMO_CARD", "sdcard.img"))  # the product's card
@@ -313,7 +311,6 @@ HEALTH = re.compile(
 )
 
 
-@pytest.mark.skipif(not HEALTH, reason="the board has no firmware keepalive (board/health.h)")
 def test_firmware_keepalive(chat) -> None:
     """The board polls the firmware (temperature, throttling, ARM clock) at boot and then at
     most once a second (of the guest's clock, here the host's) while the chat waits for input;
