@@ -1,11 +1,9 @@
 // Host unit test for common/crc32: known values of the IEEE CRC-32 (as zlib.crc32 gives them).
 #include "common/crc32.h"
 
-#include <stdio.h>
-#include <string.h>
+#include "common/check.h"
 
 int main(void) {
-  int failed = 0;
   struct {
     const char *text;
     uint32_t want;
@@ -17,20 +15,14 @@ int main(void) {
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     uint32_t got = crc32_update(0, cases[i].text, strlen(cases[i].text));
-    if (got != cases[i].want) {
-      printf("FAIL crc32(\"%s\") = %08x, want %08x\n", cases[i].text, got, cases[i].want);
-      failed++;
-    }
+    CHECKF(got == cases[i].want, "crc32(\"%s\") = %08x, want %08x", cases[i].text, got,
+           cases[i].want);
   }
   // Incremental: split anywhere, same result.
   const char *text = "The quick brown fox jumps over the lazy dog";
   for (size_t cut = 0; cut <= strlen(text); cut++) {
     uint32_t crc = crc32_update(crc32_update(0, text, cut), text + cut, strlen(text) - cut);
-    if (crc != 0x414fa339u) {
-      printf("FAIL split at %zu\n", cut);
-      failed++;
-    }
+    CHECKF(crc == 0x414fa339u, "split at %zu", cut);
   }
-  printf("%d failed\n", failed);
-  return failed != 0;
+  return finish();
 }

@@ -2,12 +2,11 @@
 #include "common/fmt.h"
 
 #include <limits.h>
-#include <stdio.h>
-#include <string.h>
+
+#include "common/check.h"
 
 static char out[256];
 static size_t len;
-static int passed, failed;
 
 static void capture(char c) {
   if (len + 1 < sizeof out) out[len++] = c;
@@ -24,12 +23,8 @@ static void reset(void) {
 }
 
 static void expect(const char *what, int returned, const char *want) {
-  if (strcmp(out, want) == 0 && returned == (int)strlen(want)) {
-    passed++;
-  } else {
-    failed++;
-    printf("FAIL %s: got \"%s\" (returned %d), want \"%s\"\n", what, out, returned, want);
-  }
+  CHECKF(strcmp(out, want) == 0 && returned == (int)strlen(want),
+         "%s: got \"%s\" (returned %d), want \"%s\"", what, out, returned, want);
   reset();
 }
 
@@ -65,6 +60,5 @@ int main(void) {
   expect("bad base", r, "");
   r = fmt_signed(capture, -7);
   expect("fmt_signed", r, "-7");
-  printf("%d passed, %d failed\n", passed, failed);
-  return failed != 0;
+  return finish();
 }

@@ -2,14 +2,12 @@
 // Prints "N passed, N failed", exits non-zero on failure.
 #include "common/line_edit.h"
 
-#include <stdio.h>
-#include <string.h>
+#include "common/check.h"
 
 static const char *input;
 static size_t input_len, input_pos;
 static char echo[512];
 static size_t echo_len;
-static int passed, failed;
 
 static int feed_getc(void) {
   return input_pos < input_len ? (unsigned char)input[input_pos++] : -1;
@@ -39,14 +37,9 @@ static void expect_line(struct line_edit *ed, const char *what, size_t size, int
   struct line_result r = line_edit_read(ed, buf, size);
   int ok = r.len == want_len && r.truncated == want_truncated && strcmp(echo, want_echo) == 0 &&
            (want_len < 0 || strcmp(buf, want_line) == 0) && buf[size] == 'X';
-  if (ok) {
-    passed++;
-  } else {
-    failed++;
-    printf("FAIL %s: len %d truncated %d line \"%s\" echo \"%s\"; want %d %d \"%s\" \"%s\"\n", what,
-           r.len, r.truncated, r.len >= 0 ? buf : "", echo, want_len, want_truncated, want_line,
-           want_echo);
-  }
+  CHECKF(ok, "%s: len %d truncated %d line \"%s\" echo \"%s\"; want %d %d \"%s\" \"%s\"", what,
+         r.len, r.truncated, r.len >= 0 ? buf : "", echo, want_len, want_truncated, want_line,
+         want_echo);
 }
 
 #define FEED(ed, s) start(ed, s, sizeof(s) - 1)
@@ -101,6 +94,5 @@ int main(void) {
   FEED(&ed, "exact\r");
   expect_line(&ed, "line fills the buffer exactly", 6, 5, "exact", 0, "exact\r\n");
 
-  printf("%d passed, %d failed\n", passed, failed);
-  return failed != 0;
+  return finish();
 }

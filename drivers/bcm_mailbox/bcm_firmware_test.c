@@ -1,17 +1,12 @@
-// Host unit test for bcm_throttled_describe. Exits non-zero on failure.
+// Host unit test for bcm_throttled_describe: "N passed, M failed", non-zero exit on failure.
 #include "drivers/bcm_firmware.h"
 
-#include <stdio.h>
-#include <string.h>
-
-static int failed;
+#include "common/check.h"
 
 static void expect(uint32_t flags, const char *want) {
   const char *got = bcm_throttled_describe(flags);
-  if (strcmp(got, want) != 0) {
-    printf("FAIL flags 0x%05x: got \"%s\", want \"%s\"\n", (unsigned)flags, got, want);
-    failed++;
-  }
+  CHECKF(strcmp(got, want) == 0, "flags 0x%05x: got \"%s\", want \"%s\"", (unsigned)flags, got,
+         want);
 }
 
 int main(void) {
@@ -22,6 +17,5 @@ int main(void) {
   expect(BCM_THROTTLED_SOFT_TEMP_LIMIT | BCM_THROTTLED_NOW, "throttled, soft temperature limit");
   expect(0xfu | (0xfu << BCM_THROTTLED_SINCE_BOOT_SHIFT),
          "under-voltage, throttled, ARM frequency capped, soft temperature limit");
-  printf("%s\n", failed ? "FAILED" : "all passed");
-  return failed != 0;
+  return finish();
 }

@@ -1,19 +1,9 @@
 // Host unit test for drivers/block: range checks, splitting by max_blocks, the RAM device.
 #include "drivers/block.h"
 
-#include <stdio.h>
-#include <string.h>
+#include "common/check.h"
 
-static int passed, failed;
-
-static void check(const char *what, int ok) {
-  if (ok) {
-    passed++;
-  } else {
-    failed++;
-    printf("FAIL %s\n", what);
-  }
-}
+static void check(const char *what, int ok) { CHECKF(ok, "%s", what); }
 
 static uint8_t disk[8 * BLOCK_SIZE + 100];  // 8 sectors and a partial one
 static int calls;
@@ -50,6 +40,5 @@ int main(void) {
                           memcmp(buf, disk, sizeof buf) == 0);
   check("strerror", strcmp(block_strerror(BLOCK_ERR_TIMEOUT), "device timed out") == 0 &&
                         strcmp(block_strerror(99), "unknown block device error") == 0);
-  printf("%d passed, %d failed\n", passed, failed);
-  return failed != 0;
+  return finish();
 }

@@ -1,5 +1,5 @@
 """nanochat's byte-level BPE in C (engines/tokenizer/bpe_tokenizer.c, driven through
-`bpe_encode` on its tokenizer payload) against Python on a corpus.
+`encode --bpe` on its tokenizer payload) against Python on a corpus.
 
 The Python side splits with nanochat's pattern written for `re` (Python 3.11 has the
 possessive quantifiers; ``\\p{L}``, ``\\p{N}`` and ``\\s`` spelled out from unicodedata, as
@@ -25,7 +25,7 @@ sys.path.insert(0, "tools/verify")
 import models
 from metalchat.formats.container import nanochat_tokenizer_payload
 
-BPE_ENCODE = Path(os.environ.get("BPE_ENCODE", "engines/tokenizer/bpe_encode"))
+ENCODE = Path(os.environ.get("ENCODE", "engines/tokenizer/encode"))
 CORPORA = [
     Path("engines/tokenizer/testdata/tokenizer_corpus.txt"),
     Path("engines/tokenizer/testdata/bpe_edge_cases.txt"),
@@ -141,7 +141,9 @@ def c_encode(payload: Path, vocab: int, docs: list[str], tmp: Path) -> list[list
     text = tmp / "docs.txt"
     text.write_bytes(b"\0".join(d.encode() for d in docs))
     done = subprocess.run(
-        [str(BPE_ENCODE), str(payload), str(vocab), str(text)], capture_output=True, check=False
+        [str(ENCODE), "--bpe", str(payload), str(vocab), str(text)],
+        capture_output=True,
+        check=False,
     )
     assert done.returncode == 0, done.stderr.decode()
     lines = done.stdout.decode().split("\n")[: len(docs)]

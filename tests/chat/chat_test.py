@@ -254,7 +254,7 @@ def test_bad_models_each_one_line_then_the_good_one_works(chat, tmp_path: Path) 
         out = c.line(number[name], MENU_PROMPT)
         assert message in out, out
         assert len([ln for ln in out.splitlines() if ln.startswith(name + ":")]) == 1, out
-    out = chat_turns(c, number["good"], ["/len 4"], ["Once upon a time"])[0]
+    out = chat_turns(c, number["good"], ["/temp 0", "/len 4"], ["Once upon a time"])[0]
     assert "Generation: 4 tokens" in out
     c.power_off()
 

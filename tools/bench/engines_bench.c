@@ -21,10 +21,10 @@
 #include "engine/arena.h"
 #include "engine/kernels.h"
 #include "engine/kernels_ref.h"
+#include "host/memory.h"
+#include "host/parallel.h"
 #include "llama/llama.h"
 #include "nanochat/nanochat.h"
-#include "tools/host/host_memory.h"
-#include "tools/host/host_parallel.h"
 
 typedef struct shape {
   const char *name;

@@ -4,7 +4,7 @@
  *              [--threads N] [--no-huge-pages]
  * The session layer (engine/session.h) picks the engine by probing the file and runs it. Text goes
  * to stdout, the speed to stderr. The model file is read into memory the engine uses in place
- * (tools/host/host_memory.h: 64-byte aligned, transparent huge pages advised unless
+ * (platforms/host/public/host/memory.h: 64-byte aligned, transparent huge pages advised unless
  * --no-huge-pages); --threads runs the engine's parallel-for on a pthread pool.
  * --ids prints token ids instead of text (and then works without a tokenizer when the
  * prompt is empty). --dump-logits writes, for every position, the vocab_size fp32 logits
@@ -24,8 +24,8 @@
 
 #include "engine/session.h"
 #include "engine/tokenizer.h"
-#include "tools/host/host_memory.h"
-#include "tools/host/host_parallel.h"
+#include "host/memory.h"
+#include "host/parallel.h"
 
 typedef struct options {
   const char *model_path, *tokenizer_path, *prompt, *logits_path, *prompt_ids;

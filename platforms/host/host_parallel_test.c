@@ -2,12 +2,11 @@
  * n < threads), over many back-to-back tasks, and over tasks far enough apart that the
  * workers have gone to sleep and must be woken. */
 #define _POSIX_C_SOURCE 199309L /* nanosleep */
-#include "tools/host/host_parallel.h"
-
 #include <stdatomic.h>
 #include <time.h>
 
 #include "common/check.h"
+#include "host/parallel.h"
 
 enum { MAX_N = 1000 };
 

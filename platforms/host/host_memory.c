@@ -1,10 +1,10 @@
 /* host_memory.h over C11 aligned_alloc and Linux madvise. */
 #define _DEFAULT_SOURCE /* madvise */
 
-#include "tools/host/host_memory.h"
-
 #include <stdio.h>
 #include <stdlib.h>
+
+#include "host/memory.h"
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif

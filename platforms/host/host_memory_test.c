@@ -2,8 +2,6 @@
  * NUL terminator, an empty file, and a missing file. */
 #define _DEFAULT_SOURCE /* mkstemp */
 
-#include "tools/host/host_memory.h"
-
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/check.h"
+#include "host/memory.h"
 
 static int aligned(const void *p, size_t to) { return ((uintptr_t)p & (to - 1)) == 0; }
 

@@ -1,8 +1,6 @@
 /* host_parallel.h over pthreads and C11 atomics. */
 #define _POSIX_C_SOURCE 200809L
 
-#include "tools/host/host_parallel.h"
-
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -10,6 +8,8 @@
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "host/parallel.h"
 
 /* A thread waiting for a task (or for the workers to finish one) polls: a decode step's
  * tasks come microseconds apart, and waking a sleeping thread costs about as much. After

@@ -4,8 +4,8 @@
  * huge_pages a buffer of 2 MB or more is 2 MB aligned and advised for transparent huge pages
  * (Linux madvise; elsewhere, or when refused, ordinary pages): weights streamed from DRAM
  * then cost one TLB entry per 2 MB instead of per 4 KB. Release with free(). */
-#ifndef TOOLS_HOST_HOST_MEMORY_H_
-#define TOOLS_HOST_HOST_MEMORY_H_
+#ifndef HOST_MEMORY_H_
+#define HOST_MEMORY_H_
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -20,4 +20,4 @@ void *host_alloc(size_t size, bool huge_pages);
  * strings); *size gets the file's length. NULL when it cannot be opened, read or held. */
 void *host_read_file(const char *path, size_t *size, bool huge_pages);
 
-#endif /* TOOLS_HOST_HOST_MEMORY_H_ */
+#endif /* HOST_MEMORY_H_ */

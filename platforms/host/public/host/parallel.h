@@ -2,8 +2,8 @@
  * em_parallel_for_fn over a pool of worker threads. The calling thread works too; workers
  * poll for the next task (a decode step's tasks come microseconds apart), yielding the CPU
  * after 50 us, and sleep on a condition variable after 2 ms. */
-#ifndef TOOLS_HOST_HOST_PARALLEL_H_
-#define TOOLS_HOST_HOST_PARALLEL_H_
+#ifndef HOST_PARALLEL_H_
+#define HOST_PARALLEL_H_
 
 #include "engine/parallel.h"
 
@@ -22,4 +22,4 @@ void host_pool_for(em_task_fn fn, void *ctx, int n, void *user);
 /* {host_pool_for, pool}, or the serial hook for a NULL pool. */
 em_parallel host_pool_parallel(host_pool *pool);
 
-#endif /* TOOLS_HOST_HOST_PARALLEL_H_ */
+#endif /* HOST_PARALLEL_H_ */
