@@ -23,6 +23,7 @@ static const struct bcm_board rpi3 = {
     .baud = RPI3_CONSOLE_BAUD,
     .cores = RPI3_CORES,
     .core_wait_ms = RPI3_CORE_WAIT_MS,
+    .keepalive_us = RPI3_KEEPALIVE_US,
     .ram_fallback = RPI3_RAM_FALLBACK,
     .ram_limit = BCM2837_PERIPH_BASE,
     .devices = devices,

@@ -1,7 +1,6 @@
 // Raspberry Pi 4 (BCM2711): the shared AArch64 Broadcom board support (bcm/aarch64_board.h)
 // over the Pi 4's memory map, plus what only the Pi 4 has: the PCIe window in the MMU map,
-// its SD slots (EMMC2 with its clock from the firmware, then QEMU's Arasan EMMC), and the
-// firmware keepalive (health.c).
+// and its SD slots (EMMC2 with its clock from the firmware, then QEMU's Arasan EMMC).
 #include "board/board.h"
 
 #include "arch/mmu.h"
@@ -11,7 +10,6 @@
 #include "drivers/bcm_firmware.h"
 #include "drivers/bcm_mailbox.h"
 #include "memory_map.h"
-#include "rpi4_internal.h"
 
 // Device windows: the main and ARM-local peripherals up to 4 GB, and the PCIe window.
 static const struct aarch64_region devices[] = {
@@ -28,16 +26,14 @@ static const struct bcm_board rpi4 = {
     .baud = RPI4_CONSOLE_BAUD,
     .cores = RPI4_CORES,
     .core_wait_ms = RPI4_CORE_WAIT_MS,
+    .keepalive_us = RPI4_KEEPALIVE_US,
     .ram_fallback = RPI4_RAM_FALLBACK,
     .ram_limit = BCM2711_LOW_PERIPH_START,
     .devices = devices,
     .device_count = sizeof devices / sizeof devices[0],
 };
 
-void board_init(void) {
-  bcm_board_init(&rpi4);
-  rpi4_health_init();
-}
+void board_init(void) { bcm_board_init(&rpi4); }
 
 // EMMC2's clock as the firmware set it (GET_CLOCK_RATE), or 0 when the firmware does not say.
 static uint32_t emmc2_clock_hz(void) {

@@ -9,7 +9,7 @@ toolchains/host/versions.sh). Output and exit status are the binary's own.
 qemu_user_binary wraps a cc_binary the same way as a `bazel run`-able program, for tests that
 compare a board with the same code off the board: where float sums are ordered differently on
 the host than in the board's kernels (engines/kernels/neon vs x86), the board's outputs are
-compared with the engine built for the board's core under Linux (tests/rpi4_chat).
+compared with the engine built for the board's core under Linux (tests/chat).
 """
 
 # The architectures a test can run on: platform, QEMU user-mode binary, its -cpu.

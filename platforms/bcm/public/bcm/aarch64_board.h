@@ -2,7 +2,8 @@
 // each board's facts. It implements board.h on PL011 UART0 (semihosting exit), crash reports,
 // the firmware's answers over the mailbox, MMU and caches (RAM normal, the board's device
 // windows Device-nGnRE), the spin-table secondaries and the optional facade parts
-// board/parallel.h, board/time.h (BCM system timer) and board/memory.h (board_ram).
+// board/parallel.h, board/time.h (BCM system timer), board/memory.h (board_ram) and
+// board/health.h (the firmware keepalive: ARM clock at its maximum, temperature, throttling).
 // The board's board.c defines board_init() and calls bcm_board_init() first thing.
 #ifndef BCM_AARCH64_BOARD_H_
 #define BCM_AARCH64_BOARD_H_
@@ -18,6 +19,7 @@ struct bcm_board {
   uint32_t baud;                      // console: 8N1 at this rate
   unsigned cores;                     // cores to release from the spin table (core 0 included)
   uint32_t core_wait_ms;              // how long core 0 waits for secondaries to check in
+  uint32_t keepalive_us;              // board_keepalive() polls the firmware at most this often
   uint64_t ram_fallback;  // RAM size when the firmware's revision code does not give one
   uint64_t ram_limit;     // RAM below this address is mapped normal (the peripherals start
                           // there); RAM beyond 4 GB (8 GB Pi 4) is mapped from 4 GB up
@@ -25,7 +27,8 @@ struct bcm_board {
   int device_count;
 };
 
-// Console, crash reports, firmware query, MMU (its RAM size decides the map), secondaries.
+// Console, crash reports, firmware query, MMU (its RAM size decides the map), secondaries,
+// ARM clock to its maximum and the first firmware readings.
 // `board` must stay valid for the program's life.
 void bcm_board_init(const struct bcm_board *board);
 

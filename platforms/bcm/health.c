@@ -1,28 +1,28 @@
-// Firmware keepalive (board/health.h) over the VideoCore mailbox.
+// Firmware keepalive (board/health.h) over the VideoCore mailbox, the same on the Pi 3 and 4.
 //
-// board_init() asks the firmware for the ARM clock's maximum and sets it (the firmware may
+// bcm_board_init() asks the firmware for the ARM clock's maximum and sets it (the firmware may
 // start the cores below it; asking again is harmless). After that, at most once per
 // RPI4_KEEPALIVE_US, board_keepalive() reads the SoC temperature, the throttling flags and the
 // ARM clock; it reports a change of throttling on the console, and asks for the maximum clock
 // again when the clock is below it while nothing throttles (the firmware lowers it under
-// thermal or voltage pressure). Only core 0 calls it, never inside a parallel-for: the mailbox
-// driver has one buffer.
+// thermal or voltage pressure). The poll interval is the board's (keepalive_us). Only core 0 calls
+// it, never inside a parallel-for: the mailbox driver has one buffer.
 #include "board/health.h"
 
+#include "aarch64_board_internal.h"
 #include "bcm/bcm.h"
 #include "board/board.h"
 #include "board/time.h"
 #include "common/fmt.h"
 #include "drivers/bcm_firmware.h"
 #include "drivers/bcm_mailbox.h"
-#include "memory_map.h"
-#include "rpi4_internal.h"
 
 static board_health health = {0, 0, 0, 0, 0, ""};
 static uint64_t last_poll_us;
 
 static int property(uint32_t tag, uint32_t *values, unsigned count) {
-  return bcm_mailbox_property(RPI4_MAILBOX, BCM_VC_BUS_ALIAS, tag, values, count) == BCM_MAILBOX_OK;
+  return bcm_mailbox_property(bcm_board_facts()->mailbox, BCM_VC_BUS_ALIAS, tag, values, count) ==
+         BCM_MAILBOX_OK;
 }
 
 static uint32_t arm_clock(uint32_t tag) {
@@ -45,7 +45,7 @@ static void poll(void) {
   health.polls++;
   last_poll_us = board_time_us();
   if ((was ^ health.throttled) & BCM_THROTTLED_CURRENT) {
-    fmt_printf(board_putc, "\r\n[rpi4: firmware reports %s]\r\n",
+    fmt_printf(board_putc, "\r\n[%s: firmware reports %s]\r\n", board_name(),
                health.problem[0] ? health.problem : "no throttling any more");
   }
   if (health.problem[0] == '\0' && health.arm_hz < health.arm_max_hz) {
@@ -54,14 +54,14 @@ static void poll(void) {
   }
 }
 
-void rpi4_health_init(void) {
+void bcm_health_init(void) {
   health.arm_max_hz = arm_clock(BCM_TAG_GET_MAX_CLOCK_RATE);
   if (health.arm_max_hz != 0) set_arm_clock(health.arm_max_hz);
   poll();
 }
 
 void board_keepalive(void) {
-  if (board_time_us() - last_poll_us >= RPI4_KEEPALIVE_US) poll();
+  if (board_time_us() - last_poll_us >= bcm_board_facts()->keepalive_us) poll();
 }
 
 const board_health *board_health_now(void) { return &health; }

@@ -1,4 +1,5 @@
-"""The Raspberry Pi 4 chat image (//images:rpi4_kernel) in QEMU raspi4b, with SD cards.
+"""The Raspberry Pi chat image (//images:<board>_kernel: rpi4 in QEMU raspi4b, rpi3 in raspi3b),
+with SD cards.
 
 Each test boots the image (QEMU's card slot: -drive if=sd), types at its console and checks:
 - the menu lists the card's models with their engines; a chat turn at temperature 0 gives
@@ -7,7 +8,8 @@ Each test boots the image (QEMU's card slot: -drive if=sd), types at its console
   (same input, including a second turn on the kept KV cache); /exit, the other model. Both
   are built for the Cortex-A72 under Linux and run in QEMU user mode (tests:engine_cli_aarch64,
   tests:chat_host_aarch64): the NEON kernels add float lanes in another order than the x86
-  host's, so only the same kernels can be asked for the same bits;
+  host's, so only the same kernels can be asked for the same bits (the Pi 3's Cortex-A53 runs
+  the same NEON kernels);
 - 1 core and 4 cores give the same ids;
 - bad cards (truncated model, wrong magic, tokenizer of another vocabulary, empty card, no
   FAT32 partition, no card): one clear line each, back to the menu, the good model still works;
@@ -15,9 +17,10 @@ Each test boots the image (QEMU's card slot: -drive if=sd), types at its console
 - a RAM bundle placed by the loader (-device loader, like config.txt's initramfs) skips the menu;
 - the firmware keepalive: readings at boot, more polls while the chat waits, /status.
 
-Input files come from the environment (tests/BUILD.bazel): RPI4_KERNEL, RPI4_CARD, CHAT_HOST,
-ENGINE_CLI (the QEMU user-mode wrappers), and the two stand-in model folders TINY_STORIES /
-TINY_INSTRUCT.
+The board comes from the environment (tests/BUILD.bazel): BOARD, CPU, MACHINE, NO_CARD (its
+message when no slot has a card); and the input files: KERNEL, CARD, DEMO_CARD,
+CHAT_HOST, ENGINE_CLI (the QEMU user-mode wrappers), and the two stand-in model folders
+TINY_STORIES / TINY_INSTRUCT.
 """
 
 from __future__ import annotations
@@ -34,9 +37,13 @@ from qemu import Session, qemu_command
 from metalchat import sdcard
 from metalchat.testing import tokenizer_bin
 
-KERNEL = Path(os.environ.get("RPI4_KERNEL", "kernel8.img"))
-CARD = Path(os.environ.get("RPI4_CARD", "rpi4_sdcard.img"))
-DEMO_CARD = Path(os.environ.get("RPI4_DEMO_CARD", "rpi4_sdcard.img"))  # the product's card
+BOARD = os.environ.get("BOARD", "rpi4")
+CPU = os.environ.get("CPU", "cortex-a72")
+MACHINE = os.environ.get("MACHINE", "raspi4b")
+NO_CARD = os.environ.get("NO_CARD", "no SD card (EMMC2 and EMMC tried)")
+KERNEL = Path(os.environ.get("KERNEL", "kernel8.img"))
+CARD = Path(os.environ.get("CARD", "test_sdcard.img"))
+DEMO_CARD = Path(os.environ.get("DEMO_CARD", "sdcard.img"))  # the product's card
 CHAT_HOST = Path(os.environ.get("CHAT_HOST", "chat_host"))
 ENGINE_CLI = Path(os.environ.get("ENGINE_CLI", "engine_cli"))
 STORIES = Path(os.environ.get("TINY_STORIES", "tiny-stories"))
@@ -56,10 +63,10 @@ class Chat:
     """The chat image booted in QEMU with `extra` arguments; type lines, read answers."""
 
     def __init__(self, *extra: str, icount: bool = True) -> None:
-        # -icount as //images:rpi4_qemu: a fast 4-core parallel-for; without it the guest's
+        # -icount as //images:<board>_qemu: a fast 4-core parallel-for; without it the guest's
         # clock is the host's (the keepalive test waits on it)
         accel = ["-icount", "shift=0"] if icount else []
-        self.session = Session(qemu_command("aarch64", "raspi4b", KERNEL, [*accel, *extra]))
+        self.session = Session(qemu_command("aarch64", MACHINE, KERNEL, [*accel, *extra]))
         self.at = 0
 
     def until(self, text: str) -> str:
@@ -157,7 +164,7 @@ def test_menu_chat_and_parity_with_host(chat) -> None:
 
     c = chat(*card_drive(CARD))
     menu = c.until(MENU_PROMPT)
-    banner = r"^metalchat: board=rpi4 cpu=cortex-a72 el=2 cores=4 build=[0-9a-f]{16}\r?$"
+    banner = rf"^metalchat: board={BOARD} cpu={CPU} el=2 cores=4 build=[0-9a-f]{{16}}\r?$"
     assert re.search(banner, menu, re.M)
     assert "1. tiny-instruct [llama]" in menu and "2. tiny-stories [llama]" in menu
     first, second = chat_turns(c, "2", PARITY, ["Once upon a time", "and then"])
@@ -182,7 +189,7 @@ def test_menu_chat_and_parity_with_host(chat) -> None:
 
 
 def test_demo_models_on_the_product_card(chat) -> None:
-    """//images:rpi4_sdcard: both demo models listed with their engines, one greedy turn each,
+    """//images:<board>_sdcard: both demo models listed with their engines, one greedy turn each,
     the same ids as the host build of the app on the same card."""
     llama = ["1", *PARITY, "In the beginning", "/exit"]
     nanochat = ["2", *PARITY, "And the LORD", "/exit"]
@@ -278,7 +285,7 @@ def test_cards_without_models(chat, tmp_path: Path) -> None:
 
     c = chat()
     out = c.until(MENU_PROMPT)
-    assert "card: no SD card (EMMC2 and EMMC tried)" in out
+    assert f"card: {NO_CARD}" in out
     assert c.line("r", MENU_PROMPT).count("card: no SD card") == 1  # retry, same answer
     c.power_off()
 
