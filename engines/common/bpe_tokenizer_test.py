@@ -21,8 +21,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, "tools/verify")
-import models
+from metalchat import testmodels
 from metalchat.reference.nanochat import NanochatConfig
 
 ENGINE_CLI = Path(os.environ.get("ENGINE_CLI", "tools/engine_cli/engine_cli"))
@@ -131,14 +130,16 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[bytes, i
     docs = documents()
     ranked = train(docs[:2], 256 + 700)
     ranks = {t: i for i, t in enumerate(ranked)}
-    specials = [(len(ranked) + i, s) for i, s in enumerate(models.SPECIALS)]
+    specials = [(len(ranked) + i, s) for i, s in enumerate(testmodels.SPECIALS)]
     config = NanochatConfig(
         sequence_len=16, vocab_size=len(ranked) + len(specials), n_layer=1, n_head=1,
         n_kv_head=1, n_embd=32, window_pattern="L",
     )  # fmt: skip
     path = tmp / "tok.mcm"
     path.write_bytes(
-        models.nanochat_container(config, models.nanochat_model(config, 0), ranked, specials)
+        testmodels.nanochat_container(
+            config, testmodels.nanochat_model(config, 0), ranked, specials
+        )
     )
     return path, ranks, docs
 
@@ -170,7 +171,7 @@ def test_python_split_is_tiktoken(setup: tuple[Path, dict[bytes, int], list[str]
     tiktoken = pytest.importorskip("tiktoken", reason="tiktoken is in the torch extra only")
     _, ranks, docs = setup
     enc = tiktoken.Encoding(
-        name="t", pat_str=models.SPLIT_PATTERN, mergeable_ranks=ranks, special_tokens={}
+        name="t", pat_str=testmodels.SPLIT_PATTERN, mergeable_ranks=ranks, special_tokens={}
     )
     for d in docs:
         assert enc.encode_ordinary(d) == encode(d, ranks), d
