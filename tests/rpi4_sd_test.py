@@ -1,6 +1,6 @@
 """The Pi 4 SD card path in QEMU raspi4b: //images:rpi4_sd_test reads a FAT32 card over SDHCI.
 
-Each case builds a card image here (mkfs.fat + mtools through drivers/fat32/fat_image.py),
+Each case builds a card image here (mkfs.fat + mtools through metalchat.sdcard),
 boots the image with it and checks the console: the card found on the expected controller, the
 root directory listing, and the CRC-32 of /models/stories/model.bin against zlib's.
 
@@ -19,8 +19,9 @@ import zlib
 from pathlib import Path
 
 import pytest
-from fat_image import make_card
 from qemu import boot, qemu_command
+
+from metalchat.sdcard import write_volume
 
 KERNEL = Path(os.environ.get("RPI4_SD_IMG", "kernel8.img"))
 TMP = Path(os.environ.get("TEST_TMPDIR", "/tmp"))
@@ -47,7 +48,7 @@ def _card(name: str, size: int, sectors_per_cluster: int = 1) -> tuple[Path, dic
         "empty.bin": b"",
     }
     path = TMP / f"{name}.img"
-    make_card(path, size, files, sectors_per_cluster=sectors_per_cluster)
+    write_volume(path, size, files, sectors_per_cluster=sectors_per_cluster)
     return path, files
 
 
