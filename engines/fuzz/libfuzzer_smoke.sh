@@ -22,8 +22,8 @@ fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-./bazelw build //tools/verify:all >/dev/null 2>&1 || ./bazelw build //tools/verify:all
-seeds="$(./bazelw info bazel-bin 2>/dev/null)/tools/verify"
+./bazelw build //engines/testdata:all >/dev/null 2>&1 || ./bazelw build //engines/testdata:all
+seeds="$(./bazelw info bazel-bin 2>/dev/null)/engines/testdata"
 
 sources=(engines/common/{arena,generate,kernels_ref,mathf,ops,parallel,sampler,status,tokenizer,tokenizer_bpe,unicode_tables}.c
   engines/container/container.c engines/llama/llama.c engines/nanochat/nanochat.c

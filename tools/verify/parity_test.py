@@ -1,7 +1,7 @@
 """The host C engines against the numpy references (metalchat.reference), on the random
-models of defs.bzl: max |dlogit| / max |logit| at every position of a 32-token prompt must be
-at most 1e-4 for f32 and f16 weights. q8/q4 engines also quantize activations to int8 (as
-llama2.c's runq.c does), so their bound is 0.1; the figures are printed either way."""
+models of engines/testdata: max |dlogit| / max |logit| at every position of a 32-token prompt
+must be at most 1e-4 for f32 and f16 weights. q8/q4 engines also quantize activations to int8
+(as llama2.c's runq.c does), so their bound is 0.1; the figures are printed either way."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from metalchat.reference.llama import LlamaReference
 from metalchat.reference.nanochat import NanochatReference
 
 ENGINE_CLI = Path(os.environ.get("ENGINE_CLI", "tools/engine_cli/engine_cli"))
-HERE = Path("tools/verify")
+HERE = Path("engines/testdata")
 CONTAINERS = sorted(p.stem for p in HERE.glob("*.mcm"))
 
 

@@ -1,4 +1,4 @@
-"""The random test models (a container, or InferPi's fp16 model.bin) and the rule making them."""
+"""The engines' random test models and the rule writing them (//python:testmodels spec)."""
 
 # (target name, spec in metalchat.testmodels, format, group size); the output is <name>.mcm (.bin for
 # inferpi).
