@@ -241,7 +241,7 @@ def llama2c_files(
     embedding rows scaled down by :data:`BYTE_TOKEN_SCALE` so that answers are words.
     """
     config.validate()
-    model = llama2c.random_model(config, seed=seed)
+    model = llama_model(config, seed)
     if words:
         model.weights["token_embedding"][[0, *range(3, 259)]] *= BYTE_TOKEN_SCALE
         pieces = word_pieces(config.vocab_size)
