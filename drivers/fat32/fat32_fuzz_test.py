@@ -7,7 +7,7 @@ with AddressSanitizer outside Bazel, with Debian's clang (apt-get install clang)
     clang -g -O1 -fsanitize=fuzzer,address,undefined -Idrivers/block/public \\
         -Idrivers/fat32/public drivers/fat32/fat32_fuzz_target.c drivers/fat32/fat32.c \\
         drivers/block/block.c drivers/block/block_ram.c -o /tmp/fat32_libfuzzer
-    mkdir -p /tmp/corpus && cp SEED.img /tmp/corpus/   # e.g. a small image from fat_image.py
+    mkdir -p /tmp/corpus && cp SEED.img /tmp/corpus/   # e.g. a small image from write_volume
     /tmp/fat32_libfuzzer -max_len=67108864 -timeout=10 /tmp/corpus
 """
 
@@ -18,7 +18,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from fat_image import make_card
+
+from metalchat.sdcard import write_volume
 
 FUZZ = Path(os.environ.get("FAT32_FUZZ", "fat32_fuzz"))
 TMP = Path(os.environ.get("TEST_TMPDIR", "/tmp"))
@@ -35,7 +36,7 @@ def test_mutated_images_never_crash(partition: bool) -> None:
         "zero.bin": b"",
         **{f"many/entry {i}.txt": b"%d" % i for i in range(40)},
     }
-    make_card(seed, 34 << 20, files, partition=partition)
+    write_volume(seed, 34 << 20, files, partition=partition)
     done = subprocess.run(
         [str(FUZZ), str(seed), str(ITERATIONS), str(0x1234 + partition)],
         capture_output=True, text=True, timeout=600, check=False,
