@@ -17,9 +17,9 @@
 
 #include "common/check.h"
 #include "common/crc32.h"
+#include "common/fuzz/guard.h"
 #include "engine/registry.h"
 #include "engine/tokenizer.h"
-#include "engines/fuzz/guard.h"
 #include "llama/llama.h"
 
 static guard_buffer g_guard;
