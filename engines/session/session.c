@@ -123,7 +123,7 @@ em_status em_session_load(em_session *s, const void *bytes, size_t size,
   for (int i = 0; i < (o->fit_context ? CAP_COUNT : 1); i++) {
     int cap = kContextCaps[i];
     if (o->max_seq_len > 0 && (cap == 0 || cap > o->max_seq_len)) cap = o->max_seq_len;
-    em_load_options options = {cap, o->parallel};
+    em_load_options options = {cap, o->parallel, 0};
     em_arena_reset(arena, mark);
     st = s->engine->load(&s->model, bytes, size, &options, arena, &s->msg);
     s->context_cap = kContextCaps[i];

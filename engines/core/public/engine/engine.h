@@ -16,7 +16,12 @@ struct em_tokenizer; /* engine/tokenizer.h */
 typedef struct em_load_options {
   int max_seq_len;      /* cap on the context (KV cache) length; 0 = the model's own */
   em_parallel parallel; /* the board's parallel-for hook; {NULL, NULL} = serial */
+  int prefill_block;    /* prompt tokens per forward pass; 0 = EM_PREFILL_BLOCK, 1 = one by one */
 } em_load_options;
+
+/* Prompt tokens an engine feeds per forward pass unless told otherwise: each weight is read
+ * once for all of them (prefill as matrix-matrix work). */
+#define EM_PREFILL_BLOCK 16
 
 typedef struct em_model_info {
   const char *engine; /* e.g. "llama" */
