@@ -13,7 +13,6 @@ static int fail(const char *name, const char *what, const char *msg, em_status s
 int chat_model_load(chat_model *m, const model_entry *e, const model_bytes *bytes, uint8_t *mem,
                     size_t mem_size) {
   m->name = e->name;
-  m->template = e->template;
   em_arena_init(&m->arena, mem, mem_size);
   em_session *s = &m->session;
   em_session_options options = {
@@ -28,6 +27,7 @@ int chat_model_load(chat_model *m, const model_entry *e, const model_bytes *byte
     return -1;
   }
   if (st != EM_OK) return fail(e->name, s->model ? "sampler" : "model", s->msg, st);
+  m->template = e->template_named ? e->template : s->template;
   if (s->context_cap != 0)
     con_printf("%s: context capped to %d tokens to fit in RAM\n", e->name, s->context_cap);
 

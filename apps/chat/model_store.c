@@ -40,6 +40,7 @@ void model_store_add_bundle(model_store *s, const bundle_view *b) {
   __builtin_memcpy(head, b->model, b->model_size < LABEL_BYTES ? b->model_size : LABEL_BYTES);
   e->engine = engine_label(head);
   e->template = b->template;
+  e->template_named = 1;
   e->in_ram = 1;
   e->model = b->model;
   e->model_size = (uint32_t)b->model_size;
@@ -65,21 +66,21 @@ static long file_size(fat_volume *vol, const char *path) {
   return (long)entry.size;
 }
 
-// The template named by the folder's chat.txt ("template=NAME"); plain when there is none.
-static em_template read_template(fat_volume *vol, const char *folder) {
+// The template named by the folder's chat.txt ("template=NAME"): 1 and *t when there is one.
+static int read_template(fat_volume *vol, const char *folder, em_template *t) {
   char path[MODEL_PATH_MAX], text[64];
   fat_file file;
   size_t got = 0;
   if (!join(path, folder, "chat.txt") || fat_open(vol, path, &file) != FAT_OK ||
       fat_read(&file, text, sizeof text - 1, &got) != FAT_OK)
-    return EM_TEMPLATE_PLAIN;
+    return 0;
   while (got > 0 && (text[got - 1] == '\n' || text[got - 1] == '\r' || text[got - 1] == ' ')) got--;
   const char key[] = "template=";
-  em_template t = EM_TEMPLATE_PLAIN;
+  *t = EM_TEMPLATE_PLAIN;
   if (got < sizeof key - 1 || __builtin_memcmp(text, key, sizeof key - 1) != 0 ||
-      !em_template_from_name(text + sizeof key - 1, got - (sizeof key - 1), &t))
+      !em_template_from_name(text + sizeof key - 1, got - (sizeof key - 1), t))
     con_printf("%s/chat.txt: expected template=plain, alpaca or engine; using plain\n", folder);
-  return t;
+  return 1;
 }
 
 // Adds folder as a model if one of the layouts matches.
@@ -110,7 +111,7 @@ static void add_folder(model_store *s, fat_volume *vol, const char *folder) {
     }
     __builtin_memcpy(e->name, folder, __builtin_strlen(folder) + 1);
     e->engine = engine_label(head);
-    e->template = read_template(vol, folder);
+    e->template_named = read_template(vol, folder, &e->template);
     e->in_ram = 0;
     e->model_size = (uint32_t)model_size;
     e->tokenizer_size = (uint32_t)tok_size;

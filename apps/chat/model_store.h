@@ -27,7 +27,8 @@ typedef struct model_entry {
   char name[MODEL_NAME_MAX];
   const char *engine;  // engine named by the model file's first bytes (the menu's label)
   em_template template;
-  int in_ram;  // 1: the boot bundle (model/tokenizer below); 0: files on the card
+  int template_named;  // 1: chat.txt or the bundle chose it; 0: the model file's own (session)
+  int in_ram;          // 1: the boot bundle (model/tokenizer below); 0: files on the card
   char model_path[MODEL_PATH_MAX], tokenizer_path[MODEL_PATH_MAX];
   uint32_t model_size, tokenizer_size;
   const uint8_t *model, *tokenizer;  // tokenizer_size 0: the model file carries it

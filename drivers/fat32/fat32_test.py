@@ -1,4 +1,4 @@
-"""drivers/fat32 against real FAT32 images made by mkfs.fat and mtools (fat_image.py).
+"""drivers/fat32 against real FAT32 images made by mkfs.fat and mtools (metalchat.sdcard).
 
 The C library runs in fat32_tool ($FAT32_TOOL) over an image file; every file it reads is
 compared byte for byte with its source, and each corruption must give its own error code.
@@ -15,7 +15,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from fat_image import PARTITION_LBA, SECTOR, Fat32View, ToolMissing, make_card, mbr
+from fat32_view import Fat32View
+
+from metalchat.sdcard import PARTITION_LBA, SECTOR, ToolMissing, mbr, write_volume
 
 TOOL = Path(os.environ.get("FAT32_TOOL", "fat32_tool"))
 TMP = Path(os.environ.get("TEST_TMPDIR", "/tmp"))
@@ -63,15 +65,15 @@ def error_of(image: Path, *args: str) -> str:
 def card() -> tuple[Path, int]:
     path = TMP / "card.img"
     try:
-        made = make_card(path, 40 * MIB, FILES, dirs=["emptydir"])
+        offset = write_volume(path, 40 * MIB, FILES, dirs=["emptydir"])
     except ToolMissing as exc:
         pytest.fail(str(exc))
     image = bytearray(path.read_bytes())
-    view = Fat32View(image, made.volume_offset)
+    view = Fat32View(image, offset)
     chain = view.fragment("frag.bin", run=10)
     assert any(b != a + 1 for a, b in itertools.pairwise(chain)), "frag.bin not fragmented"
     path.write_bytes(image)
-    return path, made.volume_offset
+    return path, offset
 
 
 def damaged(card: tuple[Path, int], name: str, edit) -> Path:
@@ -163,7 +165,7 @@ def test_odd_chunks_and_offsets(card, chunk, offset) -> None:
 def test_superfloppy_with_larger_clusters() -> None:
     path = TMP / "floppy.img"
     files = {"models/m.bin": _blob(100_000), "x/" + LONG_NAME: b"x" * 3000, "zero": b""}
-    make_card(path, 72 * MIB, files, partition=False, sectors_per_cluster=2)
+    write_volume(path, 72 * MIB, files, partition=False, sectors_per_cluster=2)
     assert "partition=0 volume_lba=0 " in tool(path, "info").stdout
     for name, data in files.items():
         assert cat(path, "/" + name)[0] == data
@@ -331,9 +333,11 @@ def test_lfn_with_broken_sequence_falls_back_to_8_3(card) -> None:
 
 def test_fat16_is_not_fat32() -> None:
     path = TMP / "fat16.img"
-    make_card(path, 40 * MIB, {"x.txt": b"x"}, fat_bits=16, sectors_per_cluster=4)
+    write_volume(path, 40 * MIB, {"x.txt": b"x"}, fat_bits=16, sectors_per_cluster=4)
     assert error_of(path, "info") == "FAT_ERR_NOT_FAT32"
-    make_card(path, 40 * MIB, {"x.txt": b"x"}, fat_bits=16, sectors_per_cluster=4, partition=False)
+    write_volume(
+        path, 40 * MIB, {"x.txt": b"x"}, fat_bits=16, sectors_per_cluster=4, partition=False
+    )
     assert error_of(path, "info") == "FAT_ERR_NOT_FAT32"
 
 

@@ -507,3 +507,65 @@ float mc_value(const mc_tensor *t, uint64_t i) {
   }
   return 0.0f;
 }
+
+/* ---------------------------------------------------------------------------------------
+ * Manifest: a protobuf walk that reads just what a board needs */
+
+typedef struct pb_cursor {
+  const uint8_t *p, *end;
+} pb_cursor;
+
+static bool pb_varint(pb_cursor *c, uint64_t *out) {
+  uint64_t v = 0;
+  for (int shift = 0; shift < 64 && c->p < c->end; shift += 7) {
+    uint8_t b = *c->p++;
+    v |= (uint64_t)(b & 0x7fu) << shift;
+    if (!(b & 0x80u)) {
+      *out = v;
+      return true;
+    }
+  }
+  return false;
+}
+
+/* Finds field `field` of wire type `wire` in the message [c->p, c->end), skipping the others:
+ * on success c points at its value (a length-delimited value: its bytes, c->end its end). */
+static bool pb_find(pb_cursor *c, uint64_t field, uint64_t wire) {
+  while (c->p < c->end) {
+    uint64_t key, len;
+    if (!pb_varint(c, &key)) return false;
+    uint64_t type = key & 7u, number = key >> 3;
+    if (number == field && type == wire) {
+      if (wire != 2) return true;
+      if (!pb_varint(c, &len) || len > (uint64_t)(c->end - c->p)) return false;
+      c->end = c->p + len;
+      return true;
+    }
+    switch (type) {
+      case 0:
+        if (!pb_varint(c, &len)) return false;
+        break;
+      case 1:
+      case 5:
+        len = type == 1 ? 8u : 4u;
+        if (len > (uint64_t)(c->end - c->p)) return false;
+        c->p += len;
+        break;
+      case 2:
+        if (!pb_varint(c, &len) || len > (uint64_t)(c->end - c->p)) return false;
+        c->p += len;
+        break;
+      default:
+        return false;
+    }
+  }
+  return false;
+}
+
+uint32_t mc_chat_template(const mc_container *c) {
+  const mc_section *m = &c->sections[MC_SECTION_MANIFEST - 1];
+  pb_cursor cur = {c->bytes + m->offset, c->bytes + m->offset + m->size};
+  uint64_t kind;
+  if (!pb_find(&cur, 11, 2) || !pb_find(&cur, 1, 0) || !pb_varint(&cur, &kind)) return 0;
+  return kind <= 0xffffffffu ? (uint32_t)kind : 0;
+}

@@ -1,4 +1,4 @@
-"""Containers written by the Python writer (//tools/verify test models) read by the C reader:
+"""Containers written by the Python writer (//engines/testdata test models) read by the C reader:
 the same tensors, names, formats, shapes, and every value equal to Python's dequantization."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 from metalchat.formats import container
 
 TOOL = Path(os.environ.get("CONTAINER_TOOL", "engines/container/container_tool"))
-FILES = sorted(Path("tools/verify").glob("*.mcm"))
+FILES = sorted(Path("engines/testdata").glob("*.mcm"))
 CODES = {"f32": 1, "f16": 2, "q8": 3, "q4": 4}
 
 

@@ -17,9 +17,9 @@
 
 #include "common/check.h"
 #include "common/crc32.h"
+#include "common/fuzz/guard.h"
 #include "engine/registry.h"
 #include "engine/tokenizer.h"
-#include "engines/fuzz/guard.h"
 #include "llama/llama.h"
 
 static guard_buffer g_guard;
@@ -136,6 +136,14 @@ static void test_container(const char *path, const uint8_t *bytes, size_t size,
   em_status s = run_guarded(bytes, size, &name);
   CHECKF(s == EM_OK && strcmp(name, engine) == 0, "%s: %s by %s (want %s)", path, em_status_name(s),
          name, engine);
+
+  /* the manifest's chat template: the test models name none (llama) or nanochat's */
+  mc_container c;
+  const char *msg;
+  CHECK(mc_open(&c, bytes, size, 0, &msg) == EM_OK);
+  uint32_t want_template = strcmp(engine, "nanochat") == 0 ? 3 : 1;
+  CHECKF(mc_chat_template(&c) == want_template, "%s: chat template %u, want %u", path,
+         (unsigned)mc_chat_template(&c), (unsigned)want_template);
 
   /* truncation: the header's file size no longer matches */
   size_t dense_end = (size_t)get_u64(bytes, 88) + 4096;

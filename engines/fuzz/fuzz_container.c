@@ -31,6 +31,7 @@ static int run(const uint8_t *data, size_t size) {
       mc_tensor_at(&c, i, &t);
       (void)mc_value(&t, t.count - 1);
     }
+    (void)mc_chat_template(&c);
   }
   const em_engine *e = em_registry_find(data, size);
   if (!e) return 0;

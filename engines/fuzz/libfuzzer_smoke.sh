@@ -22,8 +22,8 @@ fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-./bazelw build //tools/verify:all >/dev/null 2>&1 || ./bazelw build //tools/verify:all
-seeds="$(./bazelw info bazel-bin 2>/dev/null)/tools/verify"
+./bazelw build //engines/testdata:all >/dev/null 2>&1 || ./bazelw build //engines/testdata:all
+seeds="$(./bazelw info bazel-bin 2>/dev/null)/engines/testdata"
 
 sources=(common/crc32.c engines/core/{arena,mathf,parallel,status}.c engines/kernels/{kernels,hot_kernels,ops}.c
   engines/tokenizer/{vocab,llama2c_tokenizer,bpe_tokenizer,tokenizer,unicode_tables}.c

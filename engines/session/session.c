@@ -1,6 +1,7 @@
 /* The session layer (engine/session.h). Sections: templates -> bring-up -> runs. */
 #include "engine/session.h"
 
+#include "container/container.h"
 #include "engine/registry.h"
 
 /* ---------------------------------------------------------------------------------------
@@ -99,6 +100,16 @@ static em_status fail(em_session *s, const char *msg, em_status status) {
   return status;
 }
 
+/* The template a container's manifest names: none -> plain, nanochat -> the engine's turns;
+ * llama2 and custom templates are not rendered here yet (plain). */
+static em_template named_template(const void *bytes, size_t size) {
+  mc_container c;
+  const char *msg;
+  if (!mc_probe(bytes, size) || mc_open(&c, bytes, size, MC_SKIP_DATA_CRC, &msg) != EM_OK)
+    return EM_TEMPLATE_PLAIN;
+  return mc_chat_template(&c) == 3 ? EM_TEMPLATE_ENGINE : EM_TEMPLATE_PLAIN;
+}
+
 em_status em_session_load(em_session *s, const void *bytes, size_t size,
                           const em_session_options *o, em_arena *arena) {
   *s = (em_session){0};
@@ -120,6 +131,7 @@ em_status em_session_load(em_session *s, const void *bytes, size_t size,
   }
   if (st != EM_OK) return st;
   s->engine->info(s->model, &s->info);
+  s->template = named_template(bytes, size);
   if (s->context_cap != 0 && s->info.seq_len != s->context_cap) s->context_cap = 0;
   st = em_sampler_init(&s->sampler, s->info.vocab_size, o->temperature, o->topp, o->seed, arena);
   if (st != EM_OK) return fail(s, "sampler: not enough memory", st);

@@ -21,8 +21,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, "tools/verify")
-import models
+from metalchat import testmodels
 from metalchat.formats.container import nanochat_tokenizer_payload
 
 ENCODE = Path(os.environ.get("ENCODE", "engines/tokenizer/encode"))
@@ -131,9 +130,9 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[bytes, i
     docs = documents()
     ranked = train(docs[:2], 256 + 700)
     ranks = {t: i for i, t in enumerate(ranked)}
-    specials = [(len(ranked) + i, s) for i, s in enumerate(models.SPECIALS)]
+    specials = [(len(ranked) + i, s) for i, s in enumerate(testmodels.SPECIALS)]
     path = tmp / "tok.bin"
-    path.write_bytes(nanochat_tokenizer_payload(ranked, models.SPLIT_PATTERN, specials))
+    path.write_bytes(nanochat_tokenizer_payload(ranked, testmodels.SPLIT_PATTERN, specials))
     return path, ranks, docs
 
 
@@ -152,7 +151,7 @@ def c_encode(payload: Path, vocab: int, docs: list[str], tmp: Path) -> list[list
 
 def test_c_matches_python(setup: tuple[Path, dict[bytes, int], list[str]], tmp_path: Path) -> None:
     model, ranks, docs = setup
-    got = c_encode(model, len(ranks) + len(models.SPECIALS), docs, tmp_path)
+    got = c_encode(model, len(ranks) + len(testmodels.SPECIALS), docs, tmp_path)
     by_id = {i: t for t, i in ranks.items()}
     mismatches = [d for d, ids in zip(docs, got, strict=True) if ids != encode(d, ranks)]
     total = sum(len(ids) for ids in got)
@@ -166,7 +165,7 @@ def test_python_split_is_tiktoken(setup: tuple[Path, dict[bytes, int], list[str]
     tiktoken = pytest.importorskip("tiktoken", reason="tiktoken is in the torch extra only")
     _, ranks, docs = setup
     enc = tiktoken.Encoding(
-        name="t", pat_str=models.SPLIT_PATTERN, mergeable_ranks=ranks, special_tokens={}
+        name="t", pat_str=testmodels.SPLIT_PATTERN, mergeable_ranks=ranks, special_tokens={}
     )
     for d in docs:
         assert enc.encode_ordinary(d) == encode(d, ranks), d

@@ -5,6 +5,9 @@ filled by ``mmd``/``mcopy`` (Debian's dosfstools and mtools), reproducibly: a fi
 and label, ``mkfs.fat --invariant``, every file and folder stamped with one fixed time (UTC),
 folders and files written in sorted order. The size is a power of two (QEMU's SD card model
 needs it) of at least 64 MiB, so the FAT32 volume has the 65525 clusters FAT32 requires.
+:func:`write_volume` is the writer underneath, with the knobs the FAT driver's tests turn:
+any size, a superfloppy (no MBR), FAT16, the cluster size, empty folders, files in a given
+order.
 
 ``config.txt`` holds what the Pi 4 firmware needs to boot a bare-metal AArch64 ``kernel8.img``
 with the PL011 UART on GPIO 14/15 (see docs/RPI4.md). The firmware itself (``start4.elf``,
@@ -24,7 +27,7 @@ import struct
 import subprocess
 import tempfile
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from metalchat import planner
@@ -143,10 +146,18 @@ def _sectors_per_cluster(volume_sectors: int) -> int:
     return spc
 
 
-def _mbr(first: int, count: int) -> bytes:
+class ToolMissing(MetalchatError):
+    """mkfs.fat or mtools is not installed."""
+
+
+def mbr(partitions: Sequence[tuple[int, int, int]]) -> bytes:
+    """A classic MBR sector: (type, first LBA, sectors) per entry, CHS fields set to 'use LBA'."""
     sector = bytearray(SECTOR)
-    entry = struct.pack("<B3sB3sII", 0x00, b"\xfe\xff\xff", 0x0C, b"\xfe\xff\xff", first, count)
-    sector[446:462] = entry
+    for i, (ptype, first, count) in enumerate(partitions):
+        entry = struct.pack(
+            "<B3sB3sII", 0x00, b"\xfe\xff\xff", ptype, b"\xfe\xff\xff", first, count
+        )
+        sector[446 + 16 * i : 446 + 16 * (i + 1)] = entry
     sector[510:512] = b"\x55\xaa"
     return bytes(sector)
 
@@ -156,7 +167,9 @@ def _tool(name: str) -> str:
     search = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
     found = shutil.which(name, path=search)
     if found is None:
-        raise MetalchatError(f"{name} not found: install Debian's dosfstools and mtools")
+        raise ToolMissing(
+            f"{name} not found: install Debian's dosfstools and mtools (./bazelw does)"
+        )
     return found
 
 
@@ -174,28 +187,85 @@ def _run(args: list[str]) -> None:
         raise MetalchatError(f"{' '.join(args)} failed: {done.stderr.decode(errors='replace')}")
 
 
-def _put_files(image: Path, offset: int, files: Mapping[str, Path]) -> None:
-    """Copies files (card path -> host file) onto the volume at byte ``offset`` of ``image``."""
+def _folders(paths: Iterable[str]) -> list[str]:
+    """Every folder above the card paths ``paths``, sorted."""
+    return sorted({"/".join(p.split("/")[:i]) for p in paths for i in range(1, p.count("/") + 1)})
+
+
+def _put_files(
+    image: Path, offset: int, files: Mapping[str, bytes | Path], dirs: Sequence[str] = ()
+) -> None:
+    """Makes the folders ``dirs``, then copies ``files`` (card path -> bytes or host file) in
+    their order onto the volume at byte ``offset`` of ``image``, each file's folders made when
+    first needed; every entry carries :data:`FIXED_TIME`."""
     target = f"{image}@@{offset}"
-    folders = sorted(
-        {"/".join(p.split("/")[:i]) for p in files for i in range(1, p.count("/") + 1)}
-    )
-    for folder in folders:
-        _run(["mmd", "-i", target, "::/" + folder])
+    made: set[str] = set()
+
+    def make_folders(folder: str) -> None:
+        parts = [p for p in folder.split("/") if p]
+        for i in range(1, len(parts) + 1):
+            sub = "/".join(parts[:i])
+            if sub not in made:
+                _run(["mmd", "-i", target, "::/" + sub])
+                made.add(sub)
+
+    for folder in dirs:
+        make_folders(folder)
     with tempfile.TemporaryDirectory() as tmp:
-        for dest in sorted(files):
+        for dest, source in files.items():
+            make_folders(dest.rpartition("/")[0])
             staged = Path(tmp) / "file"
-            shutil.copyfile(files[dest], staged)
+            if isinstance(source, Path):
+                shutil.copyfile(source, staged)
+            else:
+                staged.write_bytes(source)
             os.utime(staged, (FIXED_TIME, FIXED_TIME))
             _run(["mcopy", "-m", "-i", target, str(staged), "::/" + dest])
             staged.unlink()
 
 
+def write_volume(
+    path: str | Path,
+    size: int,
+    files: Mapping[str, bytes | Path],
+    dirs: Sequence[str] = (),
+    *,
+    partition: bool = True,
+    sectors_per_cluster: int = 1,
+    fat_bits: int = 32,
+    label: str = LABEL,
+) -> int:
+    """Writes a FAT image of ``size`` bytes in place at ``path``; returns the volume's byte
+    offset in it.
+
+    With ``partition``, an MBR with one LBA partition from sector 2048 (type 0x0C for FAT32,
+    0x0E for FAT16); without, a "superfloppy" whose volume starts at sector 0. The folders
+    ``dirs`` are made first, then ``files`` (card path -> bytes or host file) are copied in
+    their order. mtools decides the FAT type from the cluster count, so FAT32 needs at least
+    65525 clusters (32 MiB of 512-byte clusters). No size rules: :func:`write_card` has the
+    Pi 4's. The image stays sparse; the same arguments give the same bytes.
+    """
+    path = Path(path)
+    offset = PARTITION_LBA * SECTOR if partition else 0
+    volume_sectors = (size - offset) // SECTOR
+    with open(path, "wb") as f:
+        f.truncate(size)
+        if partition:
+            f.write(mbr([(0x0C if fat_bits == 32 else 0x0E, PARTITION_LBA, volume_sectors)]))
+    args = ["mkfs.fat", "--invariant", "-F", str(fat_bits), "-s", str(sectors_per_cluster)]
+    args += ["-n", label, "-i", f"{VOLUME_ID:08x}"]
+    if partition:
+        args += ["--offset", str(PARTITION_LBA), "-h", str(PARTITION_LBA)]
+    _run([*args, str(path), str(volume_sectors * SECTOR // 1024)])
+    _put_files(path, offset, files, dirs)
+    return offset
+
+
 def write_card(out: str | Path, files: Mapping[str, str | Path], size: int | None = None) -> int:
     """Writes a FAT32 card image holding ``files`` (card path -> host file); returns its size.
 
-    Card paths use '/' and no leading slash (``tiny/model.bin``). The same files give the
-    same bytes.
+    Card paths use '/' and no leading slash (``tiny/model.bin``). Folders, then files, are
+    written in sorted order. The same files give the same bytes.
     """
     sources = {dest.strip("/"): Path(src) for dest, src in files.items()}
     for dest, src in sources.items():
@@ -207,21 +277,17 @@ def write_card(out: str | Path, files: Mapping[str, str | Path], size: int | Non
         raise MetalchatError(f"card size {size} is not a power of two of at least 64 MiB")
     if card_size(payload) > size:
         raise MetalchatError(f"{payload} bytes of files do not fit on a {size >> 20} MiB card")
-    out = Path(out)
     volume_sectors = size // SECTOR - PARTITION_LBA
     with tempfile.TemporaryDirectory() as tmp:
         image = Path(tmp) / "card.img"
-        with open(image, "wb") as f:
-            f.truncate(size)
-            f.write(_mbr(PARTITION_LBA, volume_sectors))
-        spc = _sectors_per_cluster(volume_sectors)
-        _run([
-            "mkfs.fat", "--invariant", "-F", "32", "-s", str(spc), "-n", LABEL,
-            "-i", f"{VOLUME_ID:08x}", "--offset", str(PARTITION_LBA), "-h", str(PARTITION_LBA),
-            str(image), str(volume_sectors * SECTOR // 1024),
-        ])  # fmt: skip
-        _put_files(image, PARTITION_LBA * SECTOR, sources)
-        shutil.copyfile(image, out)
+        write_volume(
+            image,
+            size,
+            {dest: sources[dest] for dest in sorted(sources)},
+            _folders(sources),
+            sectors_per_cluster=_sectors_per_cluster(volume_sectors),
+        )
+        shutil.copyfile(image, Path(out))
     return size
 
 
@@ -242,7 +308,7 @@ def add_firmware(card: str | Path, firmware: str | Path, out: str | Path) -> lis
     (first,) = struct.unpack_from("<I", data, 454)
     out = Path(out)
     atomic_write(out, data)
-    _put_files(out, first * SECTOR, found)
+    _put_files(out, first * SECTOR, dict(sorted(found.items())), _folders(found))
     return sorted(found)
 
 

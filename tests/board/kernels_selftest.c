@@ -13,7 +13,10 @@
 #include "engine/kernels.h"
 #include "engine/kernels_ref.h"
 #include "engine/registry.h"
-#include "tests/board/selftest.h"
+#include "tests/board/board_check.h"
+
+/* One check; a failure names what and two numbers that locate it. */
+#define check_that(ok, what, a, b) CHECKF(ok, "%s (%d, %d)", what, (int)(a), (int)(b))
 
 enum { ROWS = 13, MAX_N = 512, FLT_EPS_INV = 8388608 /* 1 / FLT_EPSILON = 2^23 */ };
 
@@ -49,17 +52,17 @@ static int within_bound(const float *w, int n, int begin, int end) {
 
 static void test_float(int n) {
   for (int i = 0; i < ROWS * n; i++) {
-    g_w[i] = frand(&g_rng) * 0.5f;
+    g_w[i] = check_frand(&g_rng) * 0.5f;
     g_w16[i] = em_f32_to_f16(g_w[i]);
   }
-  for (int j = 0; j < n; j++) g_x[j] = frand(&g_rng) * 2.0f;
+  for (int j = 0; j < n; j++) g_x[j] = check_frand(&g_rng) * 2.0f;
   em_matvec_f32_rows(g_out, g_x, g_w, n, 1, ROWS);
   em_ref_matvec_f32_rows(g_ref, g_x, g_w, n, 1, ROWS);
-  check(within_bound(g_w, n, 1, ROWS), "f32 matvec", n, 0);
+  check_that(within_bound(g_w, n, 1, ROWS), "f32 matvec", n, 0);
   em_matvec_f16_rows(g_out, g_x, g_w16, n, 0, ROWS - 1);
   em_ref_matvec_f16_rows(g_ref, g_x, g_w16, n, 0, ROWS - 1);
   for (int i = 0; i < ROWS * n; i++) g_w[i] = em_f16_to_f32(g_w16[i]);
-  check(within_bound(g_w, n, 0, ROWS - 1), "f16 matvec", n, 0);
+  check_that(within_bound(g_w, n, 0, ROWS - 1), "f16 matvec", n, 0);
 }
 
 #if defined(__aarch64__)
@@ -94,18 +97,18 @@ static int quantized_within_bound(const int8_t *w8, const uint8_t *w4, int n, in
 static void test_quantized(int n, int gs, int offset) {
   int8_t *w8 = g_w8 + offset;
   uint8_t *w4 = g_w4 + offset;
-  for (int i = 0; i < ROWS * n; i++) w8[i] = (int8_t)(next_u32(&g_rng) >> 24);
-  for (int i = 0; i < ROWS * n / 2; i++) w4[i] = (uint8_t)(next_u32(&g_rng) >> 24);
-  for (int i = 0; i < ROWS * n / gs; i++) g_ws[i] = frand(&g_rng) * 0.01f;
-  for (int j = 0; j < n; j++) g_x[j] = frand(&g_rng) * 3.0f;
+  for (int i = 0; i < ROWS * n; i++) w8[i] = (int8_t)(check_next_u32(&g_rng) >> 24);
+  for (int i = 0; i < ROWS * n / 2; i++) w4[i] = (uint8_t)(check_next_u32(&g_rng) >> 24);
+  for (int i = 0; i < ROWS * n / gs; i++) g_ws[i] = check_frand(&g_rng) * 0.01f;
+  for (int j = 0; j < n; j++) g_x[j] = check_frand(&g_rng) * 3.0f;
   em_quantize_q8(g_x8, g_xs, g_x, n, gs);
   em_qvec xq = {g_x8, g_xs, n, gs};
   em_matvec_q8_rows(g_out, &xq, w8, g_ws, n, 0, ROWS);
   em_ref_matvec_q8_rows(g_ref, &xq, w8, g_ws, n, 0, ROWS);
-  check(quantized_within_bound(w8, NULL, n, gs, 0, ROWS), "q8 matvec (n, gs)", n, gs);
+  check_that(quantized_within_bound(w8, NULL, n, gs, 0, ROWS), "q8 matvec (n, gs)", n, gs);
   em_matvec_q4_rows(g_out, &xq, w4, g_ws, n, 2, ROWS - 3);
   em_ref_matvec_q4_rows(g_ref, &xq, w4, g_ws, n, 2, ROWS - 3);
-  check(quantized_within_bound(NULL, w4, n, gs, 2, ROWS - 3), "q4 matvec (n, gs)", n, gs);
+  check_that(quantized_within_bound(NULL, w4, n, gs, 2, ROWS - 3), "q4 matvec (n, gs)", n, gs);
 }
 
 int main(void) {
@@ -119,6 +122,6 @@ int main(void) {
   }
   /* The engines are linked in: the registry refuses bytes that are no model. */
   static const uint8_t junk[16] = {1, 2, 3};
-  check(em_registry_find(junk, sizeof junk) == NULL, "registry rejects junk", 0, 0);
+  check_that(em_registry_find(junk, sizeof junk) == NULL, "registry rejects junk", 0, 0);
   return selftest_finish("kernels");
 }

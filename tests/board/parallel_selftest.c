@@ -11,7 +11,10 @@
 #include "common/fmt.h"
 #include "engine/kernels.h"
 #include "engine/ops.h"
-#include "tests/board/selftest.h"
+#include "tests/board/board_check.h"
+
+/* One check; a failure names what and two numbers that locate it. */
+#define check_that(ok, what, a, b) CHECKF(ok, "%s (%d, %d)", what, (int)(a), (int)(b))
 
 enum { MAX_N = 1024, ROWS = 67, COLS = 96, GROUP = 32 };
 
@@ -68,40 +71,40 @@ static void test_matmul(int cores) {
   em_matmul(&par, g_one, &f32, g_x, NULL);
   board_parallel_set_cores(cores);
   em_matmul(&par, g_all, &f32, g_x, NULL);
-  check(same_bits(g_one, g_all, ROWS), "f32 matmul: 1 core vs all", cores, ROWS);
+  check_that(same_bits(g_one, g_all, ROWS), "f32 matmul: 1 core vs all", cores, ROWS);
   board_parallel_set_cores(1);
   em_matmul(&par, g_one, &q8, NULL, &xq);
   board_parallel_set_cores(cores);
   em_matmul(&par, g_all, &q8, NULL, &xq);
-  check(same_bits(g_one, g_all, ROWS), "q8 matmul: 1 core vs all", cores, ROWS);
+  check_that(same_bits(g_one, g_all, ROWS), "q8 matmul: 1 core vs all", cores, ROWS);
 }
 
 int main(void) {
   int online = board_cores_online();
   fmt_printf(board_putc, "parallel self-test: %d cores online\r\n", online);
-  check(online >= 2, "more than one core online", online, 2);
-  check(board_parallel_set_cores(online + 5) == online, "core count clamps high", online, 0);
-  check(board_parallel_set_cores(0) == 1, "core count clamps low", 0, 1);
+  check_that(online >= 2, "more than one core online", online, 2);
+  check_that(board_parallel_set_cores(online + 5) == online, "core count clamps high", online, 0);
+  check_that(board_parallel_set_cores(0) == 1, "core count clamps low", 0, 1);
 
   static const int sizes[] = {1, 2, 3, 7, 64, 1001, MAX_N};
   for (int cores = 1; cores <= online; cores++) {
-    check(board_parallel_set_cores(cores) == cores, "set cores", cores, cores);
+    check_that(board_parallel_set_cores(cores) == cores, "set cores", cores, cores);
     for (unsigned s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
       int n = sizes[s];
       for (int i = 0; i < n; i++) g_hits[i] = 0;
       board_parallel_for(count, NULL, n, NULL);
-      check(each_once(n), "every index exactly once", cores, n);
+      check_that(each_once(n), "every index exactly once", cores, n);
     }
     for (int i = 0; i < 16; i++) g_hits[i] = 0;
     for (int i = 0; i < 16 * 4; i++) g_nested[i] = 0;
     board_parallel_for(outer, NULL, 16, NULL);
     int nested_once = 1;
     for (int i = 0; i < 16 * 4; i++) nested_once &= g_nested[i] == 1;
-    check(each_once(16) && nested_once, "nested calls", cores, 16);
+    check_that(each_once(16) && nested_once, "nested calls", cores, 16);
   }
 
-  for (int i = 0; i < ROWS * COLS; i++) g_w[i] = frand(&g_rng);
-  for (int i = 0; i < COLS; i++) g_x[i] = frand(&g_rng);
+  for (int i = 0; i < ROWS * COLS; i++) g_w[i] = check_frand(&g_rng);
+  for (int i = 0; i < COLS; i++) g_x[i] = check_frand(&g_rng);
   em_quantize_q8(g_w8, g_ws, g_w, ROWS * COLS, GROUP);
   em_quantize_q8(g_x8, g_xs, g_x, COLS, GROUP);
   test_matmul(online);

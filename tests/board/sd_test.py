@@ -1,7 +1,7 @@
 """The SD card path of the AArch64 Broadcom boards in QEMU: //tests/board:<board>_sd_test
 (BOARD rpi4 on raspi4b, rpi3 on raspi3b; MACHINE, SD_TEST_IMG) reads a FAT32 card over SDHCI.
 
-Each case builds a card image here (mkfs.fat + mtools through drivers/fat32/fat_image.py),
+Each case builds a card image here (mkfs.fat + mtools through metalchat.sdcard),
 boots the image with it and checks the console: the card found on the expected controller, the
 root directory listing, and the CRC-32 of /models/stories/model.bin against zlib's.
 
@@ -21,8 +21,9 @@ import zlib
 from pathlib import Path
 
 import pytest
-from fat_image import make_card
 from qemu import boot, qemu_command
+
+from metalchat.sdcard import write_volume
 
 BOARD = os.environ.get("BOARD", "rpi4")
 MACHINE = os.environ.get("MACHINE", "raspi4b")
@@ -54,7 +55,7 @@ def _card(name: str, size: int, sectors_per_cluster: int = 1) -> tuple[Path, dic
         "empty.bin": b"",
     }
     path = TMP / f"{name}.img"
-    make_card(path, size, files, sectors_per_cluster=sectors_per_cluster)
+    write_volume(path, size, files, sectors_per_cluster=sectors_per_cluster)
     return path, files
 
 

@@ -12,6 +12,7 @@
 #include "board/time.h"
 #include "common/fmt.h"
 #include "common/mem.h"
+#include "tests/board/board_check.h"
 
 #define N_ITEMS (1 << 20)  // uint32 items: 4 MB
 #define ROWS 256
@@ -19,15 +20,8 @@
 #define MAX_SLOTS 64
 #define STRESS_JOBS 200
 
-static int passed, failed;
-
 static void check(int ok, const char *what, int cores) {
-  if (ok) {
-    passed++;
-  } else {
-    failed++;
-    fmt_printf(board_putc, "FAIL %s with %d cores\r\n", what, cores);
-  }
+  CHECKF(ok, "%s with %d cores", what, cores);
 }
 
 static uint32_t hash(uint32_t x) {
@@ -187,6 +181,6 @@ int main(void) {
   check(board_parallel_set_cores(99) == online && board_parallel_set_cores(0) == 1, "clamp",
         online);
 
-  fmt_printf(board_putc, "smp: %d passed, %d failed\r\n", passed, failed);
-  return failed != 0;
+  CHECK_PRINTF("smp: ");
+  return finish();
 }

@@ -21,6 +21,7 @@
 #include "engine/arena.h"
 #include "engine/kernels.h"
 #include "engine/kernels_ref.h"
+#include "engine/session.h"
 #include "host/memory.h"
 #include "host/parallel.h"
 #include "llama/llama.h"
@@ -266,18 +267,20 @@ static int mask_of(const char *list, const char *const *names, int count) {
   return mask;
 }
 
-static llama_model *load(const file_buf *f, em_arena *arena, void **arena_mem) {
+/* Brings a model file up through the session layer, as every program does, and returns the
+ * engine's model (the bench then times the engine's own forward pass). */
+static void *load(const file_buf *f, int max_seq, const em_engine *want, void **arena_mem) {
   size_t cap = (size_t)256 << 20;
   *arena_mem = xmalloc(cap);
-  em_arena_init(arena, *arena_mem, cap);
-  llama_model *m;
-  const char *msg;
-  em_load_options opt = {0, {NULL, NULL}};
-  if (llama_load(&m, f->bytes, f->size, &opt, arena, &msg) != EM_OK) {
-    fprintf(stderr, "load failed: %s\n", msg);
+  static em_arena arena;
+  em_arena_init(&arena, *arena_mem, cap);
+  em_session s;
+  em_session_options opt = {{NULL, NULL}, max_seq, false, 0.0f, 0.9f, 1};
+  if (em_session_load(&s, f->bytes, f->size, &opt, &arena) != EM_OK || s.engine != want) {
+    fprintf(stderr, "load failed: %s\n", s.msg);
     exit(1);
   }
-  return m;
+  return s.model;
 }
 
 static void write_file(const char *dir, const char *name, const file_buf *f) {
@@ -317,9 +320,8 @@ static void run_models(const options *o, host_pool *all) {
       for (int conv = 0; conv < 2; conv++) {
         int dt = version + conv;
         if (!(o->dtypes_mask & (1 << dt))) continue;
-        em_arena arena;
         void *mem;
-        llama_model *m = load(&f, &arena, &mem);
+        llama_model *m = load(&f, 0, &llama_engine, &mem);
         size_t bytes = model_weight_bytes(m, version == 0 ? EM_F16 : EM_Q4, conv);
         double t1 = tokens_per_s(m, NULL, o->steps);
         double tn = tokens_per_s(m, all, o->steps);
@@ -565,17 +567,9 @@ static void run_nanochat(const options *o, host_pool *all) {
   for (int dt = 0; dt < 4; dt++) {
     if (!(o->dtypes_mask & (1 << dt))) continue;
     file_buf f = make_nanochat(&kNanochat, dt + 1, o->seed);
-    size_t cap = (size_t)256 << 20;
-    void *mem = xmalloc(cap);
-    em_arena arena;
-    em_arena_init(&arena, mem, cap);
-    nanochat_model *m;
-    const char *msg;
-    em_load_options opt = {o->steps, {NULL, NULL}}; /* KV cache for the positions decoded */
-    if (nanochat_load(&m, f.bytes, f.size, &opt, &arena, &msg) != EM_OK) {
-      fprintf(stderr, "nanochat load failed: %s\n", msg);
-      exit(1);
-    }
+    void *mem;
+    /* KV cache for the positions decoded */
+    nanochat_model *m = load(&f, o->steps, &nanochat_engine, &mem);
     size_t bytes = nanochat_weight_bytes(m);
     double t1 = nanochat_tokens_per_s(m, NULL, o->steps);
     double tn = nanochat_tokens_per_s(m, all, o->steps);
@@ -664,9 +658,8 @@ static void run_model_file(const options *o, host_pool *all) {
     fprintf(stderr, "cannot read %s\n", o->model_path);
     exit(1);
   }
-  em_arena arena;
   void *mem;
-  llama_model *m = load(&f, &arena, &mem);
+  llama_model *m = load(&f, 0, &llama_engine, &mem);
   size_t bytes = model_weight_bytes(m, EM_F32, 0);
   double t1 = tokens_per_s(m, NULL, o->steps);
   double tn = tokens_per_s(m, all, o->steps);

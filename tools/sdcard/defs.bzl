@@ -102,25 +102,31 @@ ram_bundle = rule(
 def tiny_model(name, seed, version = 0, template = "plain", options = [], **kwargs):
     """A random llama2.c model folder made at build time: <name>/{model.bin,tokenizer.bin,chat.txt}.
 
+    Word-piece tokenizer (`testmodels llama2c --words`): the greedy answers are words.
+
     Args:
       name: target and folder name.
       seed: the weights' seed.
       version: llama2.c file version (0, 1 fp32; 2 int8).
       template: chat.txt's prompt template, plain or alpaca.
-      options: more tiny_model.py flags (shapes).
+      options: more `testmodels llama2c` flags (shapes).
       **kwargs: common attributes.
     """
     outs = ["%s/%s" % (name, f) for f in MODEL_FILES]
     native.genrule(
         name = name,
         outs = outs,
-        cmd = "$(execpath //tools/sdcard:tiny_model) --seed %d --version %d --template %s %s $(RULEDIR)/%s" % (
+        cmd = ("$(execpath //python:testmodels) llama2c --words --seed %d --version %d " +
+               "--template %s --chat-txt $(RULEDIR)/%s/chat.txt %s " +
+               "$(RULEDIR)/%s/model.bin $(RULEDIR)/%s/tokenizer.bin") % (
             seed,
             version,
             template,
+            name,
             " ".join(options),
             name,
+            name,
         ),
-        tools = ["//tools/sdcard:tiny_model"],
+        tools = ["//python:testmodels"],
         **kwargs
     )

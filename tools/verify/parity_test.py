@@ -1,7 +1,7 @@
 """The host C engines against the numpy references (metalchat.reference), on the random
-models of defs.bzl: max |dlogit| / max |logit| at every position of a 32-token prompt must be
-at most 1e-4 for f32 and f16 weights. q8/q4 engines also quantize activations to int8 (as
-llama2.c's runq.c does), so their bound is 0.1; the figures are printed either way."""
+models of engines/testdata: max |dlogit| / max |logit| at every position of a 32-token prompt
+must be at most 1e-4 for f32 and f16 weights. q8/q4 engines also quantize activations to int8
+(as llama2.c's runq.c does), so their bound is 0.1; the figures are printed either way."""
 
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 import verify
 
-import models
+from metalchat import testmodels
 from metalchat.export import inferpi_model
 from metalchat.formats import container, llama2c
 from metalchat.reference.llama import LlamaReference
 from metalchat.reference.nanochat import NanochatReference
 
 ENGINE_CLI = Path(os.environ.get("ENGINE_CLI", "tools/engine_cli/engine_cli"))
-HERE = Path("tools/verify")
+HERE = Path("engines/testdata")
 CONTAINERS = sorted(p.stem for p in HERE.glob("*.mcm"))
 
 
@@ -56,8 +56,8 @@ def test_threads_give_the_same_logits(name: str) -> None:
 
 
 def test_inferpi_fp16_matches_reference_with_f16_weights() -> None:
-    config = models.LLAMA_SPECS["llama_odd_mqa"]
-    model = models.llama_model(config, 1)
+    config = testmodels.LLAMA_SPECS["llama_odd_mqa"]
+    model = testmodels.llama_model(config, 1)
     path = HERE / "llama_odd_mqa_inferpi.bin"
     assert path.read_bytes() == inferpi_model(config, model.weights)
     rounded = {k: v.astype(np.float16).astype(np.float32) for k, v in model.weights.items()}
@@ -79,7 +79,7 @@ def test_windows_value_embeddings_and_smear_change_the_logits() -> None:
     ids = list(range(5, 37))
     base = np.stack([ref.forward(t, p) for p, t in enumerate(ids)])
 
-    def run(config: models.NanochatConfig, weights: dict[str, np.ndarray]) -> np.ndarray:
+    def run(config: testmodels.NanochatConfig, weights: dict[str, np.ndarray]) -> np.ndarray:
         r = NanochatReference(config, weights)
         return np.stack([r.forward(t, p) for p, t in enumerate(ids)])
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,10 +28,7 @@ from metalchat.fileio import read_bytes
 from metalchat.formats import container
 from metalchat.reference.llama import LlamaReference
 from metalchat.reference.nanochat import NanochatConfig, NanochatReference
-
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from models import WindowedConfig  # noqa: E402
+from metalchat.testmodels import WindowedConfig
 
 
 @dataclass

@@ -19,6 +19,7 @@
 #include <string.h>
 #define CHECK_PRINTF printf
 #define CHECK_FAIL_PRINTF(...) fprintf(stderr, __VA_ARGS__)
+#define CHECK_HOSTED 1
 #else
 #define CHECK_FAIL_PRINTF CHECK_PRINTF
 #endif
@@ -75,7 +76,7 @@ static inline float check_frand(uint32_t *state) {
   return (float)(check_next_u32(state) >> 8) / 8388608.0f - 1.0f;
 }
 
-#if __STDC_HOSTED__ && !defined(CHECK_FREESTANDING)
+#ifdef CHECK_HOSTED
 /* Full path of a file in the shared test data: $METALCHAT_TESTDATA/name, else
  * ../shared/testdata/name from the repository root (tried from the current directory and
  * up to five parents). Returns 0 and fills `out` when the file exists. */

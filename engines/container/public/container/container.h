@@ -146,4 +146,9 @@ em_status mc_matrix(const mc_tensor *t, uint64_t first_row, uint64_t rows, uint6
 /* Element i of a tensor in any format, as f32 (for small parameter tensors). */
 float mc_value(const mc_tensor *t, uint64_t i);
 
+/* The manifest's chat template kind (ModelManifest.chat_template.kind, model_manifest.proto:
+ * 1 none, 2 llama2, 3 nanochat, 4 custom), found by a bounds-checked walk over the manifest
+ * section's protobuf; 0 when it names none or the protobuf cannot be read that far. */
+uint32_t mc_chat_template(const mc_container *c);
+
 #endif /* CONTAINER_CONTAINER_H_ */

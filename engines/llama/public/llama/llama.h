@@ -13,7 +13,7 @@
  *       (f32, f16, q8, q4, each with its own group size), rope_theta, norm_eps and the RoPE
  *       layout from the header; the tokenizer section is the model's tokenizer.
  * InferPi's nanochat model.bin ("NCHT" magic) is refused with EM_ERR_UNSUPPORTED: its layout
- * is not published (see engines/README.md). */
+ * is not published (see docs/ENGINES.md). */
 #ifndef LLAMA_LLAMA_H_
 #define LLAMA_LLAMA_H_
 

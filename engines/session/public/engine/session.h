@@ -53,9 +53,10 @@ typedef struct em_session {
   bool has_tokenizer;
   em_sampler sampler;
   em_arena *arena;
-  int context_cap; /* the cap fit_context settled on below the model's context, or 0 */
-  int end_of_turn; /* a token that ends a chat answer besides EOS and BOS, or -1 */
-  const char *msg; /* why the last call failed: one phrase */
+  em_template template; /* the one the model file names (a container's manifest), else plain */
+  int context_cap;      /* the cap fit_context settled on below the model's context, or 0 */
+  int end_of_turn;      /* a token that ends a chat answer besides EOS and BOS, or -1 */
+  const char *msg;      /* why the last call failed: one phrase */
 } em_session;
 
 /* Finds the engine for the bytes (kept by reference), loads the model and its sampler over

@@ -1,17 +1,22 @@
-/* Deterministic fuzz driver for the LLVMFuzzerTestOneInput targets here when libFuzzer is not
- * at hand (zig ships none): mutates the seed files with a seeded xorshift RNG and runs the
- * target on each mutant; every input is placed right before an inaccessible page (guard.h),
- * so a read past its end crashes. With UBSan (-fno-sanitize-recover) undefined behaviour
- * aborts. A crash, an abort or a hang fails the test that runs it.
- *   fuzz_<target> ITERATIONS RNG_SEED SEED_FILE...
- * Prints the iterations run and how many inputs the target accepted (its return value 1). */
+/* The deterministic fuzz driver of every LLVMFuzzerTestOneInput target (the engines' loaders
+ * and encoders, the FAT32 driver) for builds without libFuzzer (zig ships none): mutates the
+ * seed files with a seeded xorshift RNG and runs the target on each mutant; every input ends
+ * right before an inaccessible page (guard.h), so a read past its end crashes. With UBSan
+ * (-fno-sanitize-recover) undefined behaviour aborts. A crash, an abort or a hang fails the
+ * test that runs it.
+ *   <target> ITERATIONS RNG_SEED SEED_FILE...
+ * Seeds up to 1 MiB are copied and mutated whole (bytes set, flipped, interesting values,
+ * truncation, chunks copied, inserted, deleted). A bigger seed (a disk image) is mutated in
+ * place where it lies and restored after each run, favouring its first MiB (the metadata),
+ * with bytes set, flipped, special values and truncation. Prints the iterations run and how
+ * many inputs the target accepted (its return value 1); every seed must be accepted. */
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "engines/fuzz/guard.h"
+#include "common/fuzz/guard.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -100,6 +105,64 @@ static void mutate(uint8_t *work, size_t *size, size_t capacity) {
   }
 }
 
+enum { COPY_LIMIT = 1 << 20 }; /* bigger seeds are mutated in place */
+
+/* Bytes that mean something in disk metadata: FAT entries, media descriptors, signatures. */
+static const uint8_t kSpecial[] = {0x00, 0xff, 0x0f, 0xf8, 0xf7, 0x0b, 0x0c,
+                                   0x55, 0xaa, 0xe5, 0x40, 0x80, 0x01, 0x02};
+
+typedef struct undo_log {
+  size_t at[64];
+  uint8_t old[64];
+  int n;
+} undo_log;
+
+static void set_byte(uint8_t *work, undo_log *u, size_t at, uint8_t v) {
+  if (u->n == 64) return;
+  u->at[u->n] = at;
+  u->old[u->n++] = work[at];
+  work[at] = v;
+}
+
+/* In-place mutations of a big input: one to sixteen, 3 in 4 within its first MiB. */
+static void mutate_in_place(uint8_t *work, size_t size, undo_log *u) {
+  size_t hot = size < COPY_LIMIT ? size : COPY_LIMIT;
+  int count = 1 + (int)(next() % 16);
+  for (int m = 0; m < count; m++) {
+    size_t at = next() % 4 != 0 ? next() % hot : next() % size;
+    uint64_t r = next();
+    switch (r % 4) {
+      case 0:
+        set_byte(work, u, at, (uint8_t)(r >> 8));
+        break;
+      case 1:
+        set_byte(work, u, at, kSpecial[(r >> 8) % sizeof kSpecial]);
+        break;
+      case 2:
+        set_byte(work, u, at, work[at] ^ (uint8_t)(1u << ((r >> 8) % 8)));
+        break;
+      default: { /* a 32-bit little-endian value: cluster numbers, sizes, FAT entries */
+        uint32_t v = (r >> 8) % 3 == 0 ? (uint32_t)(r >> 16) : (uint32_t)((r >> 16) % 4096);
+        for (size_t i = 0; i < 4 && at + i < size; i++)
+          set_byte(work, u, at + i, (uint8_t)(v >> (8 * i)));
+      }
+    }
+  }
+}
+
+/* Runs the target on one mutant of a big seed placed at p, then puts the seed back. */
+static int run_in_place(uint8_t *p, size_t size) {
+  undo_log u = {{0}, {0}, 0};
+  mutate_in_place(p, size, &u);
+  size_t len = next() % 16 == 0 ? next() % size : size; /* a truncated image */
+  int accepted = LLVMFuzzerTestOneInput(p, len);
+  while (u.n > 0) {
+    u.n--;
+    p[u.at[u.n]] = u.old[u.n];
+  }
+  return accepted;
+}
+
 int main(int argc, char **argv) {
   if (argc < 4) {
     fprintf(stderr, "usage: %s ITERATIONS RNG_SEED SEED_FILE...\n", argv[0]);
@@ -127,15 +190,25 @@ int main(int argc, char **argv) {
   guard_buffer guard;
   if (!work || guard_init(&guard, capacity) != 0) return 64;
   long accepted = 0, seeds_accepted = 0;
-  for (int i = 0; i < n_seeds; i++)
-    seeds_accepted += LLVMFuzzerTestOneInput(guard_place(&guard, seeds[i], sizes[i]), sizes[i]);
+  int placed = -1; /* the big seed lying in the guard buffer, if any */
   for (long it = 0; it < iterations; it++) {
     int s = (int)(next() % (uint64_t)n_seeds);
     size_t size = sizes[s];
+    if (size > COPY_LIMIT) {
+      uint8_t *p = placed == s ? guard.limit - ((size + 3) & ~(size_t)3)
+                               : guard_place(&guard, seeds[s], size);
+      placed = s;
+      accepted += run_in_place(p, size);
+      continue;
+    }
     memcpy(work, seeds[s], size);
     mutate(work, &size, capacity);
+    placed = -1;
     accepted += LLVMFuzzerTestOneInput(guard_place(&guard, work, size), size);
   }
+  /* The seeds themselves, last: a mutation must not have leaked into them. */
+  for (int i = 0; i < n_seeds; i++)
+    seeds_accepted += LLVMFuzzerTestOneInput(guard_place(&guard, seeds[i], sizes[i]), sizes[i]);
   printf("%ld iterations, %ld accepted; seeds accepted: %ld of %d\n", iterations, accepted,
          seeds_accepted, n_seeds);
   return seeds_accepted == n_seeds ? 0 : 1;

@@ -1,6 +1,6 @@
-"""The random test models (a container, or InferPi's fp16 model.bin) and the rule making them."""
+"""The engines' random test models and the rule writing them (//python:testmodels spec)."""
 
-# (target name, spec in models.py, format, group size); the output is <name>.mcm (.bin for
+# (target name, spec in metalchat.testmodels, format, group size); the output is <name>.mcm (.bin for
 # inferpi).
 TEST_MODELS = [
     ("llama_mha_shared_f32", "llama_mha_shared", "f32", 0),
@@ -27,7 +27,7 @@ def test_model(name, spec, fmt, group_size, seed = 1):
     native.genrule(
         name = name,
         outs = [out],
-        cmd = "$(execpath //tools/verify:make_models) %s %s %d %d $@" % (spec, fmt, group_size, seed),
-        tools = ["//tools/verify:make_models"],
+        cmd = "$(execpath //python:testmodels) spec %s %s --group-size %d --seed %d -o $@" % (spec, fmt, group_size, seed),
+        tools = ["//python:testmodels"],
         testonly = True,
     )

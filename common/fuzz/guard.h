@@ -2,8 +2,8 @@
  * read past the end of an input faults (a segfault fails the test) without ASan. Inputs are
  * placed 4-byte aligned (the engines need it), so up to 3 bytes of slack follow them; the
  * slack is filled with 0xA5. */
-#ifndef ENGINES_FUZZ_GUARD_H_
-#define ENGINES_FUZZ_GUARD_H_
+#ifndef COMMON_FUZZ_GUARD_H_
+#define COMMON_FUZZ_GUARD_H_
 
 #include <stddef.h>
 #include <stdint.h>
@@ -38,4 +38,4 @@ static inline uint8_t *guard_place(guard_buffer *g, const void *data, size_t n) 
   return p;
 }
 
-#endif /* ENGINES_FUZZ_GUARD_H_ */
+#endif /* COMMON_FUZZ_GUARD_H_ */

@@ -1,115 +1,22 @@
-"""FAT32 card images for tests: made by mkfs.fat + mtools, then inspected and damaged in Python.
+"""An independent reader and editor of FAT32 on-disk structures, for the driver's tests.
 
-    card = make_card(path, 64 << 20, {"models/stories/model.bin": data}, dirs=["empty"])
-    view = Fat32View(bytearray(path.read_bytes()), card.volume_offset)
+    offset = write_volume(path, 64 << 20, {"models/stories/model.bin": data}, dirs=["empty"])
+    view = Fat32View(bytearray(path.read_bytes()), offset)
 
-`make_card` writes an MBR (one FAT32 LBA partition, type 0x0c, at sector 2048) unless
-`partition=False` (a "superfloppy": the volume starts at sector 0). mtools decides the FAT type
-from the cluster count, so FAT32 volumes need at least 65525 clusters (32 MiB with 512-byte
-clusters). `Fat32View` is an independent reader and editor of the on-disk structures, used to
-locate things the tests corrupt and to fragment files.
+The images come from the package's writer (``metalchat.sdcard.write_volume``: mkfs.fat +
+mtools); `Fat32View` reads them without the C library, to locate what the tests corrupt and
+to fragment files.
 """
 
 from __future__ import annotations
 
 import itertools
-import os
-import shutil
 import struct
-import subprocess
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
-PARTITION_LBA = 2048
-SECTOR = 512
+from metalchat.sdcard import SECTOR
+
 EOC = 0x0FFFFFFF
-
-
-class ToolMissing(RuntimeError):
-    """mkfs.fat or mtools is not installed."""
-
-
-def _run(args: list[str]) -> None:
-    # Bazel's strict action environment leaves /usr/sbin (mkfs.fat's home) off PATH.
-    search = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
-    binary = shutil.which(args[0], path=search)
-    if binary is None:
-        raise ToolMissing(
-            f"{args[0]} not found: install Debian's dosfstools and mtools (./bazelw does)"
-        )
-    env = dict(os.environ, MTOOLS_SKIP_CHECK="1", LANG="C.UTF-8", LC_ALL="C.UTF-8")
-    done = subprocess.run([binary, *args[1:]], capture_output=True, env=env, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(args)} failed: {done.stderr.decode(errors='replace')}")
-
-
-def mbr(partitions: list[tuple[int, int, int]]) -> bytes:
-    """A classic MBR sector: (type, first LBA, sectors) per entry, CHS fields set to 'use LBA'."""
-    sector = bytearray(SECTOR)
-    for i, (ptype, first, count) in enumerate(partitions):
-        entry = struct.pack(
-            "<B3sB3sII", 0x00, b"\xfe\xff\xff", ptype, b"\xfe\xff\xff", first, count
-        )
-        sector[446 + 16 * i : 446 + 16 * (i + 1)] = entry
-    sector[510:512] = b"\x55\xaa"
-    return bytes(sector)
-
-
-@dataclass(frozen=True)
-class Card:
-    path: Path
-    volume_offset: int  # byte offset of the FAT volume in the image
-
-
-def make_card(
-    path: Path,
-    size: int,
-    files: dict[str, bytes],
-    dirs: tuple[str, ...] | list[str] = (),
-    *,
-    partition: bool = True,
-    sectors_per_cluster: int = 1,
-    label: str = "METALCHAT",
-    fat_bits: int = 32,
-) -> Card:
-    """Writes an image of `size` bytes holding `files` (paths relative to the root)."""
-    path = Path(path)
-    with open(path, "wb") as f:
-        f.truncate(size)
-    offset = PARTITION_LBA * SECTOR if partition else 0
-    sectors = (size - offset) // SECTOR
-    if partition:
-        ptype = 0x0C if fat_bits == 32 else 0x0E
-        with open(path, "r+b") as f:
-            f.write(mbr([(ptype, PARTITION_LBA, sectors)]))
-    args = ["mkfs.fat", "-F", str(fat_bits), "-s", str(sectors_per_cluster), "-n", label]
-    args += ["-i", "4d430001"]  # fixed volume id: reproducible images
-    if partition:
-        args += ["--offset", str(PARTITION_LBA), "-h", str(PARTITION_LBA)]
-    _run([*args, str(path), str(sectors * SECTOR // 1024)])
-    target = f"{path}@@{offset}"
-    made: set[str] = set()
-
-    def mkdirs(d: str) -> None:
-        parts = [p for p in d.split("/") if p]
-        for i in range(len(parts)):
-            sub = "/".join(parts[: i + 1])
-            if sub not in made:
-                _run(["mmd", "-i", target, "::/" + sub])
-                made.add(sub)
-
-    for d in dirs:
-        mkdirs(d)
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, data in files.items():
-            parent = name.rsplit("/", 1)[0] if "/" in name else ""
-            if parent:
-                mkdirs(parent)
-            src = Path(tmp) / "f"
-            src.write_bytes(data)
-            _run(["mcopy", "-i", target, str(src), "::/" + name])
-    return Card(path, offset)
 
 
 @dataclass
