@@ -76,6 +76,18 @@ void em_matmul_batch(const em_parallel *par, float *out, int out_stride, const e
   em_parallel_run(par, matmul_rows, &task, w->rows);
 }
 
+void em_linear(const em_parallel *par, float *out, int out_stride, const em_matrix *w,
+               const float *x, em_qvec *xq, int n) {
+  if (w->dtype == EM_Q8 || w->dtype == EM_Q4) {
+    for (int b = 0; b < n; b++) {
+      xq[b].n = w->cols;
+      xq[b].group_size = w->group_size;
+      em_quantize_q8(xq[b].q, xq[b].s, x + (size_t)b * w->cols, w->cols, w->group_size);
+    }
+  }
+  em_matmul_batch(par, out, out_stride, w, x, w->cols, xq, n);
+}
+
 static void attention_heads(void *ctx, int begin, int end) {
   const em_attention_args *a = (const em_attention_args *)ctx;
   int kv_dim = a->n_kv_heads * a->head_size;

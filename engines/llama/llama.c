@@ -282,19 +282,10 @@ em_status llama_load(llama_model **out, const void *bytes, size_t size,
 /* ---------------------------------------------------------------------------------------
  * Forward pass */
 
-/* out[b] = w x[b] for the block's n inputs (rows `stride` floats apart); quantizes them first
- * when the weights are int8. */
+/* out[b] = w x[b] for the block's n inputs (em_linear over the model's threads and buffers). */
 static void project(llama_model *m, float *out, int out_stride, const em_matrix *w, const float *x,
                     int n) {
-  em_qvec *xq = m->state.xq;
-  if (w->dtype == EM_Q8 || w->dtype == EM_Q4) {
-    for (int b = 0; b < n; b++) {
-      xq[b].n = w->cols;
-      xq[b].group_size = w->group_size;
-      em_quantize_q8(xq[b].q, xq[b].s, x + (size_t)b * w->cols, w->cols, w->group_size);
-    }
-  }
-  em_matmul_batch(&m->parallel, out, out_stride, w, x, w->cols, xq, n);
+  em_linear(&m->parallel, out, out_stride, w, x, m->state.xq, n);
 }
 
 const float *llama_forward_block(llama_model *m, const int *tokens, int n, int pos) {
@@ -434,20 +425,15 @@ static em_status engine_decode(void *model, int token, const float **logits) {
   return EM_OK;
 }
 
+static const float *forward_block(void *model, const int *tokens, int n, int pos) {
+  return llama_forward_block((llama_model *)model, tokens, n, pos);
+}
+
 /* The prompt in blocks of state.block tokens; the logits are the last token's. */
 static em_status engine_prefill(void *model, const int *tokens, int n, const float **logits) {
   llama_model *m = (llama_model *)model;
-  for (int i = 0; i < n; i++)
-    if (tokens[i] < 0 || tokens[i] >= m->config.vocab_size) return EM_ERR_ARG;
-  for (int done = 0; done < n;) {
-    int block = n - done < m->state.block ? n - done : m->state.block;
-    if (m->pos + block > m->seq_len) block = m->seq_len - m->pos;
-    if (block <= 0) return EM_ERR_FULL;
-    *logits = llama_forward_block(m, tokens + done, block, m->pos);
-    m->pos += block;
-    done += block;
-  }
-  return EM_OK;
+  return em_prefill_blocks(forward_block, m, tokens, n, m->state.block, m->config.vocab_size,
+                           m->seq_len, &m->pos, logits);
 }
 
 static void engine_reset(void *model) { ((llama_model *)model)->pos = 0; }

@@ -69,4 +69,14 @@ typedef struct em_engine {
   int (*end_of_turn)(const struct em_tokenizer *tok);
 } em_engine;
 
+/* An engine's forward pass over tokens[0..n) at positions pos..pos+n-1, returning the last
+ * token's logits. */
+typedef const float *(*em_block_forward_fn)(void *model, const int *tokens, int n, int pos);
+
+/* The prefill of an engine whose forward pass takes blocks of up to `block` tokens: checks
+ * every id first (EM_ERR_ARG, nothing fed), then feeds the tokens block by block, advancing
+ * *pos, until they are all in or the context (seq_len) is full (EM_ERR_FULL). */
+em_status em_prefill_blocks(em_block_forward_fn forward, void *model, const int *tokens, int n,
+                            int block, int vocab_size, int seq_len, int *pos, const float **logits);
+
 #endif /* ENGINE_ENGINE_H_ */
