@@ -202,7 +202,8 @@ static int block_read_fn(block_device *dev, uint64_t lba, uint32_t count, void *
 }
 
 int sdhci_read(sdhci *sd, uint64_t lba, uint32_t count, void *buf) {
-  if (sd == 0 || buf == 0 || count == 0 || count > MAX_BLOCKS_PER_COMMAND || sd->rca == 0) {
+  // Only a card sdhci_init brought up all the way (a failed init leaves dev.ctx 0).
+  if (sd == 0 || buf == 0 || count == 0 || count > MAX_BLOCKS_PER_COMMAND || sd->dev.ctx != sd) {
     return BLOCK_ERR_INVALID;
   }
   if (lba > sd->blocks || count > sd->blocks - lba) return BLOCK_ERR_RANGE;
@@ -227,6 +228,8 @@ int sdhci_init(sdhci *sd, const sdhci_config *config) {
   if (sd == 0 || config == 0 || config->now_us == 0 || config->base == 0) {
     return BLOCK_ERR_INVALID;
   }
+  sd->dev.read = 0;  // set when the card is up
+  sd->dev.ctx = 0;
   sd->base = config->base;
   sd->now_us = config->now_us;
   sd->failed_step = 0;
