@@ -203,6 +203,45 @@ def test_hostile_and_broken_checkpoints(tmp_path: Path) -> None:
         ck.read_checkpoint(tmp_path / "empty")
 
 
+def test_tiny_files_claiming_huge_tensors(tmp_path: Path) -> None:
+    """A few hundred bytes must not make the reader allocate gigabytes: a zero-stride tensor
+    of 46341 x 46341 over one float, and a storage entry whose zip header claims 4 GiB."""
+    path = tmp_path / "m.pt"
+    body = b"\x80\x02" + _ordered_dict() + b"(" + _str("w")
+    body += _tensor("0", "FloatStorage", 1, 0, (46341, 46341), (0, 0)) + b"u."
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("m/data.pkl", body)
+        archive.writestr("m/data/0", bytes(4))
+    assert path.stat().st_size < 1024
+    with pytest.raises(MetalchatError) as info:
+        ck.read_torch_state_dict(path)
+    assert str(info.value) == (
+        f"{path}: tensor of size (46341, 46341) (stride (0, 0)) claims 2147488281 elements, "
+        "its storage holds 1"
+    )
+
+    body = b"\x80\x02" + _ordered_dict() + b"(" + _str("w")
+    body += _tensor("0", "FloatStorage", 1 << 30, 0, (1 << 30,), (1,)) + b"u."
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("m/data.pkl", body)
+        archive.writestr("m/data/0", bytes(4))
+    data = bytearray(path.read_bytes())
+    central = data.rfind(b"PK\x01\x02")  # the last entry's central header: m/data/0
+    data[central + 24 : central + 28] = struct.pack("<I", 0xFFFFFFFF)  # uncompressed size
+    path.write_bytes(bytes(data))
+    with pytest.raises(MetalchatError) as info:
+        ck.read_torch_state_dict(path)
+    assert str(info.value) == (
+        f"{path}: storage m/data/0 claims 4294967295 bytes, more than the whole file ({len(data)})"
+    )
+
+    meta = {"model_config": {f: 4 for f in ck._CONFIG_FIELDS} | {"n_layer": True}}
+    (tmp_path / "meta_000001.json").write_text(json.dumps(meta))
+    (tmp_path / "model_000001.pt").write_bytes(b"")
+    with pytest.raises(MetalchatError, match="model_config has values of the wrong type"):
+        ck.read_checkpoint(tmp_path)
+
+
 # --- tokenizer.pkl ---------------------------------------------------------------------
 
 
