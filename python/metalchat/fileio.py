@@ -38,6 +38,15 @@ def user_path(text: str) -> Path:
     return path
 
 
+def runfile_or_user_path(text: str) -> Path:
+    """A path that a target's BUILD ``args`` give relative to its runfiles tree (the folder a
+    ``bazel run`` program starts in) or the user gives on the command line: the runfile when
+    it exists there, else :func:`user_path`."""
+    if text and not Path(text).is_absolute() and Path(text).exists():
+        return Path(text)
+    return user_path(text)
+
+
 def read_bytes(path: str | Path) -> bytes:
     """Read a whole file, turning OS errors into a :class:`MetalchatError` naming the file."""
     source = Path(path)

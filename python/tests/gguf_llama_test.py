@@ -230,5 +230,18 @@ def test_huge_block_count_fails_before_allocating(tmp_path: Path) -> None:
     ) and str(info.value).endswith(f"bytes of weights, the file holds {size:,}")
 
 
+def test_token_not_utf8_is_one_line(tmp_path: Path) -> None:
+    """Found by //python:fuzz_gguf_test: a token that is not UTF-8 raised UnicodeDecodeError."""
+    path = tmp_path / "m.gguf"
+    _write_gguf(path, _gguf_tensors(_hf_weights()))
+    data = path.read_bytes()
+    at = data.index(b"<unk>")
+    path.write_bytes(data[:at] + b"\x80unk>" + data[at + 5 :])
+    with pytest.raises(MetalchatError) as info:
+        gguf_llama.read_tokenizer(path)
+    assert str(info.value).startswith(f"{path}: metadata tokenizer.ggml.tokens is malformed: ")
+    assert "utf-8" in str(info.value) and "\n" not in str(info.value)
+
+
 if __name__ == "__main__":
     raise SystemExit(pytest.main([__file__, "-q"]))

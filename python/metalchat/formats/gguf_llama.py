@@ -96,7 +96,10 @@ def _field(reader: gguf.GGUFReader, key: str, path: Path, default: Any = _REQUIR
         if default is _REQUIRED:
             raise MetalchatError(f"metadata {key} is missing", path)
         return default
-    return field.contents()
+    try:
+        return field.contents()
+    except (ValueError, IndexError, TypeError, OverflowError) as exc:  # e.g. not UTF-8
+        raise MetalchatError(f"metadata {key} is malformed: {exc}", path) from None
 
 
 def _int_field(reader: gguf.GGUFReader, key: str, path: Path, default: Any = _REQUIRED) -> int:

@@ -32,6 +32,7 @@ import io
 import json
 import math
 import pickle
+import pickletools
 import re
 import zipfile
 import zlib
@@ -64,8 +65,10 @@ _MODEL_FILE = re.compile(r"model_(\d+)\.pt")
 
 # What a malformed pickle or zip entry raises (the unpicklers only build plain containers
 # and the numpy arrays above, so these come from the bytes, not from metalchat);
-# RecursionError: nesting deeper than Python's stack.
+# RecursionError: nesting deeper than Python's stack; OSError: a zip header's offset that
+# points outside the file.
 _PICKLE_ERRORS = (
+    OSError,
     pickle.UnpicklingError,
     EOFError,
     ValueError,
@@ -80,6 +83,17 @@ _PICKLE_ERRORS = (
     zlib.error,
     NotImplementedError,
 )
+
+
+def _check_pickle(data: bytes, what: str) -> None:
+    """Walk every opcode once without building anything: a length an opcode claims (strings,
+    bytes, bytearrays up to 2**64) is checked against the bytes present, before the
+    unpickler would allocate it."""
+    try:
+        for _ in pickletools.genops(data):
+            pass
+    except _PICKLE_ERRORS as exc:
+        raise MetalchatError(f"corrupt {what}: {_first_line(exc)}") from None
 
 
 def _first_line(exc: BaseException) -> str:
@@ -218,7 +232,7 @@ def read_torch_state_dict(path: str | Path) -> dict[str, np.ndarray]:
         raise MetalchatError("no such file", path) from None
     except OSError as exc:
         raise MetalchatError(f"cannot read: {exc.strerror}", path) from None
-    except zipfile.BadZipFile:
+    except _PICKLE_ERRORS:  # what zipfile raises for a malformed archive
         raise MetalchatError(
             "not a torch zip checkpoint (torch.save writes a zip archive since torch 1.6; "
             "the file is truncated, or in the legacy format)",
@@ -242,6 +256,7 @@ def read_torch_state_dict(path: str | Path) -> dict[str, np.ndarray]:
                 raise MetalchatError("byteorder entry is neither 'little' nor 'big'", path)
         try:
             pickled = archive.read(_entry(archive, pickles[0], "pickle"))
+            _check_pickle(pickled, "checkpoint")
             loaded = _TorchUnpickler(pickled, archive, prefix, order).load()
         except MetalchatError as exc:
             raise exc.with_path(path) from None
@@ -389,8 +404,10 @@ def read_tokenizer(path: str | Path) -> NanochatTokenizer:
     source = Path(path)
     if source.is_dir():
         source = source / "tokenizer.pkl"
+    data = read_bytes(source)
     try:
-        loaded = _TokenizerUnpickler(io.BytesIO(read_bytes(source))).load()
+        _check_pickle(data, "tokenizer pickle")
+        loaded = _TokenizerUnpickler(io.BytesIO(data)).load()
     except MetalchatError as exc:
         raise exc.with_path(source) from None
     except _PICKLE_ERRORS as exc:
