@@ -103,6 +103,18 @@ def test_verify_and_train_take_paths_from_the_subfolder(
     assert str(user_dir / "kjv.txt") in _one_line(capsys)
 
 
+def test_paths_of_the_target_or_the_user(user_dir: Path) -> None:
+    """QEMU, bench and verify get paths from their BUILD args (in the runfiles tree, the
+    current folder) and from the user: a runfile that exists wins, else the user's folder."""
+    runfile = Path("kernel8.img")
+    runfile.write_bytes(b"k")
+    assert fileio.runfile_or_user_path("kernel8.img") == runfile
+    assert fileio.runfile_or_user_path("mine.img") == user_dir / "mine.img"
+    assert fileio.user_path("kernel8.img") == user_dir / "kernel8.img"
+    assert fileio.user_path("/abs/k.img") == Path("/abs/k.img")
+    runfile.unlink()
+
+
 # ---------------------------------------------------------------------------------------
 # outputs never destroy anything
 
@@ -174,6 +186,24 @@ def test_read_only_folder_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixt
             "-o", str(ro / "m.mcm")]  # fmt: skip
     assert run(export.main, argv) == 2
     assert _one_line(capsys) == f"error: {ro}: cannot write here: Permission denied"
+
+
+def test_unwritable_folder_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same refusal as above when running as root, where only the OS can say no: the
+    temporary file cannot be created (EACCES, as in a read-only folder)."""
+    model, tok = _model(tmp_path / "in")
+
+    def mkstemp(**kwargs: object) -> tuple[int, str]:
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+
+    monkeypatch.setattr(fileio.tempfile, "mkstemp", mkstemp)
+    argv = ["llama2c", str(model), "--tokenizer", str(tok), "--format", "f32",
+            "-o", str(tmp_path / "m.mcm")]  # fmt: skip
+    assert run(export.main, argv) == 2
+    assert _one_line(capsys) == f"error: {tmp_path}: cannot write here: Permission denied"
+    assert not (tmp_path / "m.mcm").exists()
 
 
 def test_full_disk_leaves_nothing_behind(
