@@ -41,6 +41,7 @@ from pathlib import Path
 
 from qemu import QemuError, Session, qemu_command
 
+from metalchat.fileio import runfile_or_user_path
 from metalchat.formats import container, llama2c
 
 MENU_PROMPT = "to power off: "
@@ -212,8 +213,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--kernel", type=Path, required=True, help="kernel8.img of rpi4_kernel")
-    parser.add_argument("--card", type=Path, required=True, help="SD card image")
+    # paths: the target's own (runfiles) or the user's (from the folder bazel run started in)
+    parser.add_argument(
+        "--kernel", type=runfile_or_user_path, required=True, help="kernel8.img of rpi4_kernel"
+    )
+    parser.add_argument("--card", type=runfile_or_user_path, required=True, help="SD card image")
     parser.add_argument(
         "--model",
         action="append",
@@ -234,7 +238,7 @@ def main() -> int:
     weights = {}
     for spec in args.model:
         name, _, path = spec.partition("=")
-        weights[name] = model_weights(Path(path))
+        weights[name] = model_weights(runfile_or_user_path(path))
     # QEMU's snapshot=on overlay goes to TMPDIR.
     os.environ.setdefault("TMPDIR", tempfile.gettempdir())
     print(
