@@ -20,8 +20,9 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+commit="$(git -C "$repo" rev-parse HEAD)"
 git -C "$repo" diff --quiet HEAD -- ||
-  echo "check_reproducible: note: checks HEAD $(git -C "$repo" rev-parse --short HEAD); uncommitted changes are not in it" >&2
+  echo "check_reproducible: note: checks HEAD ${commit:0:12}; uncommitted changes are not in it" >&2
 
 # Two clone paths of different lengths and depths.
 declare -A clone=([first]="$work/a/metalchat" [second]="$work/clone-two/src/metalchat")
@@ -29,7 +30,8 @@ declare -A clone=([first]="$work/a/metalchat" [second]="$work/clone-two/src/meta
 build() {  # build <name>: the release and all images in clone <name>, output base $work/<name>
   local base="$work/$1" start
   start=$(date +%s)
-  git clone --quiet "$repo" "${clone[$1]}"
+  git clone --quiet --no-checkout "$repo" "${clone[$1]}"
+  git -C "${clone[$1]}" checkout --quiet --detach "$commit"
   (cd "${clone[$1]}" &&
     ./bazelw --output_base="$base" build --disk_cache= --action_env=METALCHAT_ZIG_CACHE="$work/$1-zig" \
       --experimental_convenience_symlinks=ignore //release //images:all //models:all) >"$work/$1.log" 2>&1 || {
