@@ -80,8 +80,10 @@ def provenance(commit: str, files: Mapping[str, bytes]) -> dict[str, object]:
         "bazel": f"{bazel} (Debian bazel-bootstrap {bazel_debian})",
         "zig": f"{zig_version} (PyPI ziglang, x86_64 wheel sha256 {zig_wheel})",
         "qemu": f"Debian qemu-system-arm {qemu_debian} (bookworm-backports)",
+        # The SD cards' FAT32 writers; the installer does not pin their versions yet.
+        "sdcard_tools": "dosfstools, mtools (Debian 12)",
         "python_lock_sha256": sha256_bytes(files["toolchains/python/requirements.lock"]),
-        "compression": f"xz preset {XZ_PRESET}, CRC64, one thread (Python lzma)",
+        "compression": f"xz preset {XZ_PRESET}, CRC64, one thread (Python lzma, Debian liblzma5)",
         "pinned_files_sha256": {name: sha256_bytes(files[name]) for name in PINNED_FILES},
     }
 
