@@ -25,7 +25,7 @@ trap 'rm -rf "$work"' EXIT
 ./bazelw build //engines/testdata:all >/dev/null 2>&1 || ./bazelw build //engines/testdata:all
 seeds="$(./bazelw info bazel-bin 2>/dev/null)/engines/testdata"
 
-sources=(common/crc32.c engines/core/{arena,mathf,parallel,status}.c engines/kernels/{kernels,hot_kernels,ops}.c
+sources=(common/crc32.c engines/core/{arena,mathf,parallel,prefill,status}.c engines/kernels/{kernels,hot_kernels,ops}.c
   engines/tokenizer/{vocab,llama2c_tokenizer,bpe_tokenizer,tokenizer,unicode_tables}.c
   engines/container/container.c engines/container/tensor_map.c engines/llama/llama.c engines/llama/llama2c_file.c engines/nanochat/nanochat.c
   engines/registry/registry.c)

@@ -237,7 +237,9 @@ int main(int argc, char **argv) {
     return 1;
   }
 
-  em_run_hooks hooks = {o.print_ids ? NULL : stdout_putc, on_step, NULL, clock_us, &sink};
+  bool per_step = o.print_ids || sink.logits; /* ids or logits of every position */
+  em_run_hooks hooks = {o.print_ids ? NULL : stdout_putc, per_step ? on_step : NULL, NULL, clock_us,
+                        &sink};
   em_run_stats result;
   status = em_session_complete(&s, o.prompt, o.steps, &hooks, &result);
   if (status == EM_ERR_FULL) {
@@ -256,6 +258,12 @@ int main(int argc, char **argv) {
   }
   int positions = result.n_forward;
   uint64_t elapsed_us = result.prefill_us + result.decode_us;
+  if (result.prefill_us > 0 && result.decode_us > 0)
+    fprintf(
+        stderr,
+        "prompt: %d tokens in %.3f s (%.1f tok/s); generated: %d tokens in %.3f s (%.1f tok/s)\n",
+        result.n_prompt, result.prefill_us / 1e6, result.n_prompt / (result.prefill_us / 1e6),
+        result.n_generated, result.decode_us / 1e6, result.n_generated / (result.decode_us / 1e6));
   if (elapsed_us > 0 && positions > 0)
     fprintf(stderr, "achieved tok/s: %.1f (%d positions in %.3f s)\n",
             positions / (elapsed_us / 1e6), positions, elapsed_us / 1e6);
