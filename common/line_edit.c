@@ -1,6 +1,7 @@
 #include "common/line_edit.h"
 
 enum {
+  CTRL_C = 0x03,
   CTRL_H = 0x08,
   LF = 0x0a,
   CR = 0x0d,
@@ -36,23 +37,32 @@ static size_t erase_char(line_putc_fn putc, const char *buf, size_t len) {
   return len;
 }
 
+enum { NO_BYTE = -2 };
+
 // Skips the rest of an escape sequence after ESC: CSI (ESC [ params final) or SS3 (ESC O x).
-static void skip_escape(struct line_edit *ed) {
+// Returns a byte that turned out not to belong to one (ESC then Enter: the Enter), to be
+// handled as typed, or NO_BYTE (or -1 when input ended).
+static int skip_escape(struct line_edit *ed) {
   int c = ed->getc();
   if (c == '[') {
     do c = ed->getc();
     while (c >= 0x20 && c <= 0x3f);  // parameter and intermediate bytes; then the final byte
-  } else if (c == 'O') {
-    ed->getc();
+    return c < 0 ? -1 : (c >= 0x40 && c <= 0x7e) ? NO_BYTE : c;
   }
+  if (c == 'O') {
+    c = ed->getc();
+    return c < 0 ? -1 : (c >= 0x40 && c <= 0x7e) ? NO_BYTE : c;
+  }
+  return c;
 }
 
 struct line_result line_edit_read(struct line_edit *ed, char *buf, size_t size) {
   struct line_result r = {0, 0};
   size_t len = 0, dropped = 0;
-  int any = 0;
+  int any = 0, next = NO_BYTE;
   for (;;) {
-    int c = ed->getc();
+    int c = next != NO_BYTE ? next : ed->getc();
+    next = NO_BYTE;
     if (c < 0) {
       if (!any) r.len = -1;
       break;
@@ -69,10 +79,11 @@ struct line_result line_edit_read(struct line_edit *ed, char *buf, size_t size) 
     }
     if (c == CTRL_H || c == DEL) {
       len = erase_char(ed->putc, buf, len);
-    } else if (c == CTRL_U) {
+    } else if (c == CTRL_U || c == CTRL_C) {
       while (len > 0) len = erase_char(ed->putc, buf, len);
+      dropped = 0;
     } else if (c == ESC) {
-      skip_escape(ed);
+      next = skip_escape(ed);
     } else if (c < 0x20) {
       // other control bytes: ignored
     } else if (len + 1 < size) {

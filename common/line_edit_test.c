@@ -77,6 +77,17 @@ int main(void) {
   FEED(&ed, "a\x1b[A\x1b[1;5Cb\x1bOHc\x01\t\r");
   expect_line(&ed, "escape sequences and controls ignored", 64, 3, "abc", 0, "abc\r\n");
 
+  // Ctrl-C clears the line: "1" Ctrl-C Enter is an empty line, not the choice 1.
+  FEED(&ed, "1\x03\rok\x03no\r");
+  expect_line(&ed, "Ctrl-C clears", 64, 0, "", 0, "1\b \b\r\n");
+  expect_line(&ed, "Ctrl-C then text", 64, 2, "no", 0, "ok\b \b\b \bno\r\n");
+
+  // ESC then Enter: the Enter still ends the line; so does one cutting a CSI sequence short.
+  FEED(&ed, "hi\x1b\rnext\x1b[\rlast\x1bOx\r");
+  expect_line(&ed, "ESC then Enter", 64, 2, "hi", 0, "hi\r\n");
+  expect_line(&ed, "ESC [ then Enter", 64, 4, "next", 0, "next\r\n");
+  expect_line(&ed, "ESC O x", 64, 4, "last", 0, "last\r\n");
+
   FEED(&ed, "abcdefghij\r");
   expect_line(&ed, "truncated", 6, 5, "abcde", 1, "abcde [line truncated to 5 bytes]\r\n");
 

@@ -46,7 +46,9 @@ static int find_bundle(bundle_view *bundle, ram_region *ram) {
   bundle_status st = at ? bundle_parse(at, room, bundle, &why) : BUNDLE_ABSENT;
   if (st == BUNDLE_BAD) con_printf("boot bundle at %p ignored: %s\n", (const void *)at, why);
   if (st != BUNDLE_OK) return 0;
-  con_printf("boot bundle at %p: %s, ", (const void *)at, bundle->name);
+  con_printf("boot bundle at %p: ", (const void *)at);
+  con_text(bundle->name);
+  con_printf(", ");
   con_ratio(bundle->total_size, 1000000);
   con_printf(" MB\n");
   uintptr_t base = (uintptr_t)ram->base, end = base + ram->size;
@@ -71,7 +73,9 @@ static fat_volume *open_card(void) {
     con_printf("card on %s: %s (%s)\n", card.where, fat_strerror(st), fat_status_name(st));
     return 0;
   }
-  con_printf("card on %s: FAT32 volume \"%s\"\n", card.where, volume.label);
+  con_printf("card on %s: FAT32 volume \"", card.where);
+  con_text(volume.label);
+  con_printf("\"\n");
   return &volume;
 }
 
@@ -113,7 +117,7 @@ int chat_main(void) {
       if (st != FAT_OK)
         con_printf("card: reading the root folder: %s\n", fat_strerror(st));
       else if (store.count == have_bundle)
-        con_printf("card: no models (a model is a folder with model.bin and tokenizer.bin)\n");
+        con_printf("card: no models (%s)\n", model_store_layouts);
     }
     int choice = 0;
     menu_action action = autoload ? MENU_LOAD : menu_choose(&store, &choice);

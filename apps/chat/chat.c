@@ -5,6 +5,7 @@
 #include "board/parallel.h"
 #include "board/time.h"
 #include "command.h"
+#include "common/term.h"
 #include "console.h"
 
 typedef struct chat_state {
@@ -14,16 +15,19 @@ typedef struct chat_state {
   int answer_ids[CHAT_MAX_ANSWER];
 } chat_state;
 
+// The answer's text reaches the console with control bytes escaped (common/term.h).
+static term_stream answer_text;
+
 static void stream_putc(void *user, char c) {
   (void)user;
-  con_putc(c);
+  term_putc(&answer_text, c);
 }
 
-// Between tokens: the board's firmware keepalive; an answer is never cancelled (yet).
+// Between tokens: the board's firmware keepalive, and Ctrl-C typed meanwhile ends the answer.
 static bool between_tokens(void *user) {
   (void)user;
   board_keepalive();
-  return false;
+  return con_ctrl_c();
 }
 
 static uint64_t clock_us(void *user) {
@@ -57,11 +61,15 @@ static void run_turn(chat_state *st, const char *text) {
   } else {
     em_run_hooks hooks = {stream_putc, NULL, between_tokens, clock_us, 0};
     em_run_stats stats;
+    term_init(&answer_text, con_putc);
     status = em_session_answer(s, tokens, count, st->max_answer, &hooks, st->answer_ids, &stats);
+    term_flush(&answer_text);
     int n = stats.n_generated;
     uint64_t us = stats.decode_us;
     con_printf("\n");
-    if (stats.stop == EM_STOP_CONTEXT)
+    if (stats.stop == EM_STOP_CANCEL)
+      con_printf("[stopped (Ctrl-C): the context keeps the answer so far]\n");
+    else if (stats.stop == EM_STOP_CONTEXT)
       con_printf("[context full (%d tokens): /reset to start a new conversation]\n",
                  s->info.seq_len);
     else if (status != EM_OK)
@@ -110,10 +118,11 @@ static int run_command(chat_state *st, const chat_command *c) {
       con_printf("%s", chat_command_help);
       break;
     case CMD_TEMP:
-      s->temperature = c->value;
+      // Clamped (a typed 1e45 is infinity as a float), so the value printed is the one set.
+      s->temperature = c->value < CHAT_MAX_TEMPERATURE ? c->value : CHAT_MAX_TEMPERATURE;
       con_printf("[temperature ");
-      con_hundredths((uint64_t)(c->value * 100.0f + 0.5f));
-      con_printf("]\n");
+      con_hundredths((uint64_t)(s->temperature * 100.0f + 0.5f));
+      con_printf("%s]\n", c->value > CHAT_MAX_TEMPERATURE ? ", the highest" : "");
       break;
     case CMD_TOPP:
       s->topp = c->value;
@@ -130,7 +139,8 @@ static int run_command(chat_state *st, const chat_command *c) {
       break;
     case CMD_LEN:
       st->max_answer = c->number < CHAT_MAX_ANSWER ? (int)c->number : CHAT_MAX_ANSWER;
-      con_printf("[answers of at most %d tokens]\n", st->max_answer);
+      con_printf("[answers of at most %d tokens%s]\n", st->max_answer,
+                 c->number > CHAT_MAX_ANSWER ? ", the most" : "");
       break;
     case CMD_STATUS:
       chat_print_board_health();
@@ -154,7 +164,9 @@ void chat_run(chat_model *m) {
   st.m = m;
   st.show_ids = 0;
   st.max_answer = CHAT_MAX_ANSWER;
-  con_printf("Chat with %s: type a message, /help for commands, /exit for the menu.\n", m->name);
+  con_printf("Chat with ");
+  con_text(m->name);
+  con_printf(": type a message, /help for commands, /exit for the menu.\n");
   for (;;) {
     con_printf("> ");
     if (con_read_line(line, sizeof line) == 0) continue;

@@ -3,6 +3,9 @@
 
 #include "board/health.h"
 #include "common/line_edit.h"
+#include "common/term.h"
+
+void con_text(const char *text) { term_puts(con_putc, text); }
 
 void con_putc(char c) {
   if (c == '\n') board_putc('\r');
@@ -25,7 +28,32 @@ void con_ratio(uint64_t n, uint64_t d) {
   con_hundredths(hundredths);
 }
 
+// Bytes typed while an answer streamed (con_ctrl_c read them), oldest first.
+static struct {
+  unsigned char bytes[CON_TYPEAHEAD];
+  unsigned head, count;
+} typeahead;
+
+int con_ctrl_c(void) {
+  int c, seen = 0;
+  while ((c = board_try_getc()) >= 0) {
+    if (c == 0x03) {
+      seen = 1;  // Ctrl-C cancels the answer; what was typed before it is dropped too
+      typeahead.count = 0;
+    } else if (typeahead.count < CON_TYPEAHEAD) {
+      typeahead.bytes[(typeahead.head + typeahead.count++) % CON_TYPEAHEAD] = (unsigned char)c;
+    }
+  }
+  return seen;
+}
+
 static int blocking_getc(void) {
+  if (typeahead.count > 0) {
+    int c = typeahead.bytes[typeahead.head];
+    typeahead.head = (typeahead.head + 1) % CON_TYPEAHEAD;
+    typeahead.count--;
+    return c;
+  }
   int c;
   while ((c = board_getc()) < 0) board_keepalive();
   return c;

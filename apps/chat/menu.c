@@ -14,20 +14,45 @@ static int parse_choice(const char *text, int count) {
   return value <= count ? value : 0;
 }
 
+static int is_key(const char *line, char key) {
+  return (line[0] == key || line[0] == key - 'a' + 'A') && line[1] == '\0';
+}
+
+static void print_page(const model_store *s, int page) {
+  int first = page * MENU_PAGE, last = first + MENU_PAGE < s->count ? first + MENU_PAGE : s->count;
+  for (int i = first; i < last; i++) {
+    const model_entry *e = &s->entries[i];
+    con_printf("%d. ", i + 1);
+    con_text(e->name);
+    con_printf(" [%s]%s\n", e->engine, e->in_ram ? " (in RAM)" : "");
+  }
+  if (s->count > MENU_PAGE)
+    con_printf("(models %d-%d of %d, page %d of %d)\n", first + 1, last, s->count, page + 1,
+               (s->count + MENU_PAGE - 1) / MENU_PAGE);
+}
+
 menu_action menu_choose(const model_store *s, int *choice) {
   char line[16];
-  for (int i = 0; i < s->count; i++) {
-    const model_entry *e = &s->entries[i];
-    con_printf("%d. %s [%s]%s\n", i + 1, e->name, e->engine, e->in_ram ? " (in RAM)" : "");
-  }
+  int page = 0, pages = (s->count + MENU_PAGE - 1) / MENU_PAGE;
+  print_page(s, page);
   for (;;) {
-    if (s->count > 0)
+    if (s->count > MENU_PAGE)
+      con_printf(
+          "Choose a model (1-%d), n/p for the next/previous page, r to re-read the card, "
+          "q to power off: ",
+          s->count);
+    else if (s->count > 0)
       con_printf("Choose a model (1-%d), r to re-read the card, q to power off: ", s->count);
     else
       con_printf("r to re-read the card, q to power off: ");
     con_read_line(line, sizeof line);
-    if ((line[0] == 'q' || line[0] == 'Q') && line[1] == '\0') return MENU_POWER_OFF;
-    if ((line[0] == 'r' || line[0] == 'R') && line[1] == '\0') return MENU_RESCAN;
+    if (is_key(line, 'q')) return MENU_POWER_OFF;
+    if (is_key(line, 'r')) return MENU_RESCAN;
+    if (pages > 1 && (is_key(line, 'n') || is_key(line, 'p'))) {
+      page = (page + (is_key(line, 'n') ? 1 : pages - 1)) % pages;
+      print_page(s, page);
+      continue;
+    }
     int n = parse_choice(line, s->count);
     if (n > 0) {
       *choice = n - 1;

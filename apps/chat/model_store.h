@@ -9,6 +9,9 @@
 //                                                 `tokenizer` hook loads it)
 // An optional <folder>/chat.txt line `template=alpaca` (or `template=plain`, the default)
 // picks the prompt template (template.h).
+// The scan looks at every root folder: a folder with a model file but not the rest of its
+// layout, or with a name too long, gets one line saying so; the folders with no model file are
+// counted in one line. Up to MODEL_STORE_MAX models are kept (a line says how many more).
 #ifndef APPS_CHAT_MODEL_STORE_H_
 #define APPS_CHAT_MODEL_STORE_H_
 
@@ -19,9 +22,12 @@
 #include "drivers/fat32.h"
 #include "engine/session.h"
 
-#define MODEL_STORE_MAX 16  // models listed at most
-#define MODEL_NAME_MAX 64   // bytes of a folder name, NUL included
-#define MODEL_PATH_MAX 96   // "/<folder>/<file>"
+#define MODEL_STORE_MAX 1024  // models kept at most (the menu shows them a page at a time)
+#define MODEL_NAME_MAX 64     // bytes of a folder name, NUL included
+#define MODEL_PATH_MAX 96     // "/<folder>/<file>"
+
+// The card layouts in words, for the line of a card with no models.
+extern const char model_store_layouts[];
 
 typedef struct model_entry {
   char name[MODEL_NAME_MAX];
@@ -29,7 +35,7 @@ typedef struct model_entry {
   em_template template;
   int template_named;  // 1: chat.txt or the bundle chose it; 0: the model file's own (session)
   int in_ram;          // 1: the boot bundle (model/tokenizer below); 0: files on the card
-  char model_path[MODEL_PATH_MAX], tokenizer_path[MODEL_PATH_MAX];
+  int layout;          // files on the card: which layout (model_store.c's kLayouts)
   uint32_t model_size, tokenizer_size;
   const uint8_t *model, *tokenizer;  // tokenizer_size 0: the model file carries it
 } model_entry;
@@ -37,6 +43,7 @@ typedef struct model_entry {
 typedef struct model_store {
   model_entry entries[MODEL_STORE_MAX];
   int count;
+  int not_kept;  // models found after the store was full
 } model_store;
 
 // Where a model's bytes are once fetched.

@@ -55,7 +55,7 @@ static em_status check_header(mc_container *c, unsigned flags, const char **msg)
   const uint8_t *b = c->bytes;
   if (c->size < 4) return fail(msg, "container: shorter than its magic", EM_ERR_TRUNCATED);
   if (u32_at(b) != MC_MAGIC) {
-    if (u32_at(b) == 0x4E434854u)
+    if (u32_at(b) == MC_INFERPI_NANOCHAT_MAGIC)
       return fail(msg, "container: an InferPi nanochat model.bin (NCHT), not a container",
                   EM_ERR_MAGIC);
     return fail(msg, "container: no MCHC magic", EM_ERR_MAGIC);

@@ -2,6 +2,7 @@
  * the weights read in place with every size checked (llama.h describes the formats). */
 #include <stdint.h>
 
+#include "common/fmt.h"
 #include "container/container.h"
 #include "engines/llama/llama_internal.h"
 #include "llama/llama.h"
@@ -37,10 +38,10 @@ em_status llama_read_config(llama_config *c, const void *bytes, size_t size, con
   c->rope_theta = kRopeTheta;
   c->norm_eps = kRmsEps;
   c->rope_split = false;
-  if (read_u32(b) == INFERPI_NANOCHAT_MAGIC)
+  if (read_u32(b) == MC_INFERPI_NANOCHAT_MAGIC)
     return fail(msg,
-                "llama: an InferPi nanochat model.bin (NCHT); its layout is not published, "
-                "export the checkpoint to a container instead",
+                "an InferPi nanochat model.bin (magic NCHT: InferPi's GPT-2 format), which no "
+                "engine reads: export the nanochat checkpoint to a container instead",
                 EM_ERR_UNSUPPORTED);
   if (read_u32(b) == MC_MAGIC)
     return fail(msg, "llama: a container; llama_load reads it, not llama_read_config",
@@ -295,12 +296,40 @@ int llama_probe(const void *bytes, size_t size) {
   return expected == size ? 50 : 0; /* no magic: the sizes must add up exactly */
 }
 
+/* The message of a file shorter than its header says, with the sizes (one load at a time). */
+static struct {
+  char text[200];
+  unsigned len;
+} size_msg;
+
+static void size_msg_putc(char ch) {
+  if (size_msg.len + 1 < sizeof size_msg.text) size_msg.text[size_msg.len++] = ch;
+}
+
+static const char *truncated_msg(const llama_config *c, size_t expected, size_t size) {
+  size_msg.len = 0;
+  llama_config f16 = *c;
+  f16.version = LLAMA_INFERPI_F16;
+  size_t f16_size;
+  if (c->version == 0 && model_file_size(&f16, &f16_size))
+    fmt_printf(size_msg_putc,
+               "llama: truncated: the header (no magic) needs %llu bytes as a llama2.c fp32 file "
+               "or %llu as an InferPi fp16 model.bin, the file has %llu",
+               (unsigned long long)expected, (unsigned long long)f16_size,
+               (unsigned long long)size);
+  else
+    fmt_printf(size_msg_putc, "llama: truncated: the header needs %llu bytes, the file has %llu",
+               (unsigned long long)expected, (unsigned long long)size);
+  size_msg.text[size_msg.len] = '\0';
+  return size_msg.text;
+}
+
 em_status llama2c_check_file(llama_config *c, const void *bytes, size_t size, const char **msg) {
   pick_headerless_version(c, size);
   size_t expected;
   if (!model_file_size(c, &expected))
     return fail(msg, "llama: the header's sizes overflow size_t", EM_ERR_OVERFLOW);
-  if (expected > size) return fail(msg, "llama: file ends before its weights do", EM_ERR_TRUNCATED);
+  if (expected > size) return fail(msg, truncated_msg(c, expected, size), EM_ERR_TRUNCATED);
   if ((uintptr_t)bytes & (sizeof(float) - 1))
     return fail(msg, "llama: model buffer must be 4-byte aligned to use fp32 weights in place",
                 EM_ERR_ALIGN);

@@ -4,10 +4,9 @@
 
 #include "llama/llama.h"
 
-#define LLAMA_MAGIC 0x616b3432u            /* "ak42" as a little-endian uint32 */
-#define LLAMA_HEADER_V1 256                /* v1/v2 header bytes */
-#define LLAMA_HEADER_V0 28                 /* v0: 7 int32 */
-#define INFERPI_NANOCHAT_MAGIC 0x4E434854u /* "NCHT" */
+#define LLAMA_MAGIC 0x616b3432u /* "ak42" as a little-endian uint32 */
+#define LLAMA_HEADER_V1 256     /* v1/v2 header bytes */
+#define LLAMA_HEADER_V0 28      /* v0: 7 int32 */
 
 /* *out = a * b; false when that overflows size_t. */
 static inline bool mul_size(size_t a, size_t b, size_t *out) {

@@ -110,6 +110,56 @@ static em_template named_template(const void *bytes, size_t size) {
   return mc_chat_template(&c) == 3 ? EM_TEMPLATE_ENGINE : EM_TEMPLATE_PLAIN;
 }
 
+static void put_uint(writer *w, uint64_t v) {
+  char digits[24];
+  int n = 0;
+  do digits[n++] = (char)('0' + v % 10);
+  while ((v /= 10) != 0);
+  char text[24];
+  for (int i = 0; i < n; i++) text[i] = digits[n - 1 - i];
+  text[n] = '\0';
+  put(w, text);
+}
+
+/* Fills s->why when no engine claims the bytes (em_session.why says what it holds). */
+static void explain_unclaimed(em_session *s, const void *bytes, size_t size, em_arena *arena) {
+  writer w = {s->why, sizeof s->why, 0, 0};
+  const char *msg = 0;
+  em_status st;
+  if (mc_probe(bytes, size)) {
+    mc_container c;
+    st = mc_open(&c, bytes, size, 0, &msg);
+    if (st == EM_OK) {
+      put(&w, "a container of architecture ");
+      put_uint(&w, c.architecture);
+      put(&w, ", which no engine here runs");
+    } else {
+      put(&w, st == EM_ERR_CORRUPT     ? "corrupt container: "
+              : st == EM_ERR_TRUNCATED ? "truncated container: "
+                                       : "bad container: ");
+      const char prefix[] = "container: ";
+      if (__builtin_memcmp(msg, prefix, sizeof prefix - 1) == 0) msg += sizeof prefix - 1;
+      put(&w, msg);
+    }
+  } else {
+    /* An engine whose reader names a cause other than "not this format" (or impossible
+     * header numbers, which is what bytes of no format look like). */
+    size_t mark = em_arena_mark(arena);
+    for (int i = 0; i < em_registry_count() && !msg; i++) {
+      void *model;
+      em_load_options options = {64, {0, 0}};
+      const char *why = 0;
+      st = em_registry_get(i)->load(&model, bytes, size, &options, arena, &why);
+      em_arena_reset(arena, mark);
+      if (st == EM_ERR_VERSION || st == EM_ERR_TRUNCATED || st == EM_ERR_CORRUPT ||
+          st == EM_ERR_UNSUPPORTED)
+        msg = why;
+    }
+    if (msg) put(&w, msg);
+  }
+  s->why[w.len] = '\0';
+}
+
 em_status em_session_load(em_session *s, const void *bytes, size_t size,
                           const em_session_options *o, em_arena *arena) {
   *s = (em_session){0};
@@ -117,7 +167,10 @@ em_status em_session_load(em_session *s, const void *bytes, size_t size,
   s->end_of_turn = -1;
   s->msg = "ok";
   s->engine = em_registry_find(bytes, size);
-  if (!s->engine) return fail(s, "no engine recognises the model file", EM_ERR_UNSUPPORTED);
+  if (!s->engine) {
+    explain_unclaimed(s, bytes, size, arena);
+    return fail(s, s->why[0] ? s->why : "no engine recognises the model file", EM_ERR_UNSUPPORTED);
+  }
   size_t mark = em_arena_mark(arena);
   em_status st = EM_ERR_NOMEM;
   for (int i = 0; i < (o->fit_context ? CAP_COUNT : 1); i++) {

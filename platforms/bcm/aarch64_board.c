@@ -84,6 +84,7 @@ const struct bcm_board *bcm_board_facts(void) { return facts; }
 
 void board_putc(char c) { pl011_putc(facts->uart, c); }
 int board_getc(void) { return pl011_getc(facts->uart); }
+int board_try_getc(void) { return pl011_getc(facts->uart); }
 const char *board_name(void) { return facts->name; }
 const char *board_cpu(void) { return facts->cpu; }
 const char *board_privilege(void) { return aarch64_privilege(); }

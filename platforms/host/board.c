@@ -1,13 +1,16 @@
 // A fake board on the host (Linux), for fast tests of board programs off the board: the console is
 // stdin/stdout, one core, parallel-for runs serially, RAM is one malloc'd block. When stdin ends
 // the board powers off (exit status 0), as QEMU does when its piped input runs out.
-#define _POSIX_C_SOURCE 199309L
+#define _POSIX_C_SOURCE 200809L
 
 #include "board/board.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "board/memory.h"
 #include "board/parallel.h"
@@ -21,9 +24,28 @@ void host_board_set_ram(size_t bytes) { ram_bytes = bytes; }
 void board_init(void) { setvbuf(stdout, NULL, _IONBF, 0); }
 void board_putc(char c) { putchar(c); }
 
+// stdin is read a byte at a time without stdio's buffer, so that poll() sees what is waiting.
+static int read_byte(void) {
+  unsigned char c;
+  ssize_t n;
+  do n = read(STDIN_FILENO, &c, 1);
+  while (n < 0 && errno == EINTR);
+  return n == 1 ? c : -1;
+}
+
+static int stdin_ended;
+
 int board_getc(void) {
-  int c = getchar();
-  if (c == EOF) board_exit(0);
+  int c = stdin_ended ? -1 : read_byte();
+  if (c < 0) board_exit(0);
+  return c;
+}
+
+int board_try_getc(void) {
+  struct pollfd p = {STDIN_FILENO, POLLIN, 0};
+  if (stdin_ended || poll(&p, 1, 0) <= 0 || !(p.revents & (POLLIN | POLLHUP))) return -1;
+  int c = read_byte();
+  if (c < 0) stdin_ended = 1;
   return c;
 }
 

@@ -24,6 +24,7 @@ void board_init(void) {
 
 void board_putc(char c) { cmsdk_uart_putc(MPS2_AN521_CONSOLE_UART, c); }
 int board_getc(void) { return cmsdk_uart_getc(MPS2_AN521_CONSOLE_UART); }
+int board_try_getc(void) { return cmsdk_uart_getc(MPS2_AN521_CONSOLE_UART); }
 const char *board_name(void) { return "mps2_an521"; }
 const char *board_cpu(void) { return "cortex-m33"; }
 const char *board_privilege(void) { return armv8m_privilege(); }

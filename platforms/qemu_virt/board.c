@@ -23,6 +23,7 @@ void board_init(void) {
 
 void board_putc(char c) { pl011_putc(QEMU_VIRT_CONSOLE_UART, c); }
 int board_getc(void) { return pl011_getc(QEMU_VIRT_CONSOLE_UART); }
+int board_try_getc(void) { return pl011_getc(QEMU_VIRT_CONSOLE_UART); }
 const char *board_name(void) { return "qemu_virt"; }
 const char *board_cpu(void) { return "cortex-a72"; }
 const char *board_privilege(void) { return aarch64_privilege(); }

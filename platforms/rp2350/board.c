@@ -129,6 +129,7 @@ void board_init(void) {
 
 void board_putc(char c) { pl011_putc(RP2350_UART0_BASE, c); }
 int board_getc(void) { return pl011_getc(RP2350_UART0_BASE); }
+int board_try_getc(void) { return pl011_getc(RP2350_UART0_BASE); }
 const char *board_name(void) { return "rp2350"; }
 const char *board_cpu(void) { return "cortex-m33"; }
 const char *board_privilege(void) { return armv8m_privilege(); }

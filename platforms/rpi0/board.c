@@ -10,6 +10,7 @@ void board_init(void) { pl011_init(RPI0_CONSOLE_UART, BCM_UART_CLOCK_HZ, RPI0_CO
 
 void board_putc(char c) { pl011_putc(RPI0_CONSOLE_UART, c); }
 int board_getc(void) { return pl011_getc(RPI0_CONSOLE_UART); }
+int board_try_getc(void) { return pl011_getc(RPI0_CONSOLE_UART); }
 const char *board_name(void) { return "rpi0"; }
 const char *board_cpu(void) { return "arm1176jzf-s"; }
 

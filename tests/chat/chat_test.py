@@ -266,7 +266,10 @@ def test_cards_without_models(chat, tmp_path: Path) -> None:
     sdcard.write_card(empty, {"readme.txt": readme})
     c = chat(*card_drive(empty))
     out = c.until(MENU_PROMPT)
-    assert "card: no models (a model is a folder with model.bin and tokenizer.bin)" in out
+    assert (
+        "card: no models (a model is a folder with model.bin and tokenizer.bin, or with model.mcm)"
+        in out
+    )
     c.power_off()
 
     linux = tmp_path / "linux.img"  # an MBR whose only partition is Linux (0x83), not FAT32

@@ -12,16 +12,25 @@
  * tokenizer (a container) uses it unless -z is given.
  * --prompt-ids 1,2,3 feeds exactly these ids (no BOS added, nothing sampled) and with
  * --dump-logits writes their logits: what the parity checks (tools/verify) compare.
+ * A bad option value gets one line ("engine_cli: -n needs ...") and exit status 2; --threads
+ * above the machine's CPUs runs one per CPU and says so. The text reaches stdout with control
+ * bytes escaped (common/term.h). Ctrl-C (SIGINT) stops the text after the current token; the
+ * speed line is still printed.
  */
 #define _POSIX_C_SOURCE 199309L
 
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "common/term.h"
 #include "engine/session.h"
 #include "engine/tokenizer.h"
 #include "host/memory.h"
@@ -52,6 +61,30 @@ static void usage(void) {
   exit(2);
 }
 
+/* One line naming the option and what it takes, then exit status 2. */
+static void bad_value(const char *option, const char *value, const char *wants) {
+  fprintf(stderr, "engine_cli: %s needs %s, not \"%s\"\n", option, wants, value);
+  exit(2);
+}
+
+/* A whole decimal number in [lo, hi] that is all of v. */
+static long long whole(const char *option, const char *v, long long lo, long long hi,
+                       const char *wants) {
+  char *end;
+  errno = 0;
+  long long n = strtoll(v, &end, 10);
+  if (end == v || *end || errno == ERANGE || n < lo || n > hi) bad_value(option, v, wants);
+  return n;
+}
+
+/* A finite decimal number in [lo, hi] that is all of v. */
+static float real(const char *option, const char *v, float lo, float hi, const char *wants) {
+  char *end;
+  float x = strtof(v, &end);
+  if (end == v || *end || !isfinite(x) || x < lo || x > hi) bad_value(option, v, wants);
+  return x;
+}
+
 static options parse(int argc, char **argv) {
   options o = {NULL, "tokenizer.bin", "", NULL, NULL, 256, 0, 0, 0, 1, 1, 1.0f, 0.9f, 0};
   if (argc < 2 || argv[1][0] == '-') usage();
@@ -74,27 +107,47 @@ static options parse(int argc, char **argv) {
     } else if (strcmp(a, "--prompt-ids") == 0)
       o.prompt_ids = v;
     else if (strcmp(a, "-n") == 0)
-      o.steps = atoi(v);
+      o.steps = (int)whole(a, v, 0, INT32_MAX, "a whole number >= 0");
     else if (strcmp(a, "-t") == 0)
-      o.temperature = strtof(v, NULL);
+      o.temperature = real(a, v, 0.0f, 1e6f, "a number >= 0 (0 = greedy)");
     else if (strcmp(a, "-p") == 0)
-      o.topp = strtof(v, NULL);
+      o.topp = real(a, v, 0.0f, 1.0f, "a number from 0 to 1");
     else if (strcmp(a, "-s") == 0)
-      o.seed = strtoull(v, NULL, 10);
+      o.seed = (unsigned long long)whole(a, v, 0, INT64_MAX, "a whole number >= 0");
     else if (strcmp(a, "-i") == 0)
       o.prompt = v;
     else if (strcmp(a, "--dump-logits") == 0)
       o.logits_path = v;
     else if (strcmp(a, "--max-seq") == 0)
-      o.max_seq = atoi(v);
+      o.max_seq = (int)whole(a, v, 0, INT32_MAX, "a whole number >= 0 (0 = the model's)");
     else if (strcmp(a, "--threads") == 0)
-      o.threads = atoi(v);
+      o.threads = (int)whole(a, v, 0, INT32_MAX, "a whole number >= 0 (0 = one per CPU)");
     else
       usage();
   }
   if (o.seed == 0) o.seed = (unsigned long long)time(NULL);
-  if (o.temperature < 0.0f || o.steps < 0 || o.threads < 0) usage();
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  if (cpus < 1) cpus = 1;
+  if (o.threads == 0) o.threads = (int)cpus;
+  if (o.threads > cpus) {
+    fprintf(stderr, "engine_cli: --threads %d: this machine has %ld CPUs, using %ld\n", o.threads,
+            cpus, cpus);
+    o.threads = (int)cpus;
+  }
   return o;
+}
+
+/* Ctrl-C: the run stops before its next token (the session's cancel hook). */
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig) {
+  (void)sig;
+  interrupted = 1;
+}
+
+static bool cancel_on_sigint(void *user) {
+  (void)user;
+  return interrupted != 0;
 }
 
 static uint64_t clock_us(void *user) {
@@ -104,10 +157,16 @@ static uint64_t clock_us(void *user) {
   return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-static void stdout_putc(void *user, char c) {
-  (void)user;
+static void put_stdout(char c) {
   putchar(c);
   if (c == '\n') fflush(stdout);
+}
+
+static term_stream text_out; /* the text, control bytes escaped */
+
+static void stdout_putc(void *user, char c) {
+  (void)user;
+  term_putc(&text_out, c);
 }
 
 typedef struct step_sink {
@@ -133,10 +192,13 @@ static int run_prompt_ids(const em_engine *engine, void *model, const char *list
   int pos = 0;
   for (const char *p = list; *p;) {
     char *end;
+    errno = 0;
     long id = strtol(p, &end, 10);
-    if (end == p) {
-      fprintf(stderr, "--prompt-ids: not a number at \"%s\"\n", p);
-      return 1;
+    if (end == p || errno == ERANGE || id < 0 || id >= sink->vocab_size || (*end && *end != ',')) {
+      fprintf(stderr,
+              "engine_cli: --prompt-ids needs ids from 0 to %d separated by commas, at \"%s\"\n",
+              sink->vocab_size - 1, p);
+      return 2;
     }
     const float *logits;
     em_status status = engine->decode(model, (int)id, &logits);
@@ -188,7 +250,7 @@ int main(int argc, char **argv) {
   em_session s;
   em_status status = load_session(&s, model_bytes, model_size, &opt, o.huge_pages, &arena);
   if (status != EM_OK && !s.engine) {
-    fprintf(stderr, "%s: no engine recognises this file\n", o.model_path);
+    fprintf(stderr, "%s: %s\n", o.model_path, s.why[0] ? s.why : "no engine recognises this file");
     return 1;
   }
   if (status != EM_OK) {
@@ -237,11 +299,17 @@ int main(int argc, char **argv) {
     return 1;
   }
 
+  struct sigaction on_ctrl_c;
+  memset(&on_ctrl_c, 0, sizeof on_ctrl_c);
+  on_ctrl_c.sa_handler = on_sigint;
+  sigaction(SIGINT, &on_ctrl_c, NULL);
   bool per_step = o.print_ids || sink.logits; /* ids or logits of every position */
-  em_run_hooks hooks = {o.print_ids ? NULL : stdout_putc, per_step ? on_step : NULL, NULL, clock_us,
-                        &sink};
+  em_run_hooks hooks = {o.print_ids ? NULL : stdout_putc, per_step ? on_step : NULL,
+                        cancel_on_sigint, clock_us, &sink};
   em_run_stats result;
+  term_init(&text_out, put_stdout);
   status = em_session_complete(&s, o.prompt, o.steps, &hooks, &result);
+  term_flush(&text_out);
   if (status == EM_ERR_FULL) {
     fprintf(stderr, "the prompt is %d tokens and the context holds %d: shorten it\n",
             result.n_prompt, s.info.seq_len);
@@ -250,6 +318,7 @@ int main(int argc, char **argv) {
   if (!o.print_ids) printf("\n");
   if (result.stop == EM_STOP_CONTEXT)
     fprintf(stderr, "[context full: the text stops at its %d positions]\n", s.info.seq_len);
+  if (result.stop == EM_STOP_CANCEL) fprintf(stderr, "[stopped (Ctrl-C)]\n");
   if (sink.logits && fclose(sink.logits) != 0) sink.failed = 1;
   if (status != EM_OK || sink.failed) {
     fprintf(stderr, "generation failed: %s\n",

@@ -3,9 +3,10 @@
 //
 //   printable bytes (and UTF-8)  appended and echoed
 //   Backspace (0x08), DEL (0x7f) erase the last character (a whole UTF-8 sequence)
-//   Ctrl-U (0x15)                erase the whole line
+//   Ctrl-U (0x15), Ctrl-C (0x03) erase the whole line
 //   CR, LF, CR LF                end the line (a LF right after a CR is skipped)
-//   ESC [ ... / ESC O x          terminal escape sequences (arrow keys...) are ignored
+//   ESC [ ... / ESC O x          terminal escape sequences (arrow keys...) are ignored; a byte
+//                                that cannot belong to one (ESC then Enter) counts as typed
 //   other control bytes          ignored
 // A line longer than the buffer keeps its first size-1 bytes: the rest is not stored and
 // not echoed, and at the end of the line the editor prints "[line truncated to N bytes]".

@@ -25,6 +25,10 @@
 #include "engine/status.h"
 
 #define MC_MAGIC 0x4348434Du /* "MCHC" read as a little-endian u32 */
+/* InferPi's nanochat model.bin (its GPT-2 format, which no engine reads), like llama2.c's
+ * "ak42" (0x616b3432): the u32 0x4E434854 ("NCHT" in hex digits) little-endian, so the file
+ * starts with the bytes 54 48 43 4E. Every reader of this repository uses this byte order. */
+#define MC_INFERPI_NANOCHAT_MAGIC 0x4E434854u
 #define MC_VERSION 1u
 #define MC_HEADER_SIZE 256u
 #define MC_ENTRY_SIZE 128u

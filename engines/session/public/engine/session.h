@@ -57,6 +57,11 @@ typedef struct em_session {
   int context_cap;      /* the cap fit_context settled on below the model's context, or 0 */
   int end_of_turn;      /* a token that ends a chat answer besides EOS and BOS, or -1 */
   const char *msg;      /* why the last call failed: one phrase */
+  /* When no engine takes the file (engine NULL after em_session_load): why, if a reader can
+   * tell (a container's failed check: "corrupt container: header CRC-32 mismatch"; a
+   * llama2.c or InferPi model.bin shorter than its header says, with both sizes; InferPi's
+   * NCHT files), else "" (the bytes are in no format known here). msg points here then. */
+  char why[200];
 } em_session;
 
 /* Finds the engine for the bytes (kept by reference), loads the model and its sampler over

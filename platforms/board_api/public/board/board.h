@@ -8,7 +8,10 @@
 
 void board_init(void);                       // console UART up, other cores woken and counted
 void board_putc(char c);                     // write one byte to the console, blocking
-int board_getc(void);                        // next console byte, or -1 if none is waiting
+int board_getc(void);                        // next console byte, or -1 if none is waiting (a
+                                             // host may wait for its input instead)
+int board_try_getc(void);                    // a console byte already waiting, else -1 at once:
+                                             // never waits, never ends the program (Ctrl-C polls)
 const char *board_name(void);                // board id, e.g. "rpi4"
 const char *board_cpu(void);                 // CPU core name, e.g. "cortex-a72"
 const char *board_privilege(void);           // measured "el=N" (AArch64) or "mode=..." (AArch32, M)
