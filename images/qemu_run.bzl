@@ -28,5 +28,6 @@ def qemu_run(name, board, image, qemu_args = [], data = [], **kwargs):
             "--",
         ] + qemu.args + qemu_args,
         data = [kernel] + data,
+        deps = ["//python:metalchat"],  # --kernel: a runfile, or a path from the user's folder
         **kwargs
     )

@@ -1,5 +1,5 @@
 /* RAM bundle header: a valid bundle, then each way one can be wrong. The Python writer
- * (python/metalchat/sdcard.py) is checked against this reader by tests/rpi4_chat. */
+ * (python/metalchat/sdcard.py) is checked against this reader by tests/chat. */
 #include "bundle.h"
 
 #include <stdint.h>

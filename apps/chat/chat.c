@@ -74,6 +74,9 @@ static void run_turn(chat_state *st, const char *text) {
                  s->info.seq_len);
     else if (status != EM_OK)
       con_printf("[the engine stopped: %s]\n", em_status_name(status));
+    con_printf("Prompt: %d tokens in %u ms (", count, (unsigned)(stats.prefill_us / 1000));
+    con_ratio((uint64_t)count * 1000000, stats.prefill_us);
+    con_printf(" tokens/sec)\n");
     con_printf("Generation: %d tokens in %u ms (", n, (unsigned)(us / 1000));
     con_ratio((uint64_t)n * 1000000, us);
     con_printf(" tokens/sec)\n");

@@ -4,8 +4,9 @@
 //
 // An answer ends at EOS or BOS (not printed), after /len tokens (default CHAT_MAX_ANSWER), at
 // Ctrl-C (checked between tokens; the context keeps what was printed) or when the context (KV
-// cache) is full; then "Generation: N tokens in X ms (Y tokens/sec)",
-// timed from the first sampled token to the last (the prompt's prefill not included).
+// cache) is full; then "Prompt: P tokens in X ms (Y tokens/sec)" (the prompt's prefill, in
+// blocks: the time to the first token) and "Generation: N tokens in X ms (Y tokens/sec)",
+// timed from the first sampled token to the last.
 // Limits, each one printed line:
 //   - a prompt longer than the whole context is refused (the context is kept);
 //   - a prompt that does not fit in what is left of the context is refused: /reset first;

@@ -17,10 +17,30 @@ enum {
 #define RESPONSE_OK 0x80000000u
 #define TAG_RESPONSE (1u << 31)  // set by the firmware in a processed tag's size word
 #define MAX_VALUES 8u
-#define SPINS 10000000u
+#ifndef BCM_MAILBOX_SPINS
+#define BCM_MAILBOX_SPINS 10000000u  // a property call's budget (a host fake sets a smaller one)
+#endif
 
-static inline volatile uint32_t *reg(uintptr_t base, unsigned off) {
-  return (volatile uint32_t *)(base + off);
+#ifdef BCM_MAILBOX_FAKE
+// Host fuzzing (fuzz_mailbox.c): a fake VideoCore answers the register accesses, sees the
+// message at each cache flush (the request before the call, its answer after) and gives the
+// bus address under which it sees it.
+uint32_t bcm_mailbox_fake_read(uintptr_t base, unsigned off);
+void bcm_mailbox_fake_write(uintptr_t base, unsigned off, uint32_t v);
+void bcm_mailbox_fake_flush(volatile uint32_t *message, size_t len);
+uintptr_t bcm_mailbox_fake_address(const volatile void *message);
+static inline uint32_t rd(uintptr_t base, unsigned off) { return bcm_mailbox_fake_read(base, off); }
+static inline void wr(uintptr_t base, unsigned off, uint32_t v) {
+  bcm_mailbox_fake_write(base, off, v);
+}
+static void flush(volatile uint32_t *p, size_t len) { bcm_mailbox_fake_flush(p, len); }
+static uintptr_t address(const volatile void *p) { return bcm_mailbox_fake_address(p); }
+#else
+static inline uint32_t rd(uintptr_t base, unsigned off) {
+  return *(volatile uint32_t *)(base + off);
+}
+static inline void wr(uintptr_t base, unsigned off, uint32_t v) {
+  *(volatile uint32_t *)(base + off) = v;
 }
 
 // Clean+invalidate the lines of [p, p+len) to the point of coherency.
@@ -34,23 +54,27 @@ static void flush(const volatile void *p, size_t len) {
   __asm__ volatile("dsb sy" ::: "memory");
 }
 
+static uintptr_t address(const volatile void *p) { return (uintptr_t)p; }
+#endif
+
 int bcm_mailbox_call(uintptr_t base, unsigned channel, uint32_t data, uint32_t *reply,
                      uint32_t spins) {
   uint32_t n = spins;
-  while (*reg(base, MBOX1_STATUS) & STATUS_FULL) {
+  while (rd(base, MBOX1_STATUS) & STATUS_FULL) {
     if (n-- == 0) return BCM_MAILBOX_TIMEOUT;
   }
-  *reg(base, MBOX1_WRITE) = (data & ~0xfu) | (channel & 0xfu);
+  wr(base, MBOX1_WRITE, (data & ~0xfu) | (channel & 0xfu));
+  n = spins;  // one budget for the reply: empty polls and replies dropped alike
   for (;;) {
-    n = spins;
-    while (*reg(base, MBOX0_STATUS) & STATUS_EMPTY) {
+    while (rd(base, MBOX0_STATUS) & STATUS_EMPTY) {
       if (n-- == 0) return BCM_MAILBOX_TIMEOUT;
     }
-    uint32_t v = *reg(base, MBOX0_READ);
+    uint32_t v = rd(base, MBOX0_READ);
     if ((v & 0xfu) == (channel & 0xfu)) {  // replies on other channels are dropped
       *reply = v & ~0xfu;
       return BCM_MAILBOX_OK;
     }
+    if (n-- == 0) return BCM_MAILBOX_TIMEOUT;
   }
 }
 
@@ -71,11 +95,11 @@ int bcm_mailbox_property(uintptr_t base, uint32_t bus_alias, uint32_t tag, uint3
   message[0] = 4 * i;
   flush(message, sizeof message);
 
-  uintptr_t addr = (uintptr_t)message;
+  uintptr_t addr = address(message);
   if (addr >= 0x40000000u) return BCM_MAILBOX_BAD_ARGS;  // the alias covers the first 1 GB
   uint32_t reply;
-  int err =
-      bcm_mailbox_call(base, BCM_MAILBOX_CH_PROPERTY, (uint32_t)addr | bus_alias, &reply, SPINS);
+  int err = bcm_mailbox_call(base, BCM_MAILBOX_CH_PROPERTY, (uint32_t)addr | bus_alias, &reply,
+                             BCM_MAILBOX_SPINS);
   flush(message, sizeof message);  // drop lines fetched while the VC wrote the answer
   if (err != BCM_MAILBOX_OK) return err;
   if (message[1] != RESPONSE_OK) return BCM_MAILBOX_REJECTED;

@@ -3,13 +3,8 @@ of a real FAT32 image, the library built with UBSan (aborts on undefined behavio
 a hang fails the test.
 
 The same entry point (fat32_fuzz_target.c, LLVMFuzzerTestOneInput) runs under real libFuzzer
-with AddressSanitizer outside Bazel, with Debian's clang (apt-get install clang):
-
-    clang -g -O1 -fsanitize=fuzzer,address,undefined -Idrivers/block/public \\
-        -Idrivers/fat32/public drivers/fat32/fat32_fuzz_target.c drivers/fat32/fat32.c \\
-        drivers/block/block.c drivers/block/block_ram.c -o /tmp/fat32_libfuzzer
-    mkdir -p /tmp/corpus && cp SEED.img /tmp/corpus/   # e.g. a small image from write_volume
-    /tmp/fat32_libfuzzer -max_len=67108864 -timeout=10 /tmp/corpus
+with AddressSanitizer in CI, from the cut seeds of fuzz_seeds.py:
+`tests/fuzz/libfuzzer_smoke.sh 15 fat32`.
 """
 
 from __future__ import annotations
@@ -19,8 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from metalchat.sdcard import write_volume
+from fuzz_seeds import write_seed
 
 FUZZ = Path(os.environ.get("FAT32_FUZZ", "fat32_fuzz"))
 TMP = Path(os.environ.get("TEST_TMPDIR", "/tmp"))
@@ -30,14 +24,7 @@ ITERATIONS = int(os.environ.get("FAT32_FUZZ_ITERATIONS", "20000"))
 @pytest.mark.parametrize("partition", [True, False])
 def test_mutated_images_never_crash(partition: bool) -> None:
     seed = TMP / f"seed_{int(partition)}.img"
-    files = {
-        "models/stories/model.bin": bytes(range(256)) * 20,
-        "A long name for the fuzzer.txt": b"hello\n" * 50,
-        "d1/d2/deep.txt": b"deep\n",
-        "zero.bin": b"",
-        **{f"many/entry {i}.txt": b"%d" % i for i in range(40)},
-    }
-    write_volume(seed, 34 << 20, files, partition=partition)
+    write_seed(seed, partition)
     done = subprocess.run(
         [str(FUZZ), str(ITERATIONS), str(0x1234 + partition), str(seed)],
         capture_output=True, text=True, timeout=600, check=False,

@@ -45,9 +45,9 @@ static float *alloc_floats(em_arena *arena, size_t n, size_t *total) {
   return p;
 }
 
-static em_status build_run_state(llama_run_state *s, const llama_config *c, int seq_len,
+static em_status build_run_state(llama_run_state *s, const llama_config *c, int seq_len, int block,
                                  em_arena *arena, em_memory_report *mem) {
-  size_t dim = (size_t)c->dim, hidden = (size_t)c->hidden_dim;
+  size_t dim = (size_t)c->dim, hidden = (size_t)c->hidden_dim, B = (size_t)block;
   size_t kv_dim = dim / (size_t)c->n_heads * (size_t)c->n_kv_heads;
   size_t head_size = dim / (size_t)c->n_heads;
   size_t cache_floats, att_floats;
@@ -63,27 +63,31 @@ static em_status build_run_state(llama_run_state *s, const llama_config *c, int 
 
   size_t *act = &mem->activations;
   *act = 0;
-  s->x = alloc_floats(arena, dim, act);
-  s->xb = alloc_floats(arena, dim, act);
-  s->xb2 = alloc_floats(arena, dim, act);
-  s->hb = alloc_floats(arena, hidden, act);
-  s->hb2 = alloc_floats(arena, hidden, act);
-  s->q = alloc_floats(arena, dim, act);
+  s->block = block;
+  s->x = alloc_floats(arena, B * dim, act);
+  s->xb = alloc_floats(arena, B * dim, act);
+  s->xb2 = alloc_floats(arena, B * dim, act);
+  s->hb = alloc_floats(arena, B * hidden, act);
+  s->hb2 = alloc_floats(arena, B * hidden, act);
+  s->q = alloc_floats(arena, B * dim, act);
   s->att = alloc_floats(arena, att_floats, act);
   s->logits = alloc_floats(arena, (size_t)c->vocab_size, act);
-  s->rope_cos = alloc_floats(arena, head_size / 2, act);
-  s->rope_sin = alloc_floats(arena, head_size / 2, act);
+  s->rope_cos = alloc_floats(arena, B * (head_size / 2), act);
+  s->rope_sin = alloc_floats(arena, B * (head_size / 2), act);
   if (!s->x || !s->xb || !s->xb2 || !s->hb || !s->hb2 || !s->q || !s->att || !s->logits ||
       !s->rope_cos || !s->rope_sin)
     return EM_ERR_NOMEM;
-  s->xq.q = NULL;
-  s->xq.s = NULL;
+  s->xq = NULL;
   if (c->group_size > 0) {
     size_t widest = dim > hidden ? dim : hidden;
-    s->xq.q = (int8_t *)em_arena_alloc(arena, widest, 16);
-    s->xq.s = alloc_floats(arena, widest / (size_t)c->group_size, act);
-    if (!s->xq.q || !s->xq.s) return EM_ERR_NOMEM;
-    *act += widest;
+    s->xq = (em_qvec *)em_arena_alloc_array(arena, B, sizeof(em_qvec), 16);
+    if (!s->xq) return EM_ERR_NOMEM;
+    for (size_t b = 0; b < B; b++) {
+      s->xq[b].q = (int8_t *)em_arena_alloc(arena, widest, 16);
+      s->xq[b].s = alloc_floats(arena, widest / (size_t)c->group_size, act);
+      if (!s->xq[b].q || !s->xq[b].s) return EM_ERR_NOMEM;
+      *act += widest + sizeof(em_qvec);
+    }
   }
   return EM_OK;
 }
@@ -99,7 +103,15 @@ static em_status finish_load(llama_model *m, const em_load_options *options, em_
   m->pos = 0;
   m->memory.weights_in_place = in_place;
   m->memory.weights_copied = copied;
-  em_status status = build_run_state(&m->state, c, m->seq_len, arena, &m->memory);
+  /* The prefill block asked for, halved while its buffers do not fit beside the KV cache. */
+  int block = options && options->prefill_block > 0 ? options->prefill_block : EM_PREFILL_BLOCK;
+  size_t state_mark = em_arena_mark(arena);
+  em_status status;
+  for (;; block /= 2) {
+    em_arena_reset(arena, state_mark);
+    status = build_run_state(&m->state, c, m->seq_len, block, arena, &m->memory);
+    if (status != EM_ERR_NOMEM || block == 1) break;
+  }
   if (status != EM_OK) {
     em_arena_reset(arena, mark);
     return fail(msg,
@@ -270,18 +282,13 @@ em_status llama_load(llama_model **out, const void *bytes, size_t size,
 /* ---------------------------------------------------------------------------------------
  * Forward pass */
 
-/* out = w x; quantizes x first when the weights are int8. */
-static void project(llama_model *m, float *out, const em_matrix *w, const float *x) {
-  em_qvec *xq = &m->state.xq;
-  if (w->dtype == EM_Q8 || w->dtype == EM_Q4) {
-    xq->n = w->cols;
-    xq->group_size = w->group_size;
-    em_quantize_q8(xq->q, xq->s, x, w->cols, w->group_size);
-  }
-  em_matmul(&m->parallel, out, w, x, xq);
+/* out[b] = w x[b] for the block's n inputs (em_linear over the model's threads and buffers). */
+static void project(llama_model *m, float *out, int out_stride, const em_matrix *w, const float *x,
+                    int n) {
+  em_linear(&m->parallel, out, out_stride, w, x, m->state.xq, n);
 }
 
-const float *llama_forward(llama_model *m, int token, int pos) {
+const float *llama_forward_block(llama_model *m, const int *tokens, int n, int pos) {
   const llama_config *p = &m->config;
   const llama_weights *w = &m->weights;
   llama_run_state *s = &m->state;
@@ -289,67 +296,88 @@ const float *llama_forward(llama_model *m, int token, int pos) {
   int hidden_dim = p->hidden_dim;
   int head_size = dim / p->n_heads;
   int kv_dim = head_size * p->n_kv_heads;
+  int half = head_size / 2;
 
-  em_matrix_row(s->x, &w->token_embedding, token); /* x: (dim) */
-  em_rope_angles(s->rope_cos, s->rope_sin, head_size, pos, p->rope_theta);
+  for (int b = 0; b < n; b++) {
+    em_matrix_row(s->x + (size_t)b * dim, &w->token_embedding, tokens[b]); /* x: (n, dim) */
+    em_rope_angles(s->rope_cos + b * half, s->rope_sin + b * half, head_size, pos + b,
+                   p->rope_theta);
+  }
 
   for (int l = 0; l < p->n_layers; l++) {
     const llama_layer *layer = &w->layers[l];
 
     /* attention: xb = rmsnorm(x); q, k, v projections; k and v go straight into the cache */
-    em_rmsnorm(s->xb, s->x, layer->rms_att, dim, p->norm_eps); /* xb: (dim) */
+    for (int b = 0; b < n; b++)
+      em_rmsnorm(s->xb + (size_t)b * dim, s->x + (size_t)b * dim, layer->rms_att, dim,
+                 p->norm_eps); /* xb: (n, dim) */
     size_t layer_offset = (size_t)l * (size_t)m->seq_len * (size_t)kv_dim;
     float *key_cache = s->key_cache + layer_offset;     /* (seq_len, kv_dim) */
     float *value_cache = s->value_cache + layer_offset; /* (seq_len, kv_dim) */
-    float *k = key_cache + (size_t)pos * kv_dim;        /* (kv_dim) */
-    float *v = value_cache + (size_t)pos * kv_dim;      /* (kv_dim) */
-    project(m, s->q, &layer->wq, s->xb);                /* q: (n_heads, head_size) */
-    project(m, k, &layer->wk, s->xb);                   /* k: (n_kv_heads, head_size) */
-    project(m, v, &layer->wv, s->xb);                   /* v: (n_kv_heads, head_size) */
+    float *k = key_cache + (size_t)pos * kv_dim;        /* (n, kv_dim) */
+    float *v = value_cache + (size_t)pos * kv_dim;      /* (n, kv_dim) */
+    project(m, s->q, dim, &layer->wq, s->xb, n);        /* q: (n, n_heads * head_size) */
+    project(m, k, kv_dim, &layer->wk, s->xb, n);        /* k: (n, n_kv_heads * head_size) */
+    project(m, v, kv_dim, &layer->wv, s->xb, n);        /* v: (n, n_kv_heads * head_size) */
 
-    /* RoPE on q and k: interleaved pairs, as llama2.c and Meta's checkpoints (or split
-     * halves, as Hugging Face's, when the container says so) */
-    if (p->rope_split) {
-      em_rope_split(s->q, p->n_heads, head_size, s->rope_cos, s->rope_sin);
-      em_rope_split(k, p->n_kv_heads, head_size, s->rope_cos, s->rope_sin);
-    } else {
-      em_rope_interleaved(s->q, p->n_heads, head_size, s->rope_cos, s->rope_sin);
-      em_rope_interleaved(k, p->n_kv_heads, head_size, s->rope_cos, s->rope_sin);
+    for (int b = 0; b < n; b++) {
+      /* RoPE on q and k: interleaved pairs, as llama2.c and Meta's checkpoints (or split
+       * halves, as Hugging Face's, when the container says so) */
+      float *qb = s->q + (size_t)b * dim, *kb = k + (size_t)b * kv_dim;
+      const float *cos = s->rope_cos + b * half, *sin = s->rope_sin + b * half;
+      if (p->rope_split) {
+        em_rope_split(qb, p->n_heads, head_size, cos, sin);
+        em_rope_split(kb, p->n_kv_heads, head_size, cos, sin);
+      } else {
+        em_rope_interleaved(qb, p->n_heads, head_size, cos, sin);
+        em_rope_interleaved(kb, p->n_kv_heads, head_size, cos, sin);
+      }
     }
 
-    /* multi-head attention over positions 0..pos, heads sharing kv heads (GQA) */
-    em_attention_args att = {
-        .out = s->xb, /* (n_heads, head_size) */
-        .q = s->q,
-        .k_cache = key_cache,
-        .v_cache = value_cache,
-        .att = s->att,
-        .att_stride = m->seq_len, /* (n_heads, seq_len) */
-        .n_heads = p->n_heads,
-        .n_kv_heads = p->n_kv_heads,
-        .head_size = head_size,
-        .pos = pos,
-        .window = 0,
-        .score_divisor = em_sqrtf((float)head_size),
-    };
-    em_attention(&m->parallel, &att);
+    /* multi-head attention of each token over positions 0..its own (causal), heads sharing kv
+     * heads (GQA) */
+    for (int b = 0; b < n; b++) {
+      em_attention_args att = {
+          .out = s->xb + (size_t)b * dim, /* (n_heads, head_size) */
+          .q = s->q + (size_t)b * dim,
+          .k_cache = key_cache,
+          .v_cache = value_cache,
+          .att = s->att,
+          .att_stride = m->seq_len, /* (n_heads, seq_len) */
+          .n_heads = p->n_heads,
+          .n_kv_heads = p->n_kv_heads,
+          .head_size = head_size,
+          .pos = pos + b,
+          .window = 0,
+          .score_divisor = em_sqrtf((float)head_size),
+      };
+      em_attention(&m->parallel, &att);
+    }
 
     /* output projection and residual */
-    project(m, s->xb2, &layer->wo, s->xb); /* xb2: (dim) */
-    em_add(s->x, s->xb2, dim);
+    project(m, s->xb2, dim, &layer->wo, s->xb, n); /* xb2: (n, dim) */
+    for (int b = 0; b < n; b++) em_add(s->x + (size_t)b * dim, s->xb2 + (size_t)b * dim, dim);
 
     /* feed-forward: x += w2(silu(w1 xb) * w3 xb), xb = rmsnorm(x) */
-    em_rmsnorm(s->xb, s->x, layer->rms_ffn, dim, p->norm_eps);
-    project(m, s->hb, &layer->w1, s->xb);  /* hb: (hidden_dim) */
-    project(m, s->hb2, &layer->w3, s->xb); /* hb2: (hidden_dim) */
-    em_swiglu(s->hb, s->hb2, hidden_dim);
-    project(m, s->xb, &layer->w2, s->hb); /* xb: (dim) */
-    em_add(s->x, s->xb, dim);
+    for (int b = 0; b < n; b++)
+      em_rmsnorm(s->xb + (size_t)b * dim, s->x + (size_t)b * dim, layer->rms_ffn, dim, p->norm_eps);
+    project(m, s->hb, hidden_dim, &layer->w1, s->xb, n);  /* hb: (n, hidden_dim) */
+    project(m, s->hb2, hidden_dim, &layer->w3, s->xb, n); /* hb2: (n, hidden_dim) */
+    for (int b = 0; b < n; b++)
+      em_swiglu(s->hb + (size_t)b * hidden_dim, s->hb2 + (size_t)b * hidden_dim, hidden_dim);
+    project(m, s->xb, dim, &layer->w2, s->hb, n); /* xb: (n, dim) */
+    for (int b = 0; b < n; b++) em_add(s->x + (size_t)b * dim, s->xb + (size_t)b * dim, dim);
   }
 
-  em_rmsnorm(s->x, s->x, w->rms_final, dim, p->norm_eps);
-  project(m, s->logits, &w->classifier, s->x); /* logits: (vocab_size) */
+  /* logits of the last token only */
+  float *last = s->x + (size_t)(n - 1) * dim;
+  em_rmsnorm(last, last, w->rms_final, dim, p->norm_eps);
+  project(m, s->logits, p->vocab_size, &w->classifier, last, 1); /* logits: (vocab_size) */
   return s->logits;
+}
+
+const float *llama_forward(llama_model *m, int token, int pos) {
+  return llama_forward_block(m, &token, 1, pos);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -397,12 +425,15 @@ static em_status engine_decode(void *model, int token, const float **logits) {
   return EM_OK;
 }
 
+static const float *forward_block(void *model, const int *tokens, int n, int pos) {
+  return llama_forward_block((llama_model *)model, tokens, n, pos);
+}
+
+/* The prompt in blocks of state.block tokens; the logits are the last token's. */
 static em_status engine_prefill(void *model, const int *tokens, int n, const float **logits) {
-  for (int i = 0; i < n; i++) {
-    em_status status = engine_decode(model, tokens[i], logits);
-    if (status != EM_OK) return status;
-  }
-  return EM_OK;
+  llama_model *m = (llama_model *)model;
+  return em_prefill_blocks(forward_block, m, tokens, n, m->state.block, m->config.vocab_size,
+                           m->seq_len, &m->pos, logits);
 }
 
 static void engine_reset(void *model) { ((llama_model *)model)->pos = 0; }

@@ -321,8 +321,8 @@ static void test_bad_input(void) {
   /* ... unless the caller caps it. */
   em_arena a = fresh_arena();
   llama_model *m;
-  em_load_options opt = {64, {NULL, NULL}};
-  CHECK(llama_load(&m, f.bytes, f.size, &opt, &a, &msg) == EM_OK && m->seq_len == 64);
+  em_load_options opt = {64, {NULL, NULL}, 0};
+  CHECKF(llama_load(&m, f.bytes, f.size, &opt, &a, &msg) == EM_OK && m->seq_len == 64, "%s", msg);
   CHECK(em_arena_used(&a) == m->memory.arena_used);
   free(f.bytes);
 

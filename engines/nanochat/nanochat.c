@@ -173,10 +173,10 @@ static float *floats(em_arena *arena, size_t n, size_t *total, bool *ok) {
   return p;
 }
 
-static em_status build_run_state(nanochat_model *m, em_arena *arena, int min_group) {
+static em_status build_run_state(nanochat_model *m, em_arena *arena, int min_group, int block) {
   const nanochat_config *c = &m->config;
   nanochat_run_state *s = &m->state;
-  size_t C = (size_t)c->n_embd, seq = (size_t)m->seq_len;
+  size_t C = (size_t)c->n_embd, seq = (size_t)m->seq_len, B = (size_t)block;
   size_t cache = (size_t)c->n_layer * seq * (size_t)c->kv_dim; /* each factor <= 2^24, L <= 64 */
   if (cache / seq / (size_t)c->n_layer != (size_t)c->kv_dim) return EM_ERR_OVERFLOW;
   bool ok = true;
@@ -185,29 +185,33 @@ static em_status build_run_state(nanochat_model *m, em_arena *arena, int min_gro
   s->value_cache = floats(arena, cache, &m->memory.kv_cache, &ok);
   size_t *act = &m->memory.activations;
   *act = 0;
-  s->x = floats(arena, C, act, &ok);
-  s->x0 = floats(arena, C, act, &ok);
+  s->block = block;
+  s->x = floats(arena, B * C, act, &ok);
+  s->x0 = floats(arena, B * C, act, &ok);
+  s->h = floats(arena, B * C, act, &ok);
+  s->e = floats(arena, B * C, act, &ok);
+  s->q = floats(arena, B * C, act, &ok);
+  s->att_out = floats(arena, B * C, act, &ok);
+  s->proj = floats(arena, B * C, act, &ok);
+  s->hidden = floats(arena, B * (size_t)c->hidden_dim, act, &ok);
+  s->rope_cos = floats(arena, B * ((size_t)c->head_dim / 2), act, &ok);
+  s->rope_sin = floats(arena, B * ((size_t)c->head_dim / 2), act, &ok);
   s->xb = floats(arena, C, act, &ok);
-  s->h = floats(arena, C, act, &ok);
-  s->e = floats(arena, C, act, &ok);
   s->e_prev = floats(arena, C, act, &ok);
-  s->q = floats(arena, C, act, &ok);
-  s->att_out = floats(arena, C, act, &ok);
-  s->proj = floats(arena, C, act, &ok);
-  s->hidden = floats(arena, (size_t)c->hidden_dim, act, &ok);
   s->ve = floats(arena, (size_t)c->kv_dim, act, &ok);
   s->att = floats(arena, (size_t)c->n_head * seq, act, &ok);
   s->logits = floats(arena, (size_t)c->vocab_size, act, &ok);
-  s->rope_cos = floats(arena, (size_t)c->head_dim / 2, act, &ok);
-  s->rope_sin = floats(arena, (size_t)c->head_dim / 2, act, &ok);
-  s->xq.q = NULL;
-  s->xq.s = NULL;
-  if (min_group > 0) {
+  s->xq = NULL;
+  if (ok && min_group > 0) {
     size_t widest = (size_t)c->hidden_dim; /* inputs are C or 4C wide */
-    s->xq.q = (int8_t *)em_arena_alloc(arena, widest, 16);
-    s->xq.s = floats(arena, widest / (size_t)min_group, act, &ok);
-    if (!s->xq.q) ok = false;
-    *act += widest;
+    s->xq = (em_qvec *)em_arena_alloc_array(arena, B, sizeof(em_qvec), 16);
+    if (!s->xq) return EM_ERR_NOMEM;
+    for (size_t b = 0; b < B && ok; b++) {
+      s->xq[b].q = (int8_t *)em_arena_alloc(arena, widest, 16);
+      s->xq[b].s = floats(arena, widest / (size_t)min_group, act, &ok);
+      if (!s->xq[b].q) ok = false;
+      *act += widest + sizeof(em_qvec);
+    }
   }
   return ok ? EM_OK : EM_ERR_NOMEM;
 }
@@ -264,7 +268,14 @@ em_status nanochat_load(nanochat_model **out, const void *bytes, size_t size,
   m->tokenizer_size = mc.tokenizer.payload_size;
   m->bos_id = (int)mc.tokenizer.bos_id;
   m->eos_id = (int)mc.tokenizer.eos_id;
-  status = build_run_state(m, arena, ld.min_group);
+  /* The prefill block asked for, halved while its buffers do not fit beside the KV cache. */
+  int block = options && options->prefill_block > 0 ? options->prefill_block : EM_PREFILL_BLOCK;
+  size_t state_mark = em_arena_mark(arena);
+  for (;; block /= 2) {
+    em_arena_reset(arena, state_mark);
+    status = build_run_state(m, arena, ld.min_group, block);
+    if (status != EM_ERR_NOMEM || block == 1) break;
+  }
   if (status != EM_OK) {
     em_arena_reset(arena, mark);
     return fail(msg,
@@ -289,14 +300,10 @@ static float dot(const float *a, const float *b, int n) {
 }
 
 /* out = w x; quantizes x first for q8/q4 weights. */
-static void project(nanochat_model *m, float *out, const em_matrix *w, const float *x) {
-  em_qvec *xq = &m->state.xq;
-  if (w->dtype == EM_Q8 || w->dtype == EM_Q4) {
-    xq->n = w->cols;
-    xq->group_size = w->group_size;
-    em_quantize_q8(xq->q, xq->s, x, w->cols, w->group_size);
-  }
-  em_matmul(&m->parallel, out, w, x, xq);
+/* out[b] = w x[b] for the block's n inputs (em_linear over the model's threads and buffers). */
+static void project(nanochat_model *m, float *out, int out_stride, const em_matrix *w,
+                    const float *x, int n) {
+  em_linear(&m->parallel, out, out_stride, w, x, m->state.xq, n);
 }
 
 /* RMSNorm of each head of v (n_heads, head_dim), then * scale. */
@@ -308,107 +315,128 @@ static void qk_norm(float *v, int n_heads, int head_dim, float eps, float scale)
   }
 }
 
-const float *nanochat_forward(nanochat_model *m, int token, int pos) {
+const float *nanochat_forward_block(nanochat_model *m, const int *tokens, int n, int pos) {
   const nanochat_config *c = &m->config;
   const nanochat_weights *w = &m->weights;
   nanochat_run_state *s = &m->state;
-  int C = c->n_embd, hd = c->head_dim, kv_dim = c->kv_dim;
+  int C = c->n_embd, hd = c->head_dim, kv_dim = c->kv_dim, H = c->hidden_dim, half = hd / 2;
   float eps = c->norm_eps;
+#define ROW(buf, b, width) ((buf) + (size_t)(b) * (size_t)(width))
 
   /* embedding, norm, smear with the previous token's normalized embedding */
-  em_matrix_row(s->e, &w->wte, token);
-  em_rmsnorm(s->e, s->e, NULL, C, eps); /* e: (C) */
-  for (int i = 0; i < C; i++) s->x[i] = s->e[i];
-  if (pos > 0) {
-    float gate = w->smear_lambda * sigmoid(dot(w->smear_gate, s->e, c->smear_channels));
-    for (int i = 0; i < C; i++) s->x[i] += gate * s->e_prev[i];
+  for (int b = 0; b < n; b++) {
+    float *e = ROW(s->e, b, C), *x = ROW(s->x, b, C);
+    em_matrix_row(e, &w->wte, tokens[b]);
+    em_rmsnorm(e, e, NULL, C, eps); /* e: (n, C) */
+    for (int i = 0; i < C; i++) x[i] = e[i];
+    if (pos + b > 0) {
+      const float *prev = b > 0 ? ROW(s->e, b - 1, C) : s->e_prev;
+      float gate = w->smear_lambda * sigmoid(dot(w->smear_gate, e, c->smear_channels));
+      for (int i = 0; i < C; i++) x[i] += gate * prev[i];
+    }
+    for (int i = 0; i < C; i++) ROW(s->x0, b, C)[i] = x[i];
+    em_rope_angles(ROW(s->rope_cos, b, half), ROW(s->rope_sin, b, half), hd, pos + b,
+                   c->rope_theta);
+    for (int i = 0; i < half; i++) ROW(s->rope_sin, b, half)[i] *= -1.0f; /* by -angle */
   }
   for (int i = 0; i < C; i++) {
-    s->e_prev[i] = s->e[i];
-    s->x0[i] = s->x[i];
-    s->xb[i] = s->x[i];
+    s->e_prev[i] = ROW(s->e, n - 1, C)[i];
+    s->xb[i] = ROW(s->x, n - 1, C)[i];
   }
-
-  em_rope_angles(s->rope_cos, s->rope_sin, hd, pos, c->rope_theta);
-  for (int i = 0; i < hd / 2; i++) s->rope_sin[i] = -s->rope_sin[i]; /* rotate by -angle */
 
   for (int l = 0; l < c->n_layer; l++) {
     const nanochat_layer *y = &w->layers[l];
     float rl = w->resid_lambdas[l], xl = w->x0_lambdas[l];
-    for (int i = 0; i < C; i++) s->x[i] = rl * s->x[i] + xl * s->x0[i];
-    em_rmsnorm(s->h, s->x, NULL, C, eps); /* h: (C) */
+    for (int b = 0; b < n; b++) {
+      float *x = ROW(s->x, b, C), *x0 = ROW(s->x0, b, C);
+      for (int i = 0; i < C; i++) x[i] = rl * x[i] + xl * x0[i];
+      em_rmsnorm(ROW(s->h, b, C), x, NULL, C, eps); /* h: (n, C) */
+    }
 
     size_t layer_offset = (size_t)l * (size_t)m->seq_len * (size_t)kv_dim;
     float *key_cache = s->key_cache + layer_offset;     /* (seq_len, kv_dim) */
     float *value_cache = s->value_cache + layer_offset; /* (seq_len, kv_dim) */
-    float *k = key_cache + (size_t)pos * kv_dim;        /* (n_kv_head, hd) */
-    float *v = value_cache + (size_t)pos * kv_dim;      /* (n_kv_head, hd) */
-    project(m, s->q, &y->c_q, s->h);                    /* q: (n_head, hd) */
-    project(m, k, &y->c_k, s->h);
-    project(m, v, &y->c_v, s->h);
+    float *k = key_cache + (size_t)pos * kv_dim;        /* (n, n_kv_head, hd) */
+    float *v = value_cache + (size_t)pos * kv_dim;      /* (n, n_kv_head, hd) */
+    project(m, s->q, C, &y->c_q, s->h, n);              /* q: (n, n_head, hd) */
+    project(m, k, kv_dim, &y->c_k, s->h, n);
+    project(m, v, kv_dim, &y->c_v, s->h, n);
 
-    if (y->ve_gate) { /* value embedding, gated per kv head by the first channels of h */
-      em_matrix_row(s->ve, &y->value_embed, token); /* ve: (n_kv_head, hd) */
-      for (int j = 0; j < c->n_kv_head; j++) {
-        const float *g = y->ve_gate + (size_t)j * c->ve_gate_channels;
-        float gate = c->value_embed_scale * sigmoid(dot(g, s->h, c->ve_gate_channels));
-        for (int i = 0; i < hd; i++) v[j * hd + i] += gate * s->ve[j * hd + i];
+    for (int b = 0; b < n; b++) {
+      float *qb = ROW(s->q, b, C), *kb = ROW(k, b, kv_dim), *vb = ROW(v, b, kv_dim);
+      if (y->ve_gate) { /* value embedding, gated per kv head by the first channels of h */
+        em_matrix_row(s->ve, &y->value_embed, tokens[b]); /* ve: (n_kv_head, hd) */
+        for (int j = 0; j < c->n_kv_head; j++) {
+          const float *g = y->ve_gate + (size_t)j * c->ve_gate_channels;
+          float gate = c->value_embed_scale * sigmoid(dot(g, ROW(s->h, b, C), c->ve_gate_channels));
+          for (int i = 0; i < hd; i++) vb[j * hd + i] += gate * s->ve[j * hd + i];
+        }
       }
+      const float *cos = ROW(s->rope_cos, b, half), *sin = ROW(s->rope_sin, b, half);
+      if (c->rope_split) {
+        em_rope_split(qb, c->n_head, hd, cos, sin);
+        em_rope_split(kb, c->n_kv_head, hd, cos, sin);
+      } else {
+        em_rope_interleaved(qb, c->n_head, hd, cos, sin);
+        em_rope_interleaved(kb, c->n_kv_head, hd, cos, sin);
+      }
+      qk_norm(qb, c->n_head, hd, eps, c->qk_scale);
+      qk_norm(kb, c->n_kv_head, hd, eps, c->qk_scale);
     }
 
-    if (c->rope_split) {
-      em_rope_split(s->q, c->n_head, hd, s->rope_cos, s->rope_sin);
-      em_rope_split(k, c->n_kv_head, hd, s->rope_cos, s->rope_sin);
-    } else {
-      em_rope_interleaved(s->q, c->n_head, hd, s->rope_cos, s->rope_sin);
-      em_rope_interleaved(k, c->n_kv_head, hd, s->rope_cos, s->rope_sin);
-    }
-    qk_norm(s->q, c->n_head, hd, eps, c->qk_scale);
-    qk_norm(k, c->n_kv_head, hd, eps, c->qk_scale);
-
-    /* window w: the query and the w positions before it (ops' window counts keys) */
+    /* each token over the positions up to its own; window w: the query and the w positions
+     * before it (ops' window counts keys) */
     int window = c->window[l] < c->sequence_len ? c->window[l] + 1 : 0;
-    em_attention_args att = {
-        .out = s->att_out, /* (n_head, hd) */
-        .q = s->q,
-        .k_cache = key_cache,
-        .v_cache = value_cache,
-        .att = s->att,
-        .att_stride = m->seq_len,
-        .n_heads = c->n_head,
-        .n_kv_heads = c->n_kv_head,
-        .head_size = hd,
-        .pos = pos,
-        .window = window,
-        .score_divisor = em_sqrtf((float)hd),
-    };
-    em_attention(&m->parallel, &att);
-    project(m, s->proj, &y->c_proj, s->att_out);
-    em_add(s->x, s->proj, C);
+    for (int b = 0; b < n; b++) {
+      em_attention_args att = {
+          .out = ROW(s->att_out, b, C), /* (n_head, hd) */
+          .q = ROW(s->q, b, C),
+          .k_cache = key_cache,
+          .v_cache = value_cache,
+          .att = s->att,
+          .att_stride = m->seq_len,
+          .n_heads = c->n_head,
+          .n_kv_heads = c->n_kv_head,
+          .head_size = hd,
+          .pos = pos + b,
+          .window = window,
+          .score_divisor = em_sqrtf((float)hd),
+      };
+      em_attention(&m->parallel, &att);
+    }
+    project(m, s->proj, C, &y->c_proj, s->att_out, n);
+    for (int b = 0; b < n; b++) em_add(ROW(s->x, b, C), ROW(s->proj, b, C), C);
 
     /* ReLU^2 MLP */
-    em_rmsnorm(s->h, s->x, NULL, C, eps);
-    project(m, s->hidden, &y->fc, s->h); /* hidden: (4C) */
-    for (int i = 0; i < c->hidden_dim; i++) {
+    for (int b = 0; b < n; b++) em_rmsnorm(ROW(s->h, b, C), ROW(s->x, b, C), NULL, C, eps);
+    project(m, s->hidden, H, &y->fc, s->h, n); /* hidden: (n, 4C) */
+    for (size_t i = 0; i < (size_t)n * (size_t)H; i++) {
       float r = s->hidden[i] > 0.0f ? s->hidden[i] : 0.0f;
       s->hidden[i] = r * r;
     }
-    project(m, s->proj, &y->mlp_proj, s->hidden);
-    em_add(s->x, s->proj, C);
+    project(m, s->proj, C, &y->mlp_proj, s->hidden, n);
+    for (int b = 0; b < n; b++) em_add(ROW(s->x, b, C), ROW(s->proj, b, C), C);
 
     if (l == c->backout_layer) {
-      for (int i = 0; i < C; i++) s->xb[i] = s->x[i];
+      for (int i = 0; i < C; i++) s->xb[i] = ROW(s->x, n - 1, C)[i];
     }
   }
 
-  for (int i = 0; i < C; i++) s->x[i] -= w->backout_lambda * s->xb[i];
-  em_rmsnorm(s->x, s->x, NULL, C, eps);
-  project(m, s->logits, &w->lm_head, s->x); /* logits: (vocab_size), padding rows cropped */
+  /* logits of the last token only */
+  float *x = ROW(s->x, n - 1, C);
+  for (int i = 0; i < C; i++) x[i] -= w->backout_lambda * s->xb[i];
+  em_rmsnorm(x, x, NULL, C, eps);
+  project(m, s->logits, c->vocab_size, &w->lm_head, x, 1); /* logits: (vocab_size), cropped */
   if (c->softcap > 0.0f) {
     for (int i = 0; i < c->vocab_size; i++)
       s->logits[i] = c->softcap * em_tanhf(s->logits[i] / c->softcap);
   }
+#undef ROW
   return s->logits;
+}
+
+const float *nanochat_forward(nanochat_model *m, int token, int pos) {
+  return nanochat_forward_block(m, &token, 1, pos);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -471,12 +499,15 @@ static em_status engine_decode(void *model, int token, const float **logits) {
   return EM_OK;
 }
 
+static const float *forward_block(void *model, const int *tokens, int n, int pos) {
+  return nanochat_forward_block((nanochat_model *)model, tokens, n, pos);
+}
+
+/* The prompt in blocks of state.block tokens; the logits are the last token's. */
 static em_status engine_prefill(void *model, const int *tokens, int n, const float **logits) {
-  for (int i = 0; i < n; i++) {
-    em_status status = engine_decode(model, tokens[i], logits);
-    if (status != EM_OK) return status;
-  }
-  return EM_OK;
+  nanochat_model *m = (nanochat_model *)model;
+  return em_prefill_blocks(forward_block, m, tokens, n, m->state.block, m->config.vocab_size,
+                           m->seq_len, &m->pos, logits);
 }
 
 static void engine_reset(void *model) { ((nanochat_model *)model)->pos = 0; }

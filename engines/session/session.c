@@ -176,7 +176,7 @@ em_status em_session_load(em_session *s, const void *bytes, size_t size,
   for (int i = 0; i < (o->fit_context ? CAP_COUNT : 1); i++) {
     int cap = kContextCaps[i];
     if (o->max_seq_len > 0 && (cap == 0 || cap > o->max_seq_len)) cap = o->max_seq_len;
-    em_load_options options = {cap, o->parallel};
+    em_load_options options = {cap, o->parallel, 0};
     em_arena_reset(arena, mark);
     st = s->engine->load(&s->model, bytes, size, &options, arena, &s->msg);
     s->context_cap = kContextCaps[i];
@@ -263,20 +263,34 @@ em_status em_session_complete(em_session *s, const char *text, int steps, const 
   printer out = {h, s->has_tokenizer ? &s->tokenizer : NULL, {{0}, 0, 0}};
   em_utf8_init(&out.utf8);
   uint64_t start = now_us(h), first_sample = 0;
-  int token = prompt[0];
-  for (int pos = 0; pos < steps; pos++) {
+  int token = prompt[0], pos = 0;
+  const float *logits = NULL;
+  /* Without a per-step hook the prompt goes in as one prefill (in the engine's blocks), and
+   * its text is printed as it would have been position by position. */
+  if (!(h && h->on_step) && n_prompt > 1 && n_prompt <= steps) {
+    st = s->engine->prefill(s->model, prompt, n_prompt, &logits);
+    if (st == EM_OK) {
+      stats->n_forward += n_prompt;
+      for (int i = 0; i + 1 < n_prompt; i++) print_token(&out, prompt[i], prompt[i + 1]);
+      pos = n_prompt - 1;
+      token = prompt[pos];
+    }
+  }
+  for (; st == EM_OK && pos < steps; pos++) {
     if (pos + 1 >= n_prompt && cancelled(h)) {
       stats->stop = EM_STOP_CANCEL;
       break;
     }
-    const float *logits;
-    st = s->engine->decode(s->model, token, &logits);
-    if (st != EM_OK) break;
-    stats->n_forward++;
+    if (!logits) {
+      st = s->engine->decode(s->model, token, &logits);
+      if (st != EM_OK) break;
+      stats->n_forward++;
+    }
     bool in_prompt = pos + 1 < n_prompt;
     if (!in_prompt && stats->n_generated == 0) first_sample = now_us(h);
     int next = in_prompt ? prompt[pos + 1] : em_sample(&s->sampler, logits);
     if (h && h->on_step) h->on_step(h->user, pos, token, logits, next);
+    logits = NULL;
     if (!in_prompt) {
       if (next == s->info.bos_id) { /* BOS delimits sequences */
         stats->stop = EM_STOP_END;

@@ -1,12 +1,12 @@
 // Firmware keepalive (board/health.h) over the VideoCore mailbox, the same on the Pi 3 and 4.
 //
 // bcm_board_init() asks the firmware for the ARM clock's maximum and sets it (the firmware may
-// start the cores below it; asking again is harmless). After that, at most once per
-// RPI4_KEEPALIVE_US, board_keepalive() reads the SoC temperature, the throttling flags and the
-// ARM clock; it reports a change of throttling on the console, and asks for the maximum clock
-// again when the clock is below it while nothing throttles (the firmware lowers it under
-// thermal or voltage pressure). The poll interval is the board's (keepalive_us). Only core 0 calls
-// it, never inside a parallel-for: the mailbox driver has one buffer.
+// start the cores below it; asking again is harmless). After that, at most once per the
+// board's keepalive_us (1 s on both), board_keepalive() reads the SoC temperature, the
+// throttling flags and the ARM clock; it reports a change of throttling on the console, and
+// asks for the maximum clock again when the clock is below it while nothing throttles (the
+// firmware lowers it under thermal or voltage pressure). Only core 0 calls it, never inside a
+// parallel-for: the mailbox driver has one buffer.
 #include "board/health.h"
 
 #include "aarch64_board_internal.h"

@@ -12,7 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "board/health.h"
 #include "board/memory.h"
 #include "board/parallel.h"
 #include "board/time.h"
@@ -81,14 +80,6 @@ uint64_t board_time_us(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-// No firmware on the host: nothing to keep alive, no readings (polls stays 0).
-void board_keepalive(void) {}
-
-const board_health *board_health_now(void) {
-  static const board_health none = {0, 0, 0, 0, 0, ""};
-  return &none;
 }
 
 int board_ram(uintptr_t *base, size_t *size) {

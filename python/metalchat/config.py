@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from metalchat.errors import MetalchatError
@@ -45,6 +46,8 @@ class LlamaConfig:
             "seq_len",
         ):
             value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise MetalchatError(f"{prefix}{name} is {value!r}, expected an integer")
             if value <= 0:
                 raise MetalchatError(f"{prefix}{name} must be positive, got {value}")
         if self.dim % self.n_heads:
@@ -61,6 +64,12 @@ class LlamaConfig:
                 f"head size {prefix}dim / {prefix}n_heads = {self.head_size} is odd; "
                 "RoPE rotates channel pairs, so it must be even"
             )
+        for name in ("rope_theta", "norm_eps"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise MetalchatError(f"{prefix}{name} is {value!r}, expected a number")
+            if not math.isfinite(value):
+                raise MetalchatError(f"{prefix}{name} is {value!r}, expected a finite number")
         if not self.rope_theta > 0:
             raise MetalchatError(f"{prefix}rope_theta must be positive, got {self.rope_theta}")
         if not self.norm_eps > 0:
@@ -88,6 +97,18 @@ class LlamaConfig:
         if not self.shared_classifier:
             shapes["wcls"] = (self.vocab_size, dim)
         return shapes
+
+    def require_bytes(self, present: int, bytes_per_value: float, what: str) -> None:
+        """Raise :class:`MetalchatError` unless ``present`` bytes can hold every weight at
+        ``bytes_per_value`` (the smallest encoding the file allows): checked before anything
+        the size of the model is allocated, so a header claiming huge shapes fails at once."""
+        needed = math.ceil(self.parameter_count() * bytes_per_value)
+        if needed > present:
+            raise MetalchatError(
+                f"truncated or corrupt: the shapes ({self.n_layers} layers, dim {self.dim}, "
+                f"hidden {self.hidden_dim}, vocab {self.vocab_size}) need at least {needed:,} "
+                f"bytes of weights, {what} holds {present:,}"
+            )
 
     def parameter_count(self) -> int:
         """Number of weights (without freq_cis), counting a shared classifier once."""

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from metalchat import planner
 from metalchat.errors import MetalchatError
-from metalchat.fileio import atomic_write
+from metalchat.fileio import Outputs, read_bytes
 from metalchat.formats import container, llama2c
 
 SECTOR = 512
@@ -278,8 +278,7 @@ def write_card(out: str | Path, files: Mapping[str, str | Path], size: int | Non
     if card_size(payload) > size:
         raise MetalchatError(f"{payload} bytes of files do not fit on a {size >> 20} MiB card")
     volume_sectors = size // SECTOR - PARTITION_LBA
-    with tempfile.TemporaryDirectory() as tmp:
-        image = Path(tmp) / "card.img"
+    with Outputs(sources.values()) as outputs, outputs.staged(out) as image:
         write_volume(
             image,
             size,
@@ -287,7 +286,6 @@ def write_card(out: str | Path, files: Mapping[str, str | Path], size: int | Non
             _folders(sources),
             sectors_per_cluster=_sectors_per_cluster(volume_sectors),
         )
-        shutil.copyfile(image, Path(out))
     return size
 
 
@@ -302,13 +300,15 @@ def add_firmware(card: str | Path, firmware: str | Path, out: str | Path) -> lis
             found[name] = path
         elif required:
             raise MetalchatError(f"{path} is missing (the firmware's boot/ folder has it)")
-    data = Path(card).read_bytes()
-    if data[510:512] != b"\x55\xaa" or data[450] != 0x0C:
-        raise MetalchatError(f"{card} is not a card made by this tool (no FAT32 MBR partition)")
-    (first,) = struct.unpack_from("<I", data, 454)
-    out = Path(out)
-    atomic_write(out, data)
-    _put_files(out, first * SECTOR, dict(sorted(found.items())), _folders(found))
+    with Outputs([card, firmware]) as outputs:
+        outputs.check(out)
+        data = read_bytes(card)
+        if data[510:512] != b"\x55\xaa" or data[450] != 0x0C:
+            raise MetalchatError("not a card made by this tool (no FAT32 MBR partition)", card)
+        (first,) = struct.unpack_from("<I", data, 454)
+        with outputs.staged(out) as image:
+            image.write_bytes(data)
+            _put_files(image, first * SECTOR, dict(sorted(found.items())), _folders(found))
     return sorted(found)
 
 

@@ -87,12 +87,12 @@ PIECES = ["<unk>", "<s>", "</s>", "<0x0A>", "\u2581", "a", "\u2581a", "\u00e9"] 
 
 def _write_gguf(
     path: Path, tensors: dict[str, np.ndarray], qtype: T = T.F32, *, arch: str = "llama",
-    tokenizer: str = "llama",
+    tokenizer: str = "llama", block_count: int = LAYERS,
 ) -> None:  # fmt: skip
     writer = gguf.GGUFWriter(str(path), arch)
     writer.add_context_length(SEQ)
     writer.add_embedding_length(DIM)
-    writer.add_block_count(LAYERS)
+    writer.add_block_count(block_count)
     writer.add_feed_forward_length(HIDDEN)
     writer.add_head_count(HEADS)
     writer.add_head_count_kv(KV_HEADS)
@@ -214,6 +214,33 @@ def test_errors(tmp_path: Path) -> None:
         gguf_llama.read_model(path)
     with pytest.raises(MetalchatError, match="no such file"):
         gguf_llama.read_model(tmp_path / "absent.gguf")
+
+
+def test_huge_block_count_fails_before_allocating(tmp_path: Path) -> None:
+    """A block_count of 2**31 - 1 in a small file: one line with the bytes it would need,
+    not a MemoryError."""
+    path = tmp_path / "m.gguf"
+    _write_gguf(path, _gguf_tensors(_hf_weights()), block_count=2**31 - 1)
+    size = path.stat().st_size
+    with pytest.raises(MetalchatError) as info:
+        gguf_llama.read_model(path)
+    assert str(info.value).startswith(
+        f"{path}: truncated or corrupt: the shapes (2147483647 layers, dim {DIM}, hidden "
+        f"{HIDDEN}, vocab {VOCAB}) need at least "
+    ) and str(info.value).endswith(f"bytes of weights, the file holds {size:,}")
+
+
+def test_token_not_utf8_is_one_line(tmp_path: Path) -> None:
+    """Found by //python:fuzz_gguf_test: a token that is not UTF-8 raised UnicodeDecodeError."""
+    path = tmp_path / "m.gguf"
+    _write_gguf(path, _gguf_tensors(_hf_weights()))
+    data = path.read_bytes()
+    at = data.index(b"<unk>")
+    path.write_bytes(data[:at] + b"\x80unk>" + data[at + 5 :])
+    with pytest.raises(MetalchatError) as info:
+        gguf_llama.read_tokenizer(path)
+    assert str(info.value).startswith(f"{path}: metadata tokenizer.ggml.tokens is malformed: ")
+    assert "utf-8" in str(info.value) and "\n" not in str(info.value)
 
 
 if __name__ == "__main__":

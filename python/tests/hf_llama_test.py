@@ -253,6 +253,80 @@ def test_errors(tmp_path: Path) -> None:
         hf_llama.read_model(tmp_path / "no_weights")
 
 
+def _one_line(call: object, *args: object) -> str:
+    """The message of the MetalchatError ``call(*args)`` raises (one line)."""
+    with pytest.raises(MetalchatError) as info:
+        call(*args)  # type: ignore[operator]
+    assert "\n" not in str(info.value)
+    return str(info.value)
+
+
+def test_crafted_configs_and_headers(tmp_path: Path) -> None:
+    """Each probe of the hardening review: one line naming the field, nothing allocated."""
+    weights = _hf_weights(HF_CONFIG)
+    config = tmp_path / "c" / "config.json"
+    cases = {
+        "rope_scaling": ("linear", "rope_scaling is 'linear', expected an object"),
+        "rms_norm_eps": ("inf", "rms_norm_eps is 'inf', expected a finite number"),
+        "hidden_size": (8.7, "hidden_size is 8.7, expected an integer"),
+        "num_hidden_layers": (True, "num_hidden_layers is True, expected an integer"),
+        "tie_word_embeddings": (1, "tie_word_embeddings is 1, expected true or false"),
+        "architectures": (5, "architectures 5 is not supported"),
+    }
+    for key, (value, line) in cases.items():
+        folder = _write_dir(tmp_path / "c", weights, dict(HF_CONFIG, **{key: value}))
+        assert _one_line(hf_llama.read_model, folder).startswith(f"{config}: {line}")
+    # hidden 65536 x 100 000 layers over a few KB of weights: refused before any allocation
+    huge = dict(HF_CONFIG, hidden_size=65536, num_attention_heads=64, num_key_value_heads=64,
+                intermediate_size=65536, num_hidden_layers=100_000)  # fmt: skip
+    folder = _write_dir(tmp_path / "huge", weights, huge)
+    line = _one_line(hf_llama.read_model, folder)
+    assert line.startswith(
+        f"{folder}: truncated or corrupt: the shapes (100000 layers, dim 65536, hidden 65536, "
+        "vocab 40) need at least "
+    )
+    data_size = hf_llama.SafetensorsFile(folder / "model.safetensors").data_size
+    assert line.endswith(f" bytes of weights, the safetensors data holds {data_size:,}")
+
+    # safetensors data_offsets as floats or strings, shard index of the wrong types
+    st = tmp_path / "st" / "model.safetensors"
+    for offsets in ([0.0, 4.0], ["0", "4"], [0, True]):
+        st.parent.mkdir(exist_ok=True)
+        header = json.dumps({"t": {"dtype": "F32", "shape": [1], "data_offsets": offsets}})
+        st.write_bytes(struct.pack("<Q", len(header)) + header.encode() + bytes(4))
+        assert _one_line(hf_llama.SafetensorsFile, st) == (
+            f"{st}: corrupt safetensors header: entry 't' needs a dtype string, a shape and "
+            "data_offsets of integers"
+        )
+    index = tmp_path / "st" / "model.safetensors.index.json"
+    st.unlink()
+    for content, line in (
+        ([1, 2], "not a JSON object"),
+        ({"weight_map": ["a"]}, "not a JSON object with a weight_map object"),
+        ({"weight_map": {"t": ["x"]}}, "weight_map puts 't' in ['x'], which is not a file name"),
+        ({"weight_map": {"t": "../x"}}, "weight_map puts 't' in '../x', which is not a file"),
+    ):
+        index.write_text(json.dumps(content))
+        assert _one_line(hf_llama.open_weights, index.parent).startswith(f"{index}: {line}")
+    index.write_text("[" * 100_000 + "]" * 100_000)
+    assert _one_line(hf_llama.open_weights, index.parent) == f"{index}: JSON nested too deeply"
+
+
+def test_crafted_tokenizer_json(tmp_path: Path) -> None:
+    path = tmp_path / "tokenizer.json"
+    good = _llama_style_tokenizer_json([])
+    cases = [
+        (dict(good, added_tokens=[1, 2]), "added_tokens is not a list of objects"),
+        ({**good, "model": dict(good["model"], merges=5)}, "model.merges is int, expected a list"),
+        (dict(good, added_tokens=[{"id": True, "content": "x"}]), "vocabulary entry 'x': True"),
+    ]
+    for data, line in cases:
+        path.write_text(json.dumps(data))
+        assert _one_line(tokenizer_json.read_tokenizer, path).startswith(f"{path}: {line}")
+    path.write_text('{"a": ' * 100_000 + "1" + "}" * 100_000)
+    assert _one_line(tokenizer_json.read_tokenizer, path) == f"{path}: JSON nested too deeply"
+
+
 # --- tokenizers --------------------------------------------------------------------------
 
 

@@ -19,74 +19,19 @@ import pytest
 from metalchat.errors import MetalchatError
 from metalchat.formats import nanochat_ckpt as ck
 from metalchat.reference import nanochat as nc
+from metalchat.testing import (
+    pt_global,
+    pt_ordered_dict,
+    pt_str,
+    pt_tensor,
+    pt_tuple,
+    tiktoken_pickle,
+    write_pt,
+)
 
 CONFIG = nc.NanochatConfig(
     sequence_len=64, vocab_size=50, n_layer=2, n_head=2, n_kv_head=1, n_embd=24
 )
-
-
-# --- a torch.save look-alike, opcode by opcode ------------------------------------------
-
-
-def _global(module: str, name: str) -> bytes:
-    return b"c" + f"{module}\n{name}\n".encode()
-
-
-def _str(text: str) -> bytes:
-    data = text.encode()
-    return b"X" + struct.pack("<I", len(data)) + data
-
-
-def _int(value: int) -> bytes:
-    return b"J" + struct.pack("<i", value)
-
-
-def _tuple(items: list[bytes]) -> bytes:
-    return b"(" + b"".join(items) + b"t"
-
-
-def _ordered_dict() -> bytes:
-    return _global("collections", "OrderedDict") + b")R"
-
-
-def _tensor(key: str, storage: str, numel: int, offset: int, size: tuple, stride: tuple) -> bytes:
-    persistent = _tuple(
-        [_str("storage"), _global("torch", storage), _str(key), _str("cpu"), _int(numel)]
-    )
-    args = [
-        persistent + b"Q",  # BINPERSID
-        _int(offset),
-        _tuple([_int(n) for n in size]),
-        _tuple([_int(s) for s in stride]),
-        b"\x89",  # requires_grad False
-        _ordered_dict(),  # backward hooks
-    ]
-    return _global("torch._utils", "_rebuild_tensor_v2") + _tuple(args) + b"R"
-
-
-def _write_pt(path: Path, tensors: dict[str, np.ndarray], *, bf16: tuple[str, ...] = ()) -> None:
-    """Each tensor gets its own storage; ``bf16`` names are stored as bfloat16 (truncated)."""
-    stem = path.stem
-    body = b"\x80\x02" + _ordered_dict() + b"("
-    storages = []
-    for key, (name, array) in enumerate(tensors.items()):
-        array = np.ascontiguousarray(array)
-        stride = tuple(s // array.itemsize for s in array.strides)
-        if name in bf16:
-            raw = (array.astype("<f4").view("<u4") >> 16).astype("<u2")
-            kind = "BFloat16Storage"
-        else:
-            raw = array.astype(array.dtype.newbyteorder("<"))
-            kind = {"float32": "FloatStorage", "int64": "LongStorage"}[array.dtype.name]
-        body += _str(name) + _tensor(str(key), kind, array.size, 0, array.shape, stride)
-        storages.append(raw.tobytes())
-    body += b"u."  # SETITEMS, STOP
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
-        archive.writestr(f"{stem}/data.pkl", body)
-        archive.writestr(f"{stem}/byteorder", "little")
-        for key, raw in enumerate(storages):
-            archive.writestr(f"{stem}/data/{key}", raw)
-        archive.writestr(f"{stem}/version", "3\n")
 
 
 def _bf16_exact(array: np.ndarray) -> np.ndarray:
@@ -96,7 +41,7 @@ def _bf16_exact(array: np.ndarray) -> np.ndarray:
 def _write_checkpoint(folder: Path, step: int, weights: dict[str, np.ndarray]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     saved = {"_orig_mod." + k if k.startswith("lm_") else k: v for k, v in weights.items()}
-    _write_pt(folder / f"model_{step:06d}.pt", saved, bf16=("transformer.wte.weight",))
+    write_pt(folder / f"model_{step:06d}.pt", saved, bf16=("transformer.wte.weight",))
     fields = ("sequence_len", "vocab_size", "n_layer", "n_head", "n_kv_head", "n_embd")
     meta = {
         "step": step,
@@ -138,10 +83,10 @@ def test_nanochat_checkpoint_round_trip(tmp_path: Path) -> None:
 def test_strided_views_and_dtypes(tmp_path: Path) -> None:
     base = np.arange(12, dtype=np.float32)
     body = (
-        b"\x80\x02" + _ordered_dict() + b"("
-        + _str("t") + _tensor("0", "FloatStorage", 12, 0, (3, 2), (1, 3))  # a transpose
-        + _str("s") + _tensor("0", "FloatStorage", 12, 5, (2,), (4,))  # shares storage 0
-        + _str("i") + _tensor("1", "LongStorage", 2, 0, (2,), (1,))
+        b"\x80\x02" + pt_ordered_dict() + b"("
+        + pt_str("t") + pt_tensor("0", "FloatStorage", 12, 0, (3, 2), (1, 3))  # a transpose
+        + pt_str("s") + pt_tensor("0", "FloatStorage", 12, 5, (2,), (4,))  # shares storage 0
+        + pt_str("i") + pt_tensor("1", "LongStorage", 2, 0, (2,), (1,))
         + b"u."
     )  # fmt: skip
     path = tmp_path / "m.pt"
@@ -169,8 +114,8 @@ def test_hostile_and_broken_checkpoints(tmp_path: Path) -> None:
         ck.read_torch_state_dict(path)
     assert not marker.exists()
 
-    body = b"\x80\x02" + _ordered_dict() + b"(" + _str("w")
-    body += _tensor("0", "FloatStorage", 8, 6, (4,), (1,)) + b"u."
+    body = b"\x80\x02" + pt_ordered_dict() + b"(" + pt_str("w")
+    body += pt_tensor("0", "FloatStorage", 8, 6, (4,), (1,)) + b"u."
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("model_000001/data.pkl", body)
         archive.writestr("model_000001/data/0", bytes(32))
@@ -203,6 +148,45 @@ def test_hostile_and_broken_checkpoints(tmp_path: Path) -> None:
         ck.read_checkpoint(tmp_path / "empty")
 
 
+def test_tiny_files_claiming_huge_tensors(tmp_path: Path) -> None:
+    """A few hundred bytes must not make the reader allocate gigabytes: a zero-stride tensor
+    of 46341 x 46341 over one float, and a storage entry whose zip header claims 4 GiB."""
+    path = tmp_path / "m.pt"
+    body = b"\x80\x02" + pt_ordered_dict() + b"(" + pt_str("w")
+    body += pt_tensor("0", "FloatStorage", 1, 0, (46341, 46341), (0, 0)) + b"u."
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("m/data.pkl", body)
+        archive.writestr("m/data/0", bytes(4))
+    assert path.stat().st_size < 1024
+    with pytest.raises(MetalchatError) as info:
+        ck.read_torch_state_dict(path)
+    assert str(info.value) == (
+        f"{path}: tensor of size (46341, 46341) (stride (0, 0)) claims 2147488281 elements, "
+        "its storage holds 1"
+    )
+
+    body = b"\x80\x02" + pt_ordered_dict() + b"(" + pt_str("w")
+    body += pt_tensor("0", "FloatStorage", 1 << 30, 0, (1 << 30,), (1,)) + b"u."
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("m/data.pkl", body)
+        archive.writestr("m/data/0", bytes(4))
+    data = bytearray(path.read_bytes())
+    central = data.rfind(b"PK\x01\x02")  # the last entry's central header: m/data/0
+    data[central + 24 : central + 28] = struct.pack("<I", 0xFFFFFFFF)  # uncompressed size
+    path.write_bytes(bytes(data))
+    with pytest.raises(MetalchatError) as info:
+        ck.read_torch_state_dict(path)
+    assert str(info.value) == (
+        f"{path}: storage m/data/0 claims 4294967295 bytes, more than the whole file ({len(data)})"
+    )
+
+    meta = {"model_config": {f: 4 for f in ck._CONFIG_FIELDS} | {"n_layer": True}}
+    (tmp_path / "meta_000001.json").write_text(json.dumps(meta))
+    (tmp_path / "model_000001.pt").write_bytes(b"")
+    with pytest.raises(MetalchatError, match="model_config has values of the wrong type"):
+        ck.read_checkpoint(tmp_path)
+
+
 # --- tokenizer.pkl ---------------------------------------------------------------------
 
 
@@ -218,21 +202,8 @@ def _tokenizer_state() -> dict:
     }
 
 
-def _encoding_pickle(state: object) -> bytes:
-    """What pickle.dump(tiktoken.Encoding) writes: the class, NEWOBJ, then BUILD(state).
-
-    Protocol 3 (not 2) so that bytes are BINBYTES, as in the real protocol-4 file.
-    """
-    return (
-        b"\x80\x03"
-        + _global("tiktoken.core", "Encoding")
-        + b")\x81"
-        + (pickle.dumps(state, protocol=3)[2:-1] + b"b.")
-    )
-
-
 def test_tokenizer_pkl(tmp_path: Path) -> None:
-    (tmp_path / "tokenizer.pkl").write_bytes(_encoding_pickle(_tokenizer_state()))
+    (tmp_path / "tokenizer.pkl").write_bytes(tiktoken_pickle(_tokenizer_state()))
     tok = ck.read_tokenizer(tmp_path)
     assert tok.vocab_size == 260 and tok.pattern == r"\s+|\S+" and tok.name == "rustbpe"
     tokens = tok.tokens()
@@ -242,18 +213,20 @@ def test_tokenizer_pkl(tmp_path: Path) -> None:
 
 def test_tokenizer_pkl_refusals(tmp_path: Path) -> None:
     path = tmp_path / "tokenizer.pkl"
-    path.write_bytes(b"\x80\x02" + _global("builtins", "eval") + _tuple([_str("1+1")]) + b"R.")
+    path.write_bytes(
+        b"\x80\x02" + pt_global("builtins", "eval") + pt_tuple([pt_str("1+1")]) + b"R."
+    )
     with pytest.raises(MetalchatError, match=r"refusing to unpickle global builtins\.eval"):
         ck.read_tokenizer(path)
-    path.write_bytes(_encoding_pickle("cl100k_base"))
+    path.write_bytes(tiktoken_pickle("cl100k_base"))
     with pytest.raises(MetalchatError, match="built-in encoding 'cl100k_base'"):
         ck.read_tokenizer(path)
     state = _tokenizer_state()
     state["special_tokens"]["<|bos|>"] = 300
-    path.write_bytes(_encoding_pickle(state))
+    path.write_bytes(tiktoken_pickle(state))
     with pytest.raises(MetalchatError, match=r"not 0\.\.259 without gaps"):
         ck.read_tokenizer(path)
-    path.write_bytes(_encoding_pickle(_tokenizer_state())[:-20])
+    path.write_bytes(tiktoken_pickle(_tokenizer_state())[:-20])
     with pytest.raises(MetalchatError, match="corrupt tokenizer pickle"):
         ck.read_tokenizer(path)
 
@@ -291,6 +264,19 @@ def test_real_tiktoken_pickle(tmp_path: Path) -> None:
     (tmp_path / "tokenizer.pkl").write_bytes(pickle.dumps(encoding))
     tok = ck.read_tokenizer(tmp_path / "tokenizer.pkl")
     assert tok.tokens() == [encoding.decode_single_token_bytes(i) for i in range(encoding.n_vocab)]
+
+
+def test_pickle_lengths_checked_before_allocating(tmp_path: Path) -> None:
+    """Found by //python:fuzz_nanochat_pickle_test: a BYTEARRAY8 of 2**62 bytes in a 13-byte
+    file made the unpickler raise MemoryError; opcodes are walked first now."""
+    path = tmp_path / "tokenizer.pkl"
+    path.write_bytes(b"\x80\x05\x96" + struct.pack("<Q", 1 << 62) + b"x.")
+    with pytest.raises(MetalchatError) as info:
+        ck.read_tokenizer(path)
+    assert str(info.value) == (
+        f"{path}: corrupt tokenizer pickle: expected 4611686018427387904 bytes in a "
+        "bytearray8, but only 2 remain"
+    )
 
 
 if __name__ == "__main__":

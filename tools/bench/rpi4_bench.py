@@ -11,7 +11,9 @@ guest instruction executed, the four vCPUs taking turns on one host thread (so t
 sum over all cores). The chat times the answer with `board_time_us`, the BCM2711 system timer,
 which QEMU derives from that virtual clock (1 MHz: 1 us = 1000 instructions), from the first
 sampled token to the last (prefill excluded), and prints `Generation: N tokens in X ms
-(Y tokens/sec)`. Y = N * 1e6 / us to two decimals, so instructions per token = 1e9 / Y (to
+(Y tokens/sec)`, after `Prompt: P tokens in X ms (Y tokens/sec)` for the prompt's prefill (fed
+in blocks: each weight read once per block), the time to the first token. Y = N * 1e6 / us
+to two decimals, so instructions per token = 1e9 / Y (to
 +-0.005/Y relative), a finer figure than X (whole milliseconds). With 4 cores the figure is the
 instructions of all four cores together (work plus the parallel-for's handshakes; cores idle in
 `wfe` yield at once and add few), not a latency. Nothing here is wall time.
@@ -39,11 +41,13 @@ from pathlib import Path
 
 from qemu import QemuError, Session, qemu_command
 
+from metalchat.fileio import runfile_or_user_path
 from metalchat.formats import container, llama2c
 
 MENU_PROMPT = "to power off: "
 CHAT_PROMPT = "\n> "
 GENERATION = re.compile(r"Generation: (\d+) tokens in (\d+) ms \(([\d.]+) tokens/sec\)")
+PROMPT = re.compile(r"Prompt: (\d+) tokens in (\d+) ms \(([\d.]+) tokens/sec\)")
 MENU_LINE = re.compile(r"^\s*(\d+)\. (\S+) \[", re.M)
 FORMAT_BYTES = {"f32": 4.0, "f16": 2.0, "q8": 1.0, "q4": 0.5}
 
@@ -66,10 +70,16 @@ class Row:
     tokens_per_s: float
     ids: str
     weights: Weights
+    prompt_tokens: int
+    prompt_tokens_per_s: float
 
     @property
     def instructions_per_token(self) -> float:
         return 1e9 / self.tokens_per_s
+
+    @property
+    def instructions_per_prompt_token(self) -> float:
+        return 1e9 / self.prompt_tokens_per_s if self.prompt_tokens_per_s > 0 else math.inf
 
 
 def _tensor_bytes(fmt: str, count: int, group_size: int) -> int:
@@ -153,12 +163,16 @@ def bench(args: argparse.Namespace, weights: dict[str, Weights]) -> list[Row]:
                 con.line(f"/cores {cores}")
                 out = con.line(args.prompt)
                 m = GENERATION.search(out)
+                p = PROMPT.search(out)
                 ids = re.search(r"^ids:(.*?)\r?$", out, re.M)
-                if not m or not ids:
-                    raise QemuError(f"no Generation/ids line in:\n{out}")
+                if not m or not p or not ids:
+                    raise QemuError(f"no Prompt/Generation/ids line in:\n{out}")
                 n, ms, rate = int(m.group(1)), int(m.group(2)), float(m.group(3))
-                rows.append(Row(name, w.fmt, cores, n, ms, rate, ids.group(1).strip(), w))
-                print(f"  {name} cores={cores}: {m.group(0)}", file=sys.stderr, flush=True)
+                row = Row(name, w.fmt, cores, n, ms, rate, ids.group(1).strip(), w,
+                          int(p.group(1)), float(p.group(3)))  # fmt: skip
+                rows.append(row)
+                print(f"  {name} cores={cores}: {p.group(0)}; {m.group(0)}", file=sys.stderr,
+                      flush=True)  # fmt: skip
             con.line("/exit", MENU_PROMPT)
         con.session.send(b"q\r")
         con.session.finish(args.timeout)
@@ -170,7 +184,8 @@ def bench(args: argparse.Namespace, weights: dict[str, Weights]) -> list[Row]:
 
 def table(rows: list[Row], args: argparse.Namespace) -> str:
     head = [
-        "model", "format", "cores", "tokens", "guest instr/token", "weight bytes/token",
+        "model", "format", "cores", "prompt", "instr/prompt token", "tokens", "guest instr/token",
+        "weight bytes/token",
         "instr/weight byte", f"pred. tok/s mem ({args.bandwidth_gbs:g} GB/s)",
         f"pred. tok/s cpu ({args.ghz:g} GHz, IPC {args.ipc:g})",
     ]  # fmt: skip
@@ -179,7 +194,8 @@ def table(rows: list[Row], args: argparse.Namespace) -> str:
         ipt = r.instructions_per_token
         b = r.weights.bytes_per_token
         lines.append([
-            r.model, r.fmt, str(r.cores), str(r.tokens), f"{ipt / 1e6:,.2f} M",
+            r.model, r.fmt, str(r.cores), str(r.prompt_tokens),
+            f"{r.instructions_per_prompt_token / 1e6:,.2f} M", str(r.tokens), f"{ipt / 1e6:,.2f} M",
             f"{b / 1e6:,.2f} MB",
             f"{ipt / b:.2f}", f"{args.bandwidth_gbs * 1e9 / b:,.1f}",
             f"{r.cores * args.ghz * 1e9 * args.ipc / ipt:,.1f}",
@@ -197,8 +213,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--kernel", type=Path, required=True, help="kernel8.img of rpi4_kernel")
-    parser.add_argument("--card", type=Path, required=True, help="SD card image")
+    # paths: the target's own (runfiles) or the user's (from the folder bazel run started in)
+    parser.add_argument(
+        "--kernel", type=runfile_or_user_path, required=True, help="kernel8.img of rpi4_kernel"
+    )
+    parser.add_argument("--card", type=runfile_or_user_path, required=True, help="SD card image")
     parser.add_argument(
         "--model",
         action="append",
@@ -219,7 +238,7 @@ def main() -> int:
     weights = {}
     for spec in args.model:
         name, _, path = spec.partition("=")
-        weights[name] = model_weights(Path(path))
+        weights[name] = model_weights(runfile_or_user_path(path))
     # QEMU's snapshot=on overlay goes to TMPDIR.
     os.environ.setdefault("TMPDIR", tempfile.gettempdir())
     print(

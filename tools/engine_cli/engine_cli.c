@@ -303,8 +303,9 @@ int main(int argc, char **argv) {
   memset(&on_ctrl_c, 0, sizeof on_ctrl_c);
   on_ctrl_c.sa_handler = on_sigint;
   sigaction(SIGINT, &on_ctrl_c, NULL);
-  em_run_hooks hooks = {o.print_ids ? NULL : stdout_putc, on_step, cancel_on_sigint, clock_us,
-                        &sink};
+  bool per_step = o.print_ids || sink.logits; /* ids or logits of every position */
+  em_run_hooks hooks = {o.print_ids ? NULL : stdout_putc, per_step ? on_step : NULL,
+                        cancel_on_sigint, clock_us, &sink};
   em_run_stats result;
   term_init(&text_out, put_stdout);
   status = em_session_complete(&s, o.prompt, o.steps, &hooks, &result);
@@ -326,6 +327,12 @@ int main(int argc, char **argv) {
   }
   int positions = result.n_forward;
   uint64_t elapsed_us = result.prefill_us + result.decode_us;
+  if (result.prefill_us > 0 && result.decode_us > 0)
+    fprintf(
+        stderr,
+        "prompt: %d tokens in %.3f s (%.1f tok/s); generated: %d tokens in %.3f s (%.1f tok/s)\n",
+        result.n_prompt, result.prefill_us / 1e6, result.n_prompt / (result.prefill_us / 1e6),
+        result.n_generated, result.decode_us / 1e6, result.n_generated / (result.decode_us / 1e6));
   if (elapsed_us > 0 && positions > 0)
     fprintf(stderr, "achieved tok/s: %.1f (%d positions in %.3f s)\n",
             positions / (elapsed_us / 1e6), positions, elapsed_us / 1e6);

@@ -77,7 +77,7 @@ def test_does_not_fit_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[
     model, tok = _inputs(tmp_path, big, version=0)
     argv = ["llama2c", str(model), "--tokenizer", str(tok), "--format", "f32",
             "-o", str(tmp_path / "m.mcm"), "--board", "rp2350", "--name", "big"]  # fmt: skip
-    assert run(main, argv) == 1
+    assert run(main, argv) == 2
     err = capsys.readouterr().err
     assert err.startswith(
         f"error: {model}: model big (f32, 42.02 MiB of weights) does not fit rp2350 "
@@ -90,11 +90,11 @@ def test_does_not_fit_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[
 def test_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     model, tok = _inputs(tmp_path)
     base = ["llama2c", str(model), "--tokenizer", str(tok), "-o", str(tmp_path / "m.mcm")]
-    assert run(main, [*base, "--format", "q8", "--group-size", "48"]) == 1
+    assert run(main, [*base, "--format", "q8", "--group-size", "48"]) == 2
     assert "group size 48 does not divide the row length 64" in capsys.readouterr().err
     (tmp_path / "short.bin").write_bytes(tokenizer_bin(100))
     bad_tok = ["llama2c", str(model), "--tokenizer", str(tmp_path / "short.bin")]
-    assert run(main, [*bad_tok, "--format", "f16", "-o", str(tmp_path / "m.mcm")]) == 1
+    assert run(main, [*bad_tok, "--format", "f16", "-o", str(tmp_path / "m.mcm")]) == 2
     assert capsys.readouterr().err.startswith(f"error: {tmp_path / 'short.bin'}: truncated")
 
 
@@ -175,12 +175,12 @@ def test_manifest_drives_export(tmp_path: Path, capsys: pytest.CaptureFixture[st
         else:
             assert (t.fmt, t.group_size) == ("q4", 32), name
     # one that does not is refused
-    assert run(main, [*base, "--format", "q8", "-o", str(tmp_path / "x.mcm")]) == 1
+    assert run(main, [*base, "--format", "q8", "-o", str(tmp_path / "x.mcm")]) == 2
     err = capsys.readouterr().err
     assert err == f"error: {spec}: --format q8 conflicts with the manifest's export.format q4\n"
     # the wrong subcommand for the architecture
     nano = ["nanochat", str(tmp_path), "--manifest", str(spec), "-o", str(tmp_path / "x.mcm")]
-    assert run(main, nano) == 1
+    assert run(main, nano) == 2
     assert "architecture is LLAMA, but `export nanochat` makes NANOCHAT" in capsys.readouterr().err
     assert not (tmp_path / "x.mcm").exists()
 
@@ -193,7 +193,7 @@ def test_manifest_dims_disagree_is_one_line(
     spec = _manifest(tmp_path / "m.textproto", wrong, format=manifest.pb.F32)
     argv = ["llama2c", str(model), "--tokenizer", str(tok), "--manifest", str(spec),
             "-o", str(tmp_path / "m.mcm")]  # fmt: skip
-    assert run(main, argv) == 1
+    assert run(main, argv) == 2
     err = capsys.readouterr().err
     assert err == f"error: {spec}: llama.hidden_dim 256 differs from the checkpoint's 128\n"
     assert not (tmp_path / "m.mcm").exists()

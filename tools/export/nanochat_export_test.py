@@ -81,7 +81,7 @@ def test_manifest_drives_export(tmp_path: Path, capsys: pytest.CaptureFixture[st
     wrong = tmp_path / "wrong.textproto"
     wrong.write_text(text.replace("n_embd: 128", "n_embd: 256"))
     argv = ["nanochat", str(CKPT), "--manifest", str(wrong), "-o", str(tmp_path / "x.mcm")]
-    assert run(main, [*argv, "--quiet"]) == 1
+    assert run(main, [*argv, "--quiet"]) == 2
     err = capsys.readouterr().err
     assert err == f"error: {wrong}: nanochat.n_embd 256 differs from the checkpoint's 128\n"
     assert not (tmp_path / "x.mcm").exists()

@@ -34,7 +34,7 @@ def test_v2_file_plans_q8(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
 def test_require_fails_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # 16 MB of f32 weights plus an 8 MB KV cache: too big for the RP2350 in every mode
     path = _model(tmp_path, LlamaConfig(512, 1024, 4, 8, 8, 1024, 512))
-    assert run(main, [str(path), "--board", "rp2350", "--require"]) == 1
+    assert run(main, [str(path), "--board", "rp2350", "--require"]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {path}: model does not fit rp2350") and err.count("\n") == 1
 
@@ -42,7 +42,7 @@ def test_require_fails_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixtu
 def test_bad_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "x.bin"
     path.write_bytes(b"not a model, clearly not a model")
-    assert run(main, [str(path)]) == 1
+    assert run(main, [str(path)]) == 2
     assert capsys.readouterr().err.startswith(f"error: {path}: not a llama2.c model")
 
 
@@ -56,7 +56,7 @@ def test_paper_tables(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert f"{fp32:,}" in out and f"{fp32 // 4 * 17 // 16:,}" in out
     assert run(main, [str(path), "--paper", "--json"]) == 0
     assert '"figure3"' in capsys.readouterr().out
-    assert run(main, [str(path), "--paper", "--require"]) == 1
+    assert run(main, [str(path), "--paper", "--require"]) == 2
     assert "--paper takes neither" in capsys.readouterr().err
 
 

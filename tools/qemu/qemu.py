@@ -198,12 +198,16 @@ def relay(command: list[str], idle_exit_s: float) -> int:
 
 
 def main() -> int:
+    from metalchat.fileio import runfile_or_user_path  # the CLI only: the library needs none
+
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--system", required=True, help="QEMU system: aarch64 or arm")
     parser.add_argument("--machine", required=True, help="QEMU machine, e.g. raspi4b")
-    parser.add_argument("--kernel", type=Path, required=True, help="image or ELF for -kernel")
+    parser.add_argument(
+        "--kernel", type=runfile_or_user_path, required=True, help="image or ELF for -kernel"
+    )
     parser.add_argument(
         "--idle-exit",
         type=float,

@@ -19,19 +19,19 @@ from pathlib import Path
 
 from metalchat import sdcard
 from metalchat.cli import run
-from metalchat.errors import MetalchatError
-from metalchat.fileio import atomic_write, read_bytes
+from metalchat.fileio import Outputs, atomic_write, read_bytes, user_path
 
 
-def _pair(text: str) -> tuple[str, str]:
+def _pair(text: str) -> tuple[str, Path]:
     dest, sep, src = text.partition("=")
     if not sep or not dest or not src:
         raise argparse.ArgumentTypeError(f"expected CARD_PATH=FILE, got {text!r}")
-    return dest, src
+    return dest, user_path(src)
 
 
 def _card(args: argparse.Namespace) -> int:
     files = dict(args.file)
+    Outputs([*files.values(), *([args.bundle] if args.bundle else [])]).check(args.output)
     if args.board:
         for dest, source in files.items():
             if Path(dest).name in ("model.bin", "model.mcm"):
@@ -39,7 +39,7 @@ def _card(args: argparse.Namespace) -> int:
     bundle_name = None
     with tempfile.TemporaryDirectory() as tmp:
         if args.bundle:
-            bundle_name = Path(args.bundle).name
+            bundle_name = args.bundle.name
             files[bundle_name] = args.bundle
         config = Path(tmp) / "config.txt"
         config.write_text(sdcard.config_txt(bundle=bundle_name))
@@ -51,11 +51,11 @@ def _card(args: argparse.Namespace) -> int:
 
 def _bundle(args: argparse.Namespace) -> int:
     chat_txt = read_bytes(args.chat_txt) if args.chat_txt else None
-    name = args.name or Path(args.model).resolve().parent.name
+    name = args.name or args.model.resolve().parent.name
     data = sdcard.bundle_bytes(
         read_bytes(args.model), read_bytes(args.tokenizer), name, sdcard.read_template(chat_txt)
     )
-    atomic_write(args.output, data)
+    atomic_write(args.output, data, [args.model, args.tokenizer, args.chat_txt or args.model])
     print(f"{args.output}: bundle {name!r}, {len(data)} bytes")
     return 0
 
@@ -72,11 +72,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     card = sub.add_parser("card", help="a FAT32 card image with config.txt and the given files")
-    card.add_argument("-o", "--output", required=True)
+    card.add_argument("-o", "--output", required=True, type=user_path)
     card.add_argument(
         "--file", type=_pair, action="append", default=[], help="CARD_PATH=FILE (repeatable)"
     )
-    card.add_argument("--bundle", help="a RAM bundle to put on the card and load at boot")
+    card.add_argument(
+        "--bundle", type=user_path, help="a RAM bundle to put on the card and load at boot"
+    )
     card.add_argument("--size-mib", type=int, help="card size (power of two, >= 64)")
     card.add_argument(
         "--board",
@@ -85,24 +87,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     card.set_defaults(run=_card)
 
     bundle = sub.add_parser("bundle", help="a RAM bundle (model + tokenizer) for initramfs")
-    bundle.add_argument("-o", "--output", required=True)
-    bundle.add_argument("--model", required=True, help="model.bin")
-    bundle.add_argument("--tokenizer", required=True, help="tokenizer.bin")
-    bundle.add_argument("--chat-txt", help="the model folder's chat.txt (prompt template)")
+    bundle.add_argument("-o", "--output", required=True, type=user_path)
+    bundle.add_argument("--model", type=user_path, required=True, help="model.bin")
+    bundle.add_argument("--tokenizer", type=user_path, required=True, help="tokenizer.bin")
+    bundle.add_argument(
+        "--chat-txt", type=user_path, help="the model folder's chat.txt (prompt template)"
+    )
     bundle.add_argument("--name", help="name shown at boot (default: the model's folder)")
     bundle.set_defaults(run=_bundle)
 
     firmware = sub.add_parser("add-firmware", help="copy a card, adding the Pi 4 firmware")
-    firmware.add_argument("card")
-    firmware.add_argument("--firmware", required=True, help="raspberrypi/firmware's boot/")
-    firmware.add_argument("-o", "--output", required=True)
+    firmware.add_argument("card", type=user_path)
+    firmware.add_argument(
+        "--firmware", type=user_path, required=True, help="raspberrypi/firmware's boot/"
+    )
+    firmware.add_argument("-o", "--output", required=True, type=user_path)
     firmware.set_defaults(run=_add_firmware)
 
     args = parser.parse_args(argv)
-    try:
-        return args.run(args)
-    except OSError as exc:
-        raise MetalchatError(str(exc)) from exc
+    return args.run(args)
 
 
 if __name__ == "__main__":

@@ -84,7 +84,7 @@ def test_training_without_torch_says_how(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(corpus, "read_kjv", lambda path: SAMPLE)
-    assert run(cli.main, ["llama", "--out", str(tmp_path / "m")]) == 1
+    assert run(cli.main, ["llama", "--out", str(tmp_path / "m")]) == 2
     assert "--config=torch" in capsys.readouterr().err
 
 

@@ -51,19 +51,19 @@ def test_raw_binary_with_base(tmp_path: Path) -> None:
 def test_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.uf2"
     bad.write_bytes(b"\x00" * 700)
-    assert _run("check", str(bad)) == 1
+    assert _run("check", str(bad)) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert err.startswith(f"error: {bad}: file is 700 bytes, not a multiple of 512")
 
     raw = tmp_path / "x.bin"
     raw.write_bytes(b"1234")
-    assert _run("convert", str(raw), "-o", str(tmp_path / "x.uf2")) == 1
+    assert _run("convert", str(raw), "-o", str(tmp_path / "x.uf2")) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {raw}: not an ELF file") and "--base" in err
     assert not (tmp_path / "x.uf2").exists()
 
-    assert _run("check", str(tmp_path / "missing.uf2")) == 1
+    assert _run("check", str(tmp_path / "missing.uf2")) == 2
     assert capsys.readouterr().err == f"error: {tmp_path / 'missing.uf2'}: no such file\n"
 
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from metalchat.cli import run
 from metalchat.errors import MetalchatError
-from metalchat.fileio import read_bytes
+from metalchat.fileio import read_bytes, runfile_or_user_path, user_path
 from metalchat.formats import container
 from metalchat.reference.llama import LlamaReference
 from metalchat.reference.nanochat import NanochatConfig, NanochatReference
@@ -125,16 +125,16 @@ def _default_engine_cli() -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="verify", description=__doc__.split("\n\n")[0])
-    parser.add_argument("model", help="a container (.mcm)")
-    parser.add_argument("--engine-cli", type=Path, default=None, help="host engine_cli binary")
+    parser.add_argument("model", type=user_path, help="a container (.mcm)")
+    parser.add_argument(
+        "--engine-cli", type=runfile_or_user_path, default=None, help="host engine_cli binary"
+    )
     parser.add_argument("--ids", help="comma-separated prompt ids (default: random)")
     parser.add_argument("--prompt-len", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tolerance", type=float, default=1e-4)
     args = parser.parse_args(argv)
-    path = Path(args.model)
-    if not path.is_absolute() and "BUILD_WORKING_DIRECTORY" in os.environ:
-        path = Path(os.environ["BUILD_WORKING_DIRECTORY"]) / path
+    path: Path = args.model
     ids = [int(x) for x in args.ids.split(",")] if args.ids else None
     result = compare(
         path, args.engine_cli or _default_engine_cli(), ids, prompt_len=args.prompt_len,

@@ -15,7 +15,7 @@ from metalchat import export, manifest, planner, quant
 from metalchat.cli import run
 from metalchat.config import MATRIX_TENSORS
 from metalchat.errors import MetalchatError
-from metalchat.fileio import atomic_write, read_bytes
+from metalchat.fileio import Outputs, read_bytes, user_path
 from metalchat.formats import container, llama2c
 from metalchat.manifest import ModelManifest, pb
 
@@ -62,7 +62,7 @@ def _ratio(text: str) -> float:
 
 
 def _model_options(parser: argparse.ArgumentParser, *, manifest_driven: bool) -> None:
-    parser.add_argument("model", type=Path, help="llama2.c model .bin (v0, v1 or v2)")
+    parser.add_argument("model", type=user_path, help="llama2.c model .bin (v0, v1 or v2)")
     parser.add_argument(
         "--format",
         choices=quant.FORMATS,
@@ -95,8 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     conv = sub.add_parser("llama2c", help="llama2.c .bin + tokenizer.bin to a container")
     _model_options(conv, manifest_driven=True)
     _manifest_option(conv)
-    conv.add_argument("--tokenizer", type=Path, required=True, help="llama2.c tokenizer.bin")
-    conv.add_argument("-o", "--output", type=Path, required=True, help="container (.mcm)")
+    conv.add_argument("--tokenizer", type=user_path, required=True, help="llama2.c tokenizer.bin")
+    conv.add_argument("-o", "--output", type=user_path, required=True, help="container (.mcm)")
     conv.add_argument("--name", default=None, help="model name (default: the model file's stem)")
     conv.add_argument(
         "--chat-template", choices=sorted(export.CHAT_TEMPLATES), help="default: none"
@@ -108,11 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="fail unless the model fits this board (the memory planner's check)",
     )
     conv.add_argument(
-        "--manifest-out", type=Path, default=None, help="also write the manifest as .textproto"
+        "--manifest-out", type=user_path, default=None, help="also write the manifest as .textproto"
     )
     conv.add_argument(
         "--inferpi",
-        type=Path,
+        type=user_path,
         default=None,
         metavar="OUTDIR",
         help="also write InferPi's model.bin (float16) and tokenizer.bin into OUTDIR",
@@ -120,11 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
     conv.add_argument("--quiet", action="store_true", help="print nothing but errors")
     nano = sub.add_parser("nanochat", help="nanochat checkpoint + tokenizer.pkl to a container")
     nano.add_argument(
-        "checkpoint", type=Path, help="folder holding model_<step>.pt, meta_<step>.json"
+        "checkpoint", type=user_path, help="folder holding model_<step>.pt, meta_<step>.json"
     )
     nano.add_argument(
         "--tokenizer",
-        type=Path,
+        type=user_path,
         default=None,
         help="tokenizer.pkl or its folder (default: CHECKPOINT/tokenizer.pkl)",
     )
@@ -132,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     nano.add_argument("--format", choices=quant.FORMATS, help="matrix format (default f32)")
     nano.add_argument("--group-size", type=int, help="q8/q4 values per scale (default 64)")
     _manifest_option(nano)
-    nano.add_argument("-o", "--output", type=Path, required=True, help="container (.mcm)")
+    nano.add_argument("-o", "--output", type=user_path, required=True, help="container (.mcm)")
     nano.add_argument("--name", default=None, help="model name (default: the folder's name)")
     nano.add_argument(
         "--chat-template",
@@ -140,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="none (plain continuation, for base models; the default) or nanochat",
     )
     nano.add_argument(
-        "--manifest-out", type=Path, default=None, help="also write the manifest as .textproto"
+        "--manifest-out", type=user_path, default=None, help="also write the manifest as .textproto"
     )
     nano.add_argument("--quiet", action="store_true", help="print nothing but errors")
     quantize = sub.add_parser("quantize", help="print the quantization error report")
@@ -151,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _manifest_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--manifest",
-        type=Path,
+        type=user_path,
         default=None,
         metavar="FILE",
         help="model manifest (.textproto) giving name, chat template, format, group size; "
@@ -228,16 +228,39 @@ def _print_report(report: list[quant.TensorError], sparsity: dict[str, float]) -
         print(f"pruned (zeros now): {parts}")
 
 
-def _write_manifest(path: Path, output: Path, data: bytes) -> None:
-    written = container.parse(data, output).manifest
-    written.weights_file = output.name
-    written.weights_size = len(data)
-    written.weights_sha256 = hashlib.sha256(data).hexdigest()
-    atomic_write(path, manifest.to_text(written).encode("utf-8"))
+def _outputs(args: argparse.Namespace, inputs: list[Path | None]) -> Outputs:
+    """Every output of an export, checked before any work (inputs are never overwritten)."""
+    out = Outputs(p for p in inputs if p is not None)
+    out.check(args.output)
+    if args.manifest_out:
+        out.check(args.manifest_out)
+    if getattr(args, "inferpi", None):
+        if not args.inferpi.is_dir():
+            raise MetalchatError("no such folder", args.inferpi)
+        out.check(args.inferpi / "model.bin")
+        out.check(args.inferpi / "tokenizer.bin")
+    return out
+
+
+def _write_container(
+    out: Outputs, args: argparse.Namespace, model_container: container.ContainerModel
+) -> bytes:
+    """Stage the container (and the --manifest-out manifest describing it); returns its bytes."""
+    data = container.checked_bytes(model_container, args.output)
+    out.write(args.output, data)
+    if args.manifest_out:
+        written = container.parse(data, args.output).manifest
+        written.weights_file = args.output.name
+        written.weights_size = len(data)
+        written.weights_sha256 = hashlib.sha256(data).hexdigest()
+        out.write(args.manifest_out, manifest.to_text(written).encode("utf-8"))
+    return data
 
 
 def _nanochat(args: argparse.Namespace) -> int:
     wanted = _apply_manifest(args, pb.NANOCHAT)
+    tokenizer = args.tokenizer or args.checkpoint / "tokenizer.pkl"
+    outputs = _outputs(args, [args.checkpoint, tokenizer, args.manifest])
     model_container, report = export.nanochat_checkpoint_container(
         args.checkpoint,
         args.tokenizer,
@@ -249,9 +272,8 @@ def _nanochat(args: argparse.Namespace) -> int:
         progress=False if args.quiet else None,
     )
     _check_source(wanted, args.manifest, model_container.manifest)
-    data = container.write_container(args.output, model_container)
-    if args.manifest_out:
-        _write_manifest(args.manifest_out, args.output, data)
+    with outputs:
+        data = _write_container(outputs, args, model_container)
     if not args.quiet:
         _print_report(report, {})
         print(
@@ -266,6 +288,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "nanochat":
         return _nanochat(args)
     wanted = _apply_manifest(args, pb.LLAMA) if args.command == "llama2c" else None
+    if args.command == "llama2c":
+        outputs = _outputs(args, [args.model, args.tokenizer, args.manifest])
     model, weights, sparsity = _load(args)
     config = model.config
     if wanted is not None:  # llama2.c files do not record these; the manifest does
@@ -323,14 +347,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     except MetalchatError as exc:
         raise exc.with_path(args.model) from None
-    data = container.write_container(args.output, model_container)
-    if args.manifest_out:
-        _write_manifest(args.manifest_out, args.output, data)
-    if args.inferpi:
-        if not args.inferpi.is_dir():
-            raise MetalchatError("no such directory", args.inferpi)
-        atomic_write(args.inferpi / "model.bin", export.inferpi_model(config, weights))
-        atomic_write(args.inferpi / "tokenizer.bin", tokenizer_bytes)
+    with outputs:
+        data = _write_container(outputs, args, model_container)
+        if args.inferpi:
+            outputs.write(args.inferpi / "model.bin", export.inferpi_model(config, weights))
+            outputs.write(args.inferpi / "tokenizer.bin", tokenizer_bytes)
     if not args.quiet:
         _print_report(report, sparsity)
         fit = f"; {verdict} {args.board}" if verdict else ""

@@ -11,6 +11,7 @@ from metalchat import planner
 from metalchat.cli import run
 from metalchat.config import LlamaConfig
 from metalchat.errors import MetalchatError
+from metalchat.fileio import user_path
 
 DESCRIPTION = """\
 Print a model's memory table (bytes per tensor of one layer, the global tensors, KV cache,
@@ -59,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("model", type=Path, help="llama2.c .bin or manifest .textproto")
+    parser.add_argument("model", type=user_path, help="llama2.c .bin or manifest .textproto")
     parser.add_argument(
         "--format",
         choices=planner.FORMATS,
@@ -82,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--require",
         action="store_true",
-        help="fail (exit 1) unless the model fits every --board given",
+        help="fail (exit 2) unless the model fits every --board given",
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument(

@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from metalchat import testmodels
 from metalchat.cli import run
 from metalchat.config import LlamaConfig
-from metalchat.fileio import atomic_write
+from metalchat.fileio import Outputs, atomic_write, user_path
 
 DESCRIPTION = """\
 Write random test models from a seed: build-time test data, never committed. The same
@@ -53,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     spec.add_argument("--group-size", type=int, default=0, help="q8/q4/v2 groups (v2: 0 = 64)")
     spec.add_argument("--seed", type=int, default=1)
-    spec.add_argument("-o", "--output", type=Path, required=True, help="file to write")
+    spec.add_argument("-o", "--output", type=user_path, required=True, help="file to write")
 
     l2c = commands.add_parser("llama2c", help="a llama2.c model.bin + tokenizer.bin")
     l2c.add_argument("--seed", type=int, default=0)
@@ -71,10 +70,10 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="word-piece tokenizer, byte tokens scaled down: greedy answers are words",
     )
-    l2c.add_argument("--chat-txt", type=Path, help="also write a model folder's chat.txt here")
+    l2c.add_argument("--chat-txt", type=user_path, help="also write a model folder's chat.txt here")
     l2c.add_argument("--template", choices=("plain", "alpaca"), default="plain")
-    l2c.add_argument("model", type=Path, help="model.bin to write")
-    l2c.add_argument("tokenizer", type=Path, help="tokenizer.bin to write")
+    l2c.add_argument("model", type=user_path, help="model.bin to write")
+    l2c.add_argument("tokenizer", type=user_path, help="tokenizer.bin to write")
     return parser
 
 
@@ -95,9 +94,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         outputs = [(args.model, model), (args.tokenizer, tokenizer)]
         if args.chat_txt is not None:
             outputs.append((args.chat_txt, f"template={args.template}\n".encode()))
-        for path, data in outputs:
+        for path, _ in outputs:
             path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(path, data)
+        with Outputs() as out:
+            for path, data in outputs:
+                out.write(path, data)
         return 0
     raise AssertionError(args.command)
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from metalchat import uf2
 from metalchat.cli import run
 from metalchat.errors import MetalchatError
-from metalchat.fileio import atomic_write, read_bytes
+from metalchat.fileio import Outputs, atomic_write, read_bytes, user_path
 
 DESCRIPTION = """\
 Make and check UF2 files, the format the RP2040/RP2350 boot ROM accepts when a file is
@@ -60,8 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    conv.add_argument("input", type=Path, help="ELF32 file, or raw binary (then --base is needed)")
-    conv.add_argument("-o", "--output", type=Path, required=True, help="UF2 file to write")
+    conv.add_argument(
+        "input", type=user_path, help="ELF32 file, or raw binary (then --base is needed)"
+    )
+    conv.add_argument("-o", "--output", type=user_path, required=True, help="UF2 file to write")
     conv.add_argument(
         "--base",
         type=_int,
@@ -91,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Validate a UF2 file and print what it writes where. "
         "Exit status 1 and one 'error:' line if it is malformed.",
     )
-    check.add_argument("input", type=Path, help="UF2 file")
+    check.add_argument("input", type=user_path, help="UF2 file")
     check.add_argument(
         "--family", default=None, help="also require blocks of this family (name or number)"
     )
@@ -103,8 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write the memory image a UF2 file loads as a raw "
         "binary; prints its base address.",
     )
-    unpack.add_argument("input", type=Path, help="UF2 file")
-    unpack.add_argument("-o", "--output", type=Path, required=True, help="binary file to write")
+    unpack.add_argument("input", type=user_path, help="UF2 file")
+    unpack.add_argument(
+        "-o", "--output", type=user_path, required=True, help="binary file to write"
+    )
     unpack.add_argument("--family", default=None, help="which family's blocks (if several)")
     unpack.add_argument("--fill", type=_int, default=0, help="byte for gaps (default 0)")
 
@@ -118,13 +121,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         for family in uf2.FAMILIES:
             print(f"{family.name:<14} {family.family_id:#010x}  {family.description}")
         return 0
+    if args.command in ("convert", "unpack"):
+        Outputs([args.input]).check(args.output)  # fail before any work
     data = read_bytes(args.input)
     if args.command == "convert":
         out = uf2.convert(
             data, base=args.base, family=args.family, abs_block=args.e10_block, path=args.input
         )
         summary = uf2.check_uf2(out, args.output)  # never write a file we would reject
-        atomic_write(args.output, out)
+        atomic_write(args.output, out, [args.input])
         fam = summary.families[0]
         spans = ", ".join(f"{a:#010x}-{b:#010x}" for a, b in fam.ranges)
         print(f"{args.output}: {summary.blocks} blocks, family {fam.name}, {spans}")
@@ -145,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             base, image = uf2.to_binary(blocks, family=args.family, fill=args.fill)
         except MetalchatError as exc:
             raise exc.with_path(args.input) from None
-        atomic_write(args.output, image)
+        atomic_write(args.output, image, [args.input])
         print(f"{args.output}: {len(image)} bytes, load address {base:#010x}")
         return 0
     raise AssertionError(args.command)

@@ -15,6 +15,7 @@ import itertools
 import math
 import struct
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -349,14 +350,24 @@ def serialize(model: ContainerModel) -> bytes:
     return bytes(out)
 
 
-def write_container(path: str | Path, model: ContainerModel) -> bytes:
-    """Write ``model`` atomically to ``path`` after reading it back; returns the bytes."""
+def checked_bytes(model: ContainerModel, path: str | Path | None = None) -> bytes:
+    """The container's bytes, read back by :func:`parse` first: never write a file the reader
+    would reject (errors name ``path``, the file it is meant for)."""
     try:
         data = serialize(model)
-        parse(data)  # never write a file the reader would reject
+        parse(data)
     except MetalchatError as exc:
-        raise exc.with_path(path) from None
-    atomic_write(path, data)
+        raise exc.with_path(path) if path is not None else exc from None
+    return data
+
+
+def write_container(
+    path: str | Path, model: ContainerModel, inputs: Iterable[str | Path] = ()
+) -> bytes:
+    """Write ``model`` atomically to ``path`` (never over one of ``inputs``); returns the
+    bytes."""
+    data = checked_bytes(model, path)
+    atomic_write(path, data, inputs)
     return data
 
 

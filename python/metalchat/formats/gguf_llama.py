@@ -31,6 +31,8 @@ llama2.c's ``tokenizer.py`` does: ``▁`` -> space, BOS/EOS as ``\\n<s>\\n``/``\
 
 from __future__ import annotations
 
+import math
+import numbers
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +96,24 @@ def _field(reader: gguf.GGUFReader, key: str, path: Path, default: Any = _REQUIR
         if default is _REQUIRED:
             raise MetalchatError(f"metadata {key} is missing", path)
         return default
-    return field.contents()
+    try:
+        return field.contents()
+    except (ValueError, IndexError, TypeError, OverflowError) as exc:  # e.g. not UTF-8
+        raise MetalchatError(f"metadata {key} is malformed: {exc}", path) from None
+
+
+def _int_field(reader: gguf.GGUFReader, key: str, path: Path, default: Any = _REQUIRED) -> int:
+    value = _field(reader, key, path, default)
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise MetalchatError(f"metadata {key} is {value!r}, expected an integer", path)
+    return int(value)
+
+
+def _float_field(reader: gguf.GGUFReader, key: str, path: Path, default: Any = _REQUIRED) -> float:
+    value = _field(reader, key, path, default)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise MetalchatError(f"metadata {key} is {value!r}, expected a finite number", path)
+    return float(value)
 
 
 def tensor_array(tensor: Any, path: str | Path) -> np.ndarray:
@@ -133,24 +152,27 @@ def read_config(reader: gguf.GGUFReader, path: str | Path) -> LlamaConfig:
     tensors = {t.name: t for t in reader.tensors}
     if "token_embd.weight" not in tensors:
         raise MetalchatError("tensor token_embd.weight is missing", source)
-    heads = int(_field(reader, "llama.attention.head_count", source))
+    heads = _int_field(reader, "llama.attention.head_count", source)
+    embedding_shape = tensors["token_embd.weight"].shape
     config = LlamaConfig(
-        dim=int(_field(reader, "llama.embedding_length", source)),
-        hidden_dim=int(_field(reader, "llama.feed_forward_length", source)),
-        n_layers=int(_field(reader, "llama.block_count", source)),
+        dim=_int_field(reader, "llama.embedding_length", source),
+        hidden_dim=_int_field(reader, "llama.feed_forward_length", source),
+        n_layers=_int_field(reader, "llama.block_count", source),
         n_heads=heads,
-        n_kv_heads=int(_field(reader, "llama.attention.head_count_kv", source, heads)),
-        vocab_size=int(tensors["token_embd.weight"].shape[-1]),
-        seq_len=int(_field(reader, "llama.context_length", source)),
+        n_kv_heads=_int_field(reader, "llama.attention.head_count_kv", source, heads),
+        vocab_size=int(embedding_shape[-1]) if len(embedding_shape) else 0,
+        seq_len=_int_field(reader, "llama.context_length", source),
         shared_classifier="output.weight" not in tensors,
-        rope_theta=_f32_value(_field(reader, "llama.rope.freq_base", source, 10000.0)),
-        norm_eps=_f32_value(_field(reader, "llama.attention.layer_norm_rms_epsilon", source)),
+        rope_theta=_f32_value(_float_field(reader, "llama.rope.freq_base", source, 10000.0)),
+        norm_eps=_f32_value(_float_field(reader, "llama.attention.layer_norm_rms_epsilon", source)),
     )
     try:
         config.validate()
+        # Q4_0, the smallest type read, takes 18 bytes per 32 values
+        config.require_bytes(source.stat().st_size, 18 / 32, "the file")
     except MetalchatError as exc:
         raise exc.with_path(source) from None
-    rope_dims = int(_field(reader, "llama.rope.dimension_count", source, config.head_size))
+    rope_dims = _int_field(reader, "llama.rope.dimension_count", source, config.head_size)
     if rope_dims != config.head_size:
         raise MetalchatError(
             f"llama.rope.dimension_count {rope_dims} is not the head size {config.head_size} "
@@ -169,7 +191,7 @@ def read_model(path: str | Path) -> Llama2cModel:
     shapes = config.tensor_shapes()
     used: set[str] = set()
 
-    def load(name: str, shape: tuple[int, ...]) -> np.ndarray:
+    def check(name: str, shape: tuple[int, ...]) -> Any:
         if name not in tensors:
             raise MetalchatError(f"tensor {name} is missing", source)
         got = tuple(int(n) for n in reversed(tensors[name].shape))
@@ -177,8 +199,18 @@ def read_model(path: str | Path) -> Llama2cModel:
             raise MetalchatError(
                 f"tensor {name} has shape {list(got)}, the metadata implies {list(shape)}", source
             )
+        return tensors[name]
+
+    for name, gguf_name in _GLOBAL_TENSORS.items():  # all present before allocating
+        if name in shapes:
+            check(f"{gguf_name}.weight", shapes[name])
+    for name, gguf_name in _LAYER_TENSORS.items():
+        for layer in range(config.n_layers):
+            check(f"blk.{layer}.{gguf_name}.weight", shapes[name][1:])
+
+    def load(name: str, shape: tuple[int, ...]) -> np.ndarray:
         used.add(name)
-        return tensor_array(tensors[name], source).reshape(shape)
+        return tensor_array(check(name, shape), source).reshape(shape)
 
     weights: dict[str, np.ndarray] = {}
     for name, gguf_name in _GLOBAL_TENSORS.items():
@@ -207,11 +239,17 @@ def read_tokenizer(path: str | Path) -> Llama2cTokenizer:
             source,
         )
     pieces = _field(reader, "tokenizer.ggml.tokens", source)
+    if not isinstance(pieces, list) or not pieces or not all(isinstance(p, str) for p in pieces):
+        raise MetalchatError("tokenizer.ggml.tokens is not a non-empty list of strings", source)
     scores = _field(reader, "tokenizer.ggml.scores", source, [0.0] * len(pieces))
+    if not isinstance(scores, list) or not all(
+        isinstance(x, numbers.Real) and math.isfinite(x) for x in scores
+    ):
+        raise MetalchatError("tokenizer.ggml.scores is not a list of finite numbers", source)
     if len(scores) != len(pieces):
         raise MetalchatError(f"{len(pieces)} tokens but {len(scores)} scores", source)
-    bos = _field(reader, "tokenizer.ggml.bos_token_id", source, -1)
-    eos = _field(reader, "tokenizer.ggml.eos_token_id", source, -1)
+    bos = _int_field(reader, "tokenizer.ggml.bos_token_id", source, -1)
+    eos = _int_field(reader, "tokenizer.ggml.eos_token_id", source, -1)
     tokens = []
     for i, piece in enumerate(pieces):
         text = "\n<s>\n" if i == bos else "\n</s>\n" if i == eos else piece.replace("\u2581", " ")

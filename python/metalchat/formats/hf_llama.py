@@ -25,7 +25,6 @@ inverse (llama2.c ``export.py``'s ``permute_reverse``) is, per head, row
 
 from __future__ import annotations
 
-import json
 import math
 import struct
 from pathlib import Path
@@ -35,7 +34,7 @@ import numpy as np
 
 from metalchat.config import LlamaConfig
 from metalchat.errors import MetalchatError
-from metalchat.fileio import read_bytes
+from metalchat.fileio import parse_json_object, read_bytes, read_json_object
 from metalchat.formats import tokenizer_json
 from metalchat.formats.llama2c import Llama2cModel, Llama2cTokenizer
 
@@ -92,12 +91,7 @@ class SafetensorsFile:
             raise MetalchatError("no such file", self.path) from None
         except OSError as exc:
             raise MetalchatError(f"cannot read: {exc.strerror}", self.path) from None
-        try:
-            header = json.loads(header_bytes)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise MetalchatError(f"corrupt safetensors header: {exc}", self.path) from None
-        if not isinstance(header, dict):
-            raise MetalchatError("corrupt safetensors header: not a JSON object", self.path)
+        header = parse_json_object(header_bytes, self.path, "corrupt safetensors header")
         header.pop("__metadata__", None)
         self.data_start = 8 + length
         self.data_size = size - self.data_start
@@ -108,10 +102,17 @@ class SafetensorsFile:
     def _check(self, name: str, entry: Any) -> tuple[np.dtype, tuple[int, ...], int]:
         try:
             dtype_name, shape, (begin, end) = entry["dtype"], entry["shape"], entry["data_offsets"]
-            shape = tuple(int(n) for n in shape)
+            if not (
+                isinstance(dtype_name, str)
+                and isinstance(shape, list)
+                and all(_is_int(n) for n in (*shape, begin, end))
+            ):
+                raise TypeError
+            shape = tuple(shape)
         except (KeyError, TypeError, ValueError):
             raise MetalchatError(
-                f"corrupt safetensors header: entry {name!r} lacks dtype, shape or data_offsets",
+                f"corrupt safetensors header: entry {name!r} needs a dtype string, a shape and "
+                "data_offsets of integers",
                 self.path,
             ) from None
         if dtype_name not in _DTYPES:
@@ -146,6 +147,10 @@ class SafetensorsFile:
         return array.astype(np.float32)
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def open_weights(directory: Path) -> dict[str, SafetensorsFile]:
     """Tensor name -> the safetensors file holding it (one file, or the index's shards)."""
     single, index = directory / "model.safetensors", directory / "model.safetensors.index.json"
@@ -158,15 +163,17 @@ def open_weights(directory: Path) -> dict[str, SafetensorsFile]:
             "not read: convert them to safetensors)",
             directory,
         )
-    try:
-        weight_map = json.loads(read_bytes(index))["weight_map"]
-        if not isinstance(weight_map, dict):
-            raise TypeError
-    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError):
-        raise MetalchatError("not a JSON object with a weight_map", index) from None
+    weight_map = read_json_object(index).get("weight_map")
+    if not isinstance(weight_map, dict):
+        raise MetalchatError("not a JSON object with a weight_map object", index)
     shards: dict[str, SafetensorsFile] = {}
     files: dict[str, SafetensorsFile] = {}
     for name, shard in weight_map.items():
+        if not isinstance(shard, str) or not shard or Path(shard).name != shard:
+            raise MetalchatError(
+                f"weight_map puts {name!r} in {shard!r}, which is not a file name in this folder",
+                index,
+            )
         if shard not in shards:
             shards[shard] = SafetensorsFile(directory / str(shard))
         if name not in shards[shard].entries:
@@ -181,27 +188,47 @@ def open_weights(directory: Path) -> dict[str, SafetensorsFile]:
 # config and weights
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        value = json.loads(read_bytes(path))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise MetalchatError(f"not valid JSON: {exc}", path) from None
-    if not isinstance(value, dict):
-        raise MetalchatError("is not a JSON object", path)
+def _int(hf: dict[str, Any], key: str, default: int | None = None) -> int:
+    value = hf.get(key)
+    if value is None:
+        if default is None:
+            raise MetalchatError(f"config.json lacks {key!r}")
+        return default
+    if not _is_int(value):
+        raise MetalchatError(f"{key} is {value!r}, expected an integer")
+    return int(value)
+
+
+def _float(hf: dict[str, Any], key: str, default: float) -> float:
+    value = hf.get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise MetalchatError(f"{key} is {value!r}, expected a finite number")
+    return float(value)
+
+
+def _bool(hf: dict[str, Any], key: str) -> bool:
+    value = hf.get(key, False)
+    if not isinstance(value, bool):
+        raise MetalchatError(f"{key} is {value!r}, expected true or false")
     return value
 
 
 def config_from_hf(hf: dict[str, Any], path: str | Path | None = None) -> LlamaConfig:
     """A :class:`LlamaConfig` from a Hugging Face ``config.json`` of a Llama model."""
     architectures = hf.get("architectures") or []
-    if list(architectures) != list(ARCHITECTURES):
+    if architectures != list(ARCHITECTURES):
         raise MetalchatError(
             f"architectures {architectures} is not supported: only {list(ARCHITECTURES)} "
             "(RMSNorm, RoPE, SwiGLU, no biases) imports as a llama2.c model",
             path,
         )
     # transformers >= 5 writes rope_parameters (with rope_theta); older ones rope_scaling
-    rope = hf.get("rope_parameters") or hf.get("rope_scaling") or {}
+    key = "rope_parameters" if hf.get("rope_parameters") else "rope_scaling"
+    rope = hf.get(key) or {}
+    if not isinstance(rope, dict):
+        raise MetalchatError(f"{key} is {rope!r}, expected an object (or null)", path)
     if rope.get("rope_type", rope.get("type", "default")) != "default":
         raise MetalchatError(f"RoPE scaling {rope} is not supported by llama2.c", path)
     for flag in ("attention_bias", "mlp_bias"):
@@ -210,23 +237,21 @@ def config_from_hf(hf: dict[str, Any], path: str | Path | None = None) -> LlamaC
     if hf.get("hidden_act", "silu") != "silu":
         raise MetalchatError(f"hidden_act {hf['hidden_act']!r} is not silu", path)
     try:
-        heads = int(hf["num_attention_heads"])
+        heads = _int(hf, "num_attention_heads")
         config = LlamaConfig(
-            dim=int(hf["hidden_size"]),
-            hidden_dim=int(hf["intermediate_size"]),
-            n_layers=int(hf["num_hidden_layers"]),
+            dim=_int(hf, "hidden_size"),
+            hidden_dim=_int(hf, "intermediate_size"),
+            n_layers=_int(hf, "num_hidden_layers"),
             n_heads=heads,
-            n_kv_heads=int(hf.get("num_key_value_heads") or heads),
-            vocab_size=int(hf["vocab_size"]),
-            seq_len=int(hf["max_position_embeddings"]),
-            shared_classifier=bool(hf.get("tie_word_embeddings", False)),
-            rope_theta=float(rope.get("rope_theta", hf.get("rope_theta", 10000.0))),
-            norm_eps=float(hf.get("rms_norm_eps", 1e-6)),
+            n_kv_heads=_int(hf, "num_key_value_heads", heads),
+            vocab_size=_int(hf, "vocab_size"),
+            seq_len=_int(hf, "max_position_embeddings"),
+            shared_classifier=_bool(hf, "tie_word_embeddings"),
+            rope_theta=_float(rope, "rope_theta", _float(hf, "rope_theta", 10000.0)),
+            norm_eps=_float(hf, "rms_norm_eps", 1e-6),
         )
-    except KeyError as exc:
-        raise MetalchatError(f"config.json lacks {exc.args[0]!r}", path) from None
-    except (TypeError, ValueError) as exc:
-        raise MetalchatError(f"config.json has a value of the wrong type: {exc}", path) from None
+    except MetalchatError as exc:
+        raise exc.with_path(path) from None
     head_dim = hf.get("head_dim")
     if head_dim is not None and head_dim != config.dim // heads:
         raise MetalchatError(
@@ -251,12 +276,17 @@ def hf_to_interleaved(w: np.ndarray, n_heads: int) -> np.ndarray:
 def read_model(directory: str | Path) -> Llama2cModel:
     """Read a Hugging Face Llama directory into a float32 :class:`Llama2cModel`."""
     folder = Path(directory)
-    config = config_from_hf(_read_json(folder / "config.json"), folder / "config.json")
+    config = config_from_hf(read_json_object(folder / "config.json"), folder / "config.json")
     files = open_weights(folder)
+    present = sum(st.data_size for st in {id(st): st for st in files.values()}.values())
+    try:  # every value takes at least 2 bytes (F16, BF16): check before allocating
+        config.require_bytes(present, 2, "the safetensors data")
+    except MetalchatError as exc:
+        raise exc.with_path(folder) from None
     shapes = config.tensor_shapes()
     used: set[str] = set()
 
-    def load(hf_name: str, shape: tuple[int, ...]) -> np.ndarray:
+    def check(hf_name: str, shape: tuple[int, ...]) -> SafetensorsFile:
         if hf_name not in files:
             raise MetalchatError(f"tensor {hf_name!r} is missing from the weights", folder)
         st = files[hf_name]
@@ -266,8 +296,18 @@ def read_model(directory: str | Path) -> Llama2cModel:
                 f"implies {list(shape)}",
                 st.path,
             )
+        return st
+
+    for name, hf_name in _GLOBAL_TENSORS.items():
+        if name in shapes:
+            check(hf_name, shapes[name])
+    for name, suffix in _LAYER_TENSORS.items():
+        for layer in range(config.n_layers):
+            check(f"model.layers.{layer}.{suffix}", shapes[name][1:])
+
+    def load(hf_name: str, shape: tuple[int, ...]) -> np.ndarray:
         used.add(hf_name)
-        return st.read(hf_name)
+        return check(hf_name, shape).read(hf_name)
 
     weights: dict[str, np.ndarray] = {}
     for name, hf_name in _GLOBAL_TENSORS.items():
@@ -333,7 +373,7 @@ def read_tokenizer(directory: str | Path) -> Llama2cTokenizer:
     """
     folder = Path(directory)
     if (folder / "tokenizer.json").is_file():
-        hf = _read_json(folder / "config.json") if (folder / "config.json").is_file() else {}
+        hf = read_json_object(folder / "config.json") if (folder / "config.json").is_file() else {}
         return tokenizer_json.read_tokenizer(
             folder / "tokenizer.json", bos_id=hf.get("bos_token_id"), eos_id=hf.get("eos_token_id")
         )

@@ -132,8 +132,20 @@ class Llama2cModel:
         return self.weights["wcls"]
 
 
+# InferPi's GPT-2 (nanochat) model.bin starts with "NCHT"; its layout is not published, so
+# nothing here reads it. Both byte orders are recognised, to explain the refusal either way.
+INFERPI_GPT2_MAGICS = (b"NCHT", b"THCN")
+INFERPI_GPT2_MESSAGE = (
+    'this is InferPi\'s GPT-2 (nanochat) model.bin (magic "NCHT"), whose layout is not '
+    "published, so metalchat cannot read it; export the nanochat checkpoint instead "
+    "(export nanochat CHECKPOINT_DIR -o model.mcm) and put that model.mcm in the model folder"
+)
+
+
 def detect_version(data: bytes) -> int:
     """0, 1 or 2 from a model file's first bytes."""
+    if data[:4] in INFERPI_GPT2_MAGICS:
+        raise MetalchatError(INFERPI_GPT2_MESSAGE)
     if len(data) >= 8 and struct.unpack_from("<I", data)[0] == MAGIC:
         (version,) = struct.unpack_from("<i", data, 4)
         if version not in (1, 2):

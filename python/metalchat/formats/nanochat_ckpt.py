@@ -30,9 +30,12 @@ from __future__ import annotations
 import collections
 import io
 import json
+import math
 import pickle
+import pickletools
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,6 +61,44 @@ _STORAGE_DTYPES = {
 }
 _CONFIG_FIELDS = ("sequence_len", "vocab_size", "n_layer", "n_head", "n_kv_head", "n_embd")
 _MODEL_FILE = re.compile(r"model_(\d+)\.pt")
+
+
+# What a malformed pickle or zip entry raises (the unpicklers only build plain containers
+# and the numpy arrays above, so these come from the bytes, not from metalchat);
+# RecursionError: nesting deeper than Python's stack; OSError: a zip header's offset that
+# points outside the file.
+_PICKLE_ERRORS = (
+    OSError,
+    pickle.UnpicklingError,
+    EOFError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    IndexError,
+    KeyError,
+    OverflowError,
+    UnicodeDecodeError,
+    RecursionError,
+    zipfile.BadZipFile,
+    zlib.error,
+    NotImplementedError,
+)
+
+
+def _check_pickle(data: bytes, what: str) -> None:
+    """Walk every opcode once without building anything: a length an opcode claims (strings,
+    bytes, bytearrays up to 2**64) is checked against the bytes present, before the
+    unpickler would allocate it."""
+    try:
+        for _ in pickletools.genops(data):
+            pass
+    except _PICKLE_ERRORS as exc:
+        raise MetalchatError(f"corrupt {what}: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__
 
 
 def bf16_to_f32(bits: np.ndarray) -> np.ndarray:
@@ -90,9 +131,21 @@ def _rebuild_tensor_v2(
 ) -> np.ndarray:
     if not isinstance(storage, np.ndarray):
         raise MetalchatError("a tensor's storage is not a persistent storage reference")
-    size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
+    if not (
+        isinstance(offset, int)
+        and isinstance(size, tuple | list)
+        and isinstance(stride, tuple | list)
+        and all(isinstance(n, int) for n in (*size, *stride))
+    ):
+        raise MetalchatError("a tensor's offset, size or stride is not made of integers")
+    size, stride = tuple(size), tuple(stride)
     if len(size) != len(stride) or offset < 0 or min(size, default=1) < 0:
         raise MetalchatError(f"tensor size {size} / stride {stride} / offset {offset} is invalid")
+    if math.prod(size) > storage.size:  # a state dict's tensors never repeat elements
+        raise MetalchatError(
+            f"tensor of size {size} (stride {stride}) claims {math.prod(size)} elements, its "
+            f"storage holds {storage.size}"
+        )
     if 0 not in size:
         last = offset + sum((n - 1) * s for n, s in zip(size, stride, strict=True))
         if min(stride, default=0) < 0 or last >= storage.size:
@@ -140,10 +193,7 @@ class _TorchUnpickler(pickle.Unpickler):
             return self.storages[key]
         entry = f"{self.prefix}data/{key}"
         dtype = np.dtype(_STORAGE_DTYPES[kind.name]).newbyteorder(self.order)
-        try:
-            info = self.archive.getinfo(entry)
-        except KeyError:
-            raise MetalchatError(f"storage {entry} is missing from the archive") from None
+        info = _entry(self.archive, entry, "storage")
         if info.file_size != numel * dtype.itemsize:
             raise MetalchatError(
                 f"storage {entry} has {info.file_size} bytes, its {kind.name} of {numel} "
@@ -154,6 +204,21 @@ class _TorchUnpickler(pickle.Unpickler):
             array = bf16_to_f32(array.astype(np.uint16))
         self.storages[key] = array
         return array
+
+
+def _entry(archive: zipfile.ZipFile, name: str, what: str) -> zipfile.ZipInfo:
+    """The archive entry ``name``, refused when it claims more bytes than the archive has
+    (torch stores entries uncompressed, so none can be larger than the file)."""
+    try:
+        info = archive.getinfo(name)
+    except KeyError:
+        raise MetalchatError(f"{what} {name} is missing from the archive") from None
+    size = archive.fp.seek(0, 2) if archive.fp is not None else 0
+    if info.file_size > size:
+        raise MetalchatError(
+            f"{what} {name} claims {info.file_size} bytes, more than the whole file ({size})"
+        )
+    return info
 
 
 def read_torch_state_dict(path: str | Path) -> dict[str, np.ndarray]:
@@ -167,7 +232,7 @@ def read_torch_state_dict(path: str | Path) -> dict[str, np.ndarray]:
         raise MetalchatError("no such file", path) from None
     except OSError as exc:
         raise MetalchatError(f"cannot read: {exc.strerror}", path) from None
-    except zipfile.BadZipFile:
+    except _PICKLE_ERRORS:  # what zipfile raises for a malformed archive
         raise MetalchatError(
             "not a torch zip checkpoint (torch.save writes a zip archive since torch 1.6; "
             "the file is truncated, or in the legacy format)",
@@ -182,15 +247,21 @@ def read_torch_state_dict(path: str | Path) -> dict[str, np.ndarray]:
         prefix = pickles[0][: -len("data.pkl")]
         order = "<"
         if f"{prefix}byteorder" in archive.namelist():
-            order = {b"little": "<", b"big": ">"}.get(archive.read(f"{prefix}byteorder"), "")
+            info = _entry(archive, f"{prefix}byteorder", "entry")
+            try:
+                order = {b"little": "<", b"big": ">"}.get(archive.read(info), "")
+            except _PICKLE_ERRORS as exc:
+                raise MetalchatError(f"corrupt checkpoint: {_first_line(exc)}", path) from None
             if not order:
                 raise MetalchatError("byteorder entry is neither 'little' nor 'big'", path)
         try:
-            loaded = _TorchUnpickler(archive.read(pickles[0]), archive, prefix, order).load()
+            pickled = archive.read(_entry(archive, pickles[0], "pickle"))
+            _check_pickle(pickled, "checkpoint")
+            loaded = _TorchUnpickler(pickled, archive, prefix, order).load()
         except MetalchatError as exc:
             raise exc.with_path(path) from None
-        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, zipfile.BadZipFile) as exc:
-            raise MetalchatError(f"corrupt checkpoint: {exc}", path) from None
+        except _PICKLE_ERRORS as exc:
+            raise MetalchatError(f"corrupt checkpoint: {_first_line(exc)}", path) from None
     if not isinstance(loaded, dict) or not all(
         isinstance(k, str) and isinstance(v, np.ndarray) for k, v in loaded.items()
     ):
@@ -235,9 +306,10 @@ def _config_from_meta(meta: dict[str, Any], path: Path) -> NanochatConfig:
             f"{'not known to this reader (a newer nanochat?)' if unknown else 'missing'}",
             path,
         )
-    if not all(isinstance(values[name], int) for name in _CONFIG_FIELDS) or not isinstance(
-        values["window_pattern"], str
-    ):
+    if not all(
+        isinstance(values[name], int) and not isinstance(values[name], bool)
+        for name in _CONFIG_FIELDS
+    ) or not isinstance(values["window_pattern"], str):
         raise MetalchatError(f"model_config has values of the wrong type: {values}", path)
     config = NanochatConfig(**values)
     try:
@@ -267,8 +339,9 @@ def read_checkpoint(directory: str | Path, step: int | None = None) -> NanochatC
         raise MetalchatError("is not a JSON object", meta_path)
     config = _config_from_meta(meta, meta_path)
     state = {k.removeprefix("_orig_mod."): v for k, v in read_torch_state_dict(model_path).items()}
-    state.setdefault("resid_lambdas", np.ones(config.n_layer, np.float32))
-    state.setdefault("x0_lambdas", np.zeros(config.n_layer, np.float32))
+    if f"transformer.h.{config.n_layer - 1}.attn.c_q.weight" in state:  # else: check_weights
+        state.setdefault("resid_lambdas", np.ones(config.n_layer, np.float32))
+        state.setdefault("x0_lambdas", np.zeros(config.n_layer, np.float32))
     weights = {name: np.asarray(value, dtype=np.float32) for name, value in state.items()}
     try:
         check_weights(config, weights)
@@ -331,12 +404,14 @@ def read_tokenizer(path: str | Path) -> NanochatTokenizer:
     source = Path(path)
     if source.is_dir():
         source = source / "tokenizer.pkl"
+    data = read_bytes(source)
     try:
-        loaded = _TokenizerUnpickler(io.BytesIO(read_bytes(source))).load()
+        _check_pickle(data, "tokenizer pickle")
+        loaded = _TokenizerUnpickler(io.BytesIO(data)).load()
     except MetalchatError as exc:
         raise exc.with_path(source) from None
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as exc:
-        raise MetalchatError(f"corrupt tokenizer pickle: {exc}", source) from None
+    except _PICKLE_ERRORS as exc:
+        raise MetalchatError(f"corrupt tokenizer pickle: {_first_line(exc)}", source) from None
     state = loaded.state if isinstance(loaded, _EncodingState) else None
     if isinstance(state, str):
         raise MetalchatError(

@@ -19,24 +19,28 @@ to llama2.c's ``tokenizer.bin``.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from metalchat.errors import MetalchatError
-from metalchat.fileio import read_bytes
+from metalchat.fileio import read_json_object
 from metalchat.formats.llama2c import Llama2cTokenizer
 
 SPACE = "\u2581"
 
 
 def _uses_byte_level(component: Any) -> bool:
-    if isinstance(component, dict):
-        if component.get("type") == "ByteLevel":
-            return True
-        return any(_uses_byte_level(v) for v in component.values())
-    if isinstance(component, list):
-        return any(_uses_byte_level(v) for v in component)
+    """Whether any object nested in ``component`` has ``"type": "ByteLevel"`` (iterative: the
+    nesting depth is the file's to choose)."""
+    pending = [component]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            if item.get("type") == "ByteLevel":
+                return True
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
     return False
 
 
@@ -67,9 +71,12 @@ def convert(
         raise MetalchatError("model.vocab is not an object of piece -> id")
     pieces: dict[int, str] = {}
     entries = list(vocab.items())
-    entries += [(t.get("content"), t.get("id")) for t in data.get("added_tokens") or []]
+    added = data.get("added_tokens") or []
+    if not isinstance(added, list) or not all(isinstance(t, dict) for t in added):
+        raise MetalchatError("added_tokens is not a list of objects with an id and a content")
+    entries += [(t.get("content"), t.get("id")) for t in added]
     for piece, i in entries:
-        if not isinstance(piece, str) or not isinstance(i, int):
+        if not isinstance(piece, str) or not isinstance(i, int) or isinstance(i, bool):
             raise MetalchatError(f"vocabulary entry {piece!r}: {i!r} is not a string and an id")
         if pieces.setdefault(i, piece) != piece:
             raise MetalchatError(f"id {i} is both {pieces[i]!r} and {piece!r}")
@@ -80,7 +87,10 @@ def convert(
     eos = ids.get("</s>") if eos_id is None else eos_id
     scores = [0.0] * len(pieces)
     produced: set[int] = set()
-    for rank, merge in enumerate(model.get("merges") or [], start=1):
+    merges = model.get("merges") or []
+    if not isinstance(merges, list):
+        raise MetalchatError(f"model.merges is {type(merges).__name__}, expected a list")
+    for rank, merge in enumerate(merges, start=1):
         left, right = _merge_pair(merge)
         token = ids.get(left + right)
         if token is None:
@@ -99,12 +109,7 @@ def read_tokenizer(
     path: str | Path, *, bos_id: int | None = None, eos_id: int | None = None
 ) -> Llama2cTokenizer:
     """Read ``tokenizer.json`` and :func:`convert` it."""
-    try:
-        data = json.loads(read_bytes(path))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise MetalchatError(f"not valid JSON: {exc}", path) from None
-    if not isinstance(data, dict):
-        raise MetalchatError("is not a JSON object", path)
+    data = read_json_object(path)
     try:
         return convert(data, bos_id=bos_id, eos_id=eos_id)
     except MetalchatError as exc:

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from metalchat.errors import MetalchatError
+from metalchat.fileio import user_path
 
 DEFAULT_CORPUS = "~/.cache/metalchat/corpus/kjv.txt"
 _TORCH_HINT = (
@@ -22,12 +21,6 @@ _TORCH_HINT = (
     "add --config=torch (bazel run --config=torch //tools/train -- ...); by hand install "
     "toolchains/python/requirements-torch.lock"
 )
-
-
-def _path(text: str) -> Path:
-    path = Path(os.path.expanduser(text))
-    base = os.environ.get("BUILD_WORKING_DIRECTORY")
-    return path if path.is_absolute() or not base else Path(base) / path
 
 
 def _need_torch() -> None:
@@ -93,17 +86,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(args_list)
     if args.command == "sample":
-        folder = _path(args.folder)
+        folder = user_path(args.folder)
         if (folder / "model.bin").exists():
             greedy = demo.llama_greedy(folder, args.steps)
         else:
             greedy = demo.nanochat_greedy(folder, args.steps)
         print(greedy.text)
         return 0
-    text = corpus.read_kjv(_path(args.corpus))
+    text = corpus.read_kjv(user_path(args.corpus))
     if args.command == "words":
-        count = demo.write_word_list(_path(args.out), corpus.chapters(text))
-        print(f"{count} words -> {_path(args.out)}")
+        count = demo.write_word_list(user_path(args.out), corpus.chapters(text))
+        print(f"{count} words -> {user_path(args.out)}")
         return 0
     _need_torch()
     from metalchat.train.settings import TrainConfig
@@ -118,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         eval_every=args.eval_every,
     )
     build = demo.build_llama if args.command == "llama" else demo.build_nanochat
-    summary = build(text, _path(args.out), config, args_list, progress=not args.no_progress)
+    summary = build(text, user_path(args.out), config, args_list, progress=not args.no_progress)
     print(json.dumps(summary, indent=1))
     return 0
 
@@ -138,9 +131,9 @@ def fetch_main(argv: Sequence[str] | None = None) -> int:
         "--deb-dir", help="take the two .deb files from this folder instead of downloading"
     )
     args = parser.parse_args(argv)
-    out = _path(args.out)
+    out = user_path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    digest = corpus.fetch_kjv(out, _path(args.deb_dir) if args.deb_dir else None)
+    digest = corpus.fetch_kjv(out, user_path(args.deb_dir) if args.deb_dir else None)
     print(f"{out}: sha256 {digest}")
     return 0
 

@@ -27,7 +27,8 @@ enum bcm_mailbox_error {
 };
 
 // Writes data (28 bits, 16-byte aligned bus address) to channel; waits for the reply on
-// the same channel and stores its 28 data bits in *reply. Spins at most `spins` polls.
+// the same channel and stores its 28 data bits in *reply. Spins at most `spins` polls for
+// room and `spins` more for the reply (replies on other channels count as polls).
 int bcm_mailbox_call(uintptr_t base, unsigned channel, uint32_t data, uint32_t *reply,
                      uint32_t spins);
 

@@ -48,6 +48,7 @@ typedef struct sdhci {
 // reads the card (sd->dev.ctx is sd). A missing card gives BLOCK_ERR_NO_MEDIUM.
 int sdhci_init(sdhci *sd, const sdhci_config *config);
 // Reads count 512-byte blocks at lba into buf (any alignment); what sd->dev.read calls.
+// BLOCK_ERR_INVALID unless sdhci_init succeeded (a failed init leaves the card unusable).
 int sdhci_read(sdhci *sd, uint64_t lba, uint32_t count, void *buf);
 
 #endif  // DRIVERS_SDHCI_H_

@@ -16,7 +16,12 @@ struct em_tokenizer; /* engine/tokenizer.h */
 typedef struct em_load_options {
   int max_seq_len;      /* cap on the context (KV cache) length; 0 = the model's own */
   em_parallel parallel; /* the board's parallel-for hook; {NULL, NULL} = serial */
+  int prefill_block;    /* prompt tokens per forward pass; 0 = EM_PREFILL_BLOCK, 1 = one by one */
 } em_load_options;
+
+/* Prompt tokens an engine feeds per forward pass unless told otherwise: each weight is read
+ * once for all of them (prefill as matrix-matrix work). */
+#define EM_PREFILL_BLOCK 16
 
 typedef struct em_model_info {
   const char *engine; /* e.g. "llama" */
@@ -63,5 +68,15 @@ typedef struct em_engine {
   /* Optional (NULL = none): the token that ends an answer in a chat turn, or -1. */
   int (*end_of_turn)(const struct em_tokenizer *tok);
 } em_engine;
+
+/* An engine's forward pass over tokens[0..n) at positions pos..pos+n-1, returning the last
+ * token's logits. */
+typedef const float *(*em_block_forward_fn)(void *model, const int *tokens, int n, int pos);
+
+/* The prefill of an engine whose forward pass takes blocks of up to `block` tokens: checks
+ * every id first (EM_ERR_ARG, nothing fed), then feeds the tokens block by block, advancing
+ * *pos, until they are all in or the context (seq_len) is full (EM_ERR_FULL). */
+em_status em_prefill_blocks(em_block_forward_fn forward, void *model, const int *tokens, int n,
+                            int block, int vocab_size, int seq_len, int *pos, const float **logits);
 
 #endif /* ENGINE_ENGINE_H_ */

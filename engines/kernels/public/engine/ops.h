@@ -10,6 +10,19 @@
 void em_matmul(const em_parallel *par, float *out, const em_matrix *w, const float *x_f32,
                const em_qvec *x_q);
 
+/* The same for a block of `batch` inputs (a prompt's tokens): out + b * out_stride receives
+ * w (x + b * x_stride), and for q8/q4 weights x_q[b] holds that input quantized. Each block
+ * of weight rows is read once for every input while it is in cache, by the matvec kernels
+ * above, so each output has exactly the bits em_matmul gives it. */
+void em_matmul_batch(const em_parallel *par, float *out, int out_stride, const em_matrix *w,
+                     const float *x_f32, int x_stride, const em_qvec *x_q, int batch);
+
+/* A layer's projection for n inputs (rows of w->cols floats): out + b * out_stride receives
+ * w (x + b * w->cols). For q8/q4 weights each input is first quantized into xq[b] (n of them,
+ * each with room for w->cols values). */
+void em_linear(const em_parallel *par, float *out, int out_stride, const em_matrix *w,
+               const float *x, em_qvec *xq, int n);
+
 /* Multi-head attention of one query position `pos` over a KV cache, heads in parallel.
  *   q:       (n_heads, head_size)
  *   k_cache: (positions, n_kv_heads * head_size), v_cache the same

@@ -62,20 +62,23 @@ typedef struct llama_weights {
   em_matrix classifier;      /* (vocab_size, dim) */
 } llama_weights;
 
-/* Mutable buffers for one forward pass, all from the arena. */
+/* Mutable buffers for one forward pass over a block of up to `block` tokens (a prompt is fed
+ * `block` tokens at a time, decoding one), all from the arena. Per-token buffers hold one
+ * row per token of the block. */
 typedef struct llama_run_state {
-  float *x;           /* (dim) residual stream */
-  float *xb;          /* (dim) normed input / attention output */
-  float *xb2;         /* (dim) output of a projection back to dim */
-  float *hb, *hb2;    /* (hidden_dim) FFN gate and up */
-  float *q;           /* (dim) query */
+  int block;          /* tokens per forward pass at most */
+  float *x;           /* (block, dim) residual stream */
+  float *xb;          /* (block, dim) normed input / attention output */
+  float *xb2;         /* (block, dim) output of a projection back to dim */
+  float *hb, *hb2;    /* (block, hidden_dim) FFN gate and up */
+  float *q;           /* (block, dim) query */
   float *att;         /* (n_heads, seq_len) attention scores */
-  float *logits;      /* (vocab_size) */
+  float *logits;      /* (vocab_size) of the block's last token */
   float *key_cache;   /* (n_layers, seq_len, kv_dim) */
   float *value_cache; /* (n_layers, seq_len, kv_dim) */
-  float *rope_cos;    /* (head_size / 2) this position's rotation */
-  float *rope_sin;    /* (head_size / 2) */
-  em_qvec xq;         /* (max(dim, hidden_dim)) int8 activations for q8/q4 weights */
+  float *rope_cos;    /* (block, head_size / 2) each token's rotation */
+  float *rope_sin;    /* (block, head_size / 2) */
+  em_qvec *xq;        /* (block) int8 activations of max(dim, hidden_dim) for q8/q4 weights */
 } llama_run_state;
 
 typedef struct llama_model {
@@ -113,6 +116,10 @@ em_status llama_load_container(llama_model **model, const void *bytes, size_t si
 
 /* Runs one token at position pos (< seq_len) and returns the logits (vocab_size). */
 const float *llama_forward(llama_model *m, int token, int pos);
+
+/* Runs tokens[0..n) (n <= state.block) at positions pos..pos+n-1 (< seq_len) in one pass and
+ * returns the last one's logits: the same bits as n calls of llama_forward. */
+const float *llama_forward_block(llama_model *m, const int *tokens, int n, int pos);
 
 /* The engine table entry for the registry. */
 extern const em_engine llama_engine;

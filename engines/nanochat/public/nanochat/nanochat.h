@@ -74,17 +74,22 @@ typedef struct nanochat_weights {
   nanochat_layer *layers;
 } nanochat_weights;
 
+/* Buffers for one forward pass over a block of up to `block` tokens (a prompt is fed `block`
+ * tokens at a time, decoding one): per-token ones hold a row per token of the block. */
 typedef struct nanochat_run_state {
-  float *x, *x0, *xb, *h;         /* (C) residual, x0, backout copy, normed input */
-  float *e, *e_prev;              /* (C) normalized embeddings of this and the previous token */
-  float *q, *att_out, *proj;      /* (C) */
-  float *hidden;                  /* (4C) */
+  int block;                      /* tokens per forward pass at most */
+  float *x, *x0, *h;              /* (block, C) residual, x0, normed input */
+  float *e;                       /* (block, C) normalized embeddings */
+  float *q, *att_out, *proj;      /* (block, C) */
+  float *hidden;                  /* (block, 4C) */
+  float *rope_cos, *rope_sin;     /* (block, head_dim / 2); rope_sin holds -sin (by -angle) */
+  em_qvec *xq;                    /* (block) int8 activations for q8/q4 matrices */
+  float *xb;                      /* (C) the last token's backout copy */
+  float *e_prev;                  /* (C) the normalized embedding of the token before the block */
   float *ve;                      /* (kv_dim) value-embedding row */
   float *att;                     /* (n_head, seq_len) scores */
-  float *logits;                  /* (vocab_size) */
+  float *logits;                  /* (vocab_size) of the block's last token */
   float *key_cache, *value_cache; /* (L, seq_len, kv_dim) */
-  float *rope_cos, *rope_sin;     /* (head_dim / 2); rope_sin holds -sin (rotation by -angle) */
-  em_qvec xq;                     /* int8 activations for q8/q4 matrices */
 } nanochat_run_state;
 
 typedef struct nanochat_model {
@@ -110,6 +115,10 @@ em_status nanochat_load(nanochat_model **model, const void *bytes, size_t size,
 /* Runs one token at position pos (the next one: positions are fed in order) and returns
  * the logits (vocab_size). */
 const float *nanochat_forward(nanochat_model *m, int token, int pos);
+
+/* Runs tokens[0..n) (n <= state.block) at positions pos..pos+n-1 in one pass and returns the
+ * last one's logits: the same bits as n calls of nanochat_forward. */
+const float *nanochat_forward_block(nanochat_model *m, const int *tokens, int n, int pos);
 
 /* nanochat's chat template for one user turn, into tokens[0..capacity), *n of them:
  *   [<|bos|> when first] <|user_start|> encode(text) <|user_end|> <|assistant_start|>

@@ -101,8 +101,9 @@ typedef struct em_run_stats {
   em_stop stop;
 } em_run_stats;
 
-/* A completion, llama2.c's generate: resets the context, feeds BOS + text token by token and
- * samples until `steps` positions or a sampled BOS, printing the prompt and the text. A prompt
+/* A completion, llama2.c's generate: resets the context, feeds BOS + text and samples until
+ * `steps` positions or a sampled BOS, printing the prompt and the text. The prompt goes in as
+ * one prefill, unless an on_step hook wants every position's logits (then token by token). A prompt
  * longer than the context runs nothing and returns EM_ERR_FULL. Uses the arena for the
  * prompt's tokens only, and gives that memory back. */
 em_status em_session_complete(em_session *s, const char *text, int steps, const em_run_hooks *hooks,
