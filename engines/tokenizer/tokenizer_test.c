@@ -111,9 +111,11 @@ static void test_merge_order(void) {
     slow[n_bytes++] = 259;
     for (size_t i = 0; i < len; i++) {
       if ((text[i] & 0xc0) == 0x80) continue;
-      slow[n_bytes++] = (text[i] & 0x80) ? 265 : text[i] == ' ' ? 259 : text[i] == 'a' ? 260
-                                              : text[i] == 'b'   ? 261
-                                                                 : 3 + (uint8_t)text[i];
+      slow[n_bytes++] = (text[i] & 0x80) ? 265
+                        : text[i] == ' ' ? 259
+                        : text[i] == 'a' ? 260
+                        : text[i] == 'b' ? 261
+                                         : 3 + (uint8_t)text[i];
     }
     int n_slow = naive_merge(&t, slow, n_bytes);
     CHECKF(n_fast == n_slow && memcmp(fast, slow, (size_t)n_fast * sizeof(int)) == 0,

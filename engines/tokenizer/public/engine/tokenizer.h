@@ -52,7 +52,7 @@ typedef struct em_tokenizer {
   int n_special;            /* special tokens */
   uint32_t *special_offset; /* (n_special) byte offset of each special's id field in data */
   int digit_group;          /* longest run of digits in one chunk: 2 nanochat, 3 GPT-4 */
-  em_arena *arena;          /* the load's: encode borrows scratch at its top (given back) */
+  em_arena *arena; /* the load's arena: encode borrows scratch at its top, then gives it back */
 } em_tokenizer;
 
 /* Loads a tokenizer.bin in place. vocab_size > 0 reads exactly that many tokens (llama2.c
