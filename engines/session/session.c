@@ -147,8 +147,7 @@ static void explain_unclaimed(em_session *s, const void *bytes, size_t size, em_
     size_t mark = em_arena_mark(arena);
     for (int i = 0; i < em_registry_count() && !msg; i++) {
       void *model;
-      em_load_options options = {0};
-      options.max_seq_len = 64;
+      em_load_options options = {64, {0, 0}, 1};
       const char *why = 0;
       st = em_registry_get(i)->load(&model, bytes, size, &options, arena, &why);
       em_arena_reset(arena, mark);

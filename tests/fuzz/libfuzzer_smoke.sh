@@ -59,7 +59,7 @@ seed_targets=(//engines/testdata:all //apps/chat:fuzz_seed_plain //apps/chat:fuz
 bin="$(./bazelw info bazel-bin 2>/dev/null)"
 models="$bin/engines/testdata"
 
-engines=(common/crc32.c engines/core/{arena,mathf,parallel,prefill,status}.c
+engines=(common/crc32.c common/fmt.c engines/core/{arena,mathf,parallel,prefill,status}.c
   engines/kernels/{kernels,hot_kernels,ops}.c
   engines/tokenizer/{vocab,llama2c_tokenizer,bpe_tokenizer,tokenizer,unicode_tables}.c
   engines/container/{container,tensor_map}.c engines/llama/{llama,llama2c_file}.c
