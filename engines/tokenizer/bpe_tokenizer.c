@@ -102,7 +102,7 @@ em_status em_tokenizer_load_bpe(em_tokenizer *tok, const void *bytes, size_t siz
     return fail(msg, "bpe: arena too small", EM_ERR_NOMEM);
   }
   tok->kind = EM_TOKENIZER_BPE;
-  tok->arena = arena;
+  tok->arena = NULL; /* the caller may set one (engine/tokenizer.h) */
   tok->data = data;
   tok->size = size;
   tok->vocab_size = vocab_size;
@@ -342,9 +342,7 @@ static em_status encode_chunk(em_tokenizer *tok, const char *chunk, int len, int
   for (int i = 0; i < len; i++) {
     if (push(tokens, capacity, n, tok->byte_token[(uint8_t)chunk[i]]) != EM_OK) return EM_ERR_FULL;
   }
-  int merged = em_merge_pairs(tok, tokens + start, *n - start, ranked_pair);
-  if (merged < 0) return EM_ERR_NOMEM;
-  *n = start + merged;
+  *n = start + em_merge_pairs(tok, tokens + start, *n - start, ranked_pair);
   return EM_OK;
 }
 

@@ -74,7 +74,7 @@ em_status em_tokenizer_load(em_tokenizer *tok, const void *bytes, size_t size, i
     return EM_ERR_NOMEM;
   }
   tok->kind = EM_TOKENIZER_LLAMA2C;
-  tok->arena = arena;
+  tok->arena = NULL; /* the caller may set one (engine/tokenizer.h) */
   tok->n_ranked = 0;
   tok->n_special = 0;
   tok->special_offset = NULL;
@@ -169,7 +169,6 @@ em_status em_llama2c_encode(em_tokenizer *tok, const char *text, bool bos, bool 
 
   /* Merge the best-scoring adjacent pair until no pair forms a token. */
   n = em_merge_pairs(tok, tokens, n, scored_pair);
-  if (n < 0) return EM_ERR_NOMEM;
 
   if (eos && push_token(tokens, capacity, &n, tok->eos_id) != EM_OK) return EM_ERR_FULL;
   *n_tokens = n;

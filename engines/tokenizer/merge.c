@@ -1,8 +1,8 @@
-/* The merge loop both tokenizer kinds share, in O(n log n): tokens sit in a linked list and
- * every adjacent pair that forms a token waits in a binary heap ordered by the kind's priority
- * (highest first; equal priorities: the leftmost pair first), so each merge costs a few heap
- * updates instead of a scan of the whole text. Gives exactly the tokens of the plain loop
- * "merge the best pair, leftmost on ties, until none is left". */
+/* The merge loop both tokenizer kinds share: "merge the best pair (highest priority, the
+ * leftmost on ties) until none is left". With scratch (tok->arena) in O(n log n): tokens sit
+ * in a linked list and every adjacent pair that forms a token waits in a binary heap in that
+ * order, so each merge costs a few heap updates instead of a scan of the whole text. Without,
+ * the plain quadratic loop; both give the same tokens (tokenizer_test compares them). */
 #include "engines/tokenizer/tokenizer_internal.h"
 
 typedef struct merger {
@@ -65,9 +65,31 @@ static void refresh(merger *m, em_tokenizer *tok, const int *tokens, em_merge_pa
   sift_up(m, m->count - 1);
 }
 
+/* The plain loop: rescan every pair, merge the best. */
+static int merge_plain(em_tokenizer *tok, int *tokens, int n, em_merge_pair_fn pair) {
+  for (;;) {
+    int best = -1, best_id = -1;
+    float best_priority = 0.0f;
+    for (int i = 0; i + 1 < n; i++) {
+      float priority;
+      int id = pair(tok, tokens[i], tokens[i + 1], &priority);
+      if (id >= 0 && (best < 0 || priority > best_priority)) {
+        best = i;
+        best_id = id;
+        best_priority = priority;
+      }
+    }
+    if (best < 0) return n;
+    tokens[best] = best_id;
+    for (int i = best + 1; i + 1 < n; i++) tokens[i] = tokens[i + 1];
+    n--;
+  }
+}
+
 int em_merge_pairs(em_tokenizer *tok, int *tokens, int n, em_merge_pair_fn pair) {
   if (n < 2) return n;
   em_arena *arena = tok->arena;
+  if (!arena) return merge_plain(tok, tokens, n, pair);
   size_t mark = em_arena_mark(arena);
   merger m;
   m.next = (int *)em_arena_alloc_array(arena, (size_t)n, sizeof(int), sizeof(int));
@@ -78,7 +100,7 @@ int em_merge_pairs(em_tokenizer *tok, int *tokens, int n, em_merge_pair_fn pair)
   m.priority = (float *)em_arena_alloc_array(arena, (size_t)n, sizeof(float), sizeof(float));
   if (!m.next || !m.prev || !m.merged || !m.heap || !m.pos || !m.priority) {
     em_arena_reset(arena, mark);
-    return -1;
+    return merge_plain(tok, tokens, n, pair);
   }
   m.count = 0;
   for (int i = 0; i < n; i++) {

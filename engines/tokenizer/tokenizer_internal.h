@@ -22,8 +22,8 @@ void em_tokenizer_sort_ids(const em_tokenizer *tok, int32_t *ids, int n);
 
 /* merge.c: merges adjacent pairs of tokens[0..n) until none is left, the best first: pair()
  * gives the id two tokens merge into (or -1) and its priority (higher first; equal: the
- * leftmost pair). Scratch of 24 bytes a token comes from the top of tok->arena and is given
- * back. Returns the new count, or -1 when the arena is short. */
+ * leftmost pair). Scratch of 24 bytes a token comes from the top of tok->arena when set (and
+ * is given back); without it, or when it is short, the quadratic loop. Returns the new count. */
 typedef int (*em_merge_pair_fn)(em_tokenizer *tok, int left, int right, float *priority);
 int em_merge_pairs(em_tokenizer *tok, int *tokens, int n, em_merge_pair_fn pair);
 
