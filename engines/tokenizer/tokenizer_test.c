@@ -3,6 +3,7 @@
 #include "engine/tokenizer.h"
 
 #include <stdint.h>
+#include <time.h>
 
 #include "common/check.h"
 
@@ -49,10 +50,88 @@ static void build_small(builder *b) {
   put_token(b, "\xc3\xa9", 2, -4); /* 265: é */
 }
 
+static em_arena g_arena; /* the tokenizer keeps its load's arena (encode's scratch) */
+
 static int load_small(em_tokenizer *t, const builder *b, size_t size, int vocab, const char **msg) {
-  em_arena a;
-  em_arena_init(&a, g_mem, sizeof g_mem);
-  return em_tokenizer_load(t, b->bytes, size, vocab, &a, msg);
+  em_arena_init(&g_arena, g_mem, sizeof g_mem);
+  return em_tokenizer_load(t, b->bytes, size, vocab, &g_arena, msg);
+}
+
+/* llama2.c's merge loop as it reads (rescan every pair, merge the best, leftmost on ties):
+ * the reference the heap in merge.c must match. */
+static int naive_merge(em_tokenizer *t, int *tokens, int n) {
+  char buf[64];
+  for (;;) {
+    float best_score = -1e10f;
+    int best_id = -1, best_index = -1;
+    for (int i = 0; i + 1 < n; i++) {
+      int a_len, b_len;
+      const char *a = em_tokenizer_piece(t, tokens[i], &a_len);
+      const char *b = em_tokenizer_piece(t, tokens[i + 1], &b_len);
+      if (a_len + b_len > (int)sizeof buf) continue;
+      memcpy(buf, a, (size_t)a_len);
+      memcpy(buf + a_len, b, (size_t)b_len);
+      int id = em_tokenizer_lookup(t, buf, a_len + b_len);
+      if (id >= 0 && em_tokenizer_score(t, id) > best_score) {
+        best_score = em_tokenizer_score(t, id);
+        best_id = id;
+        best_index = i;
+      }
+    }
+    if (best_index < 0) return n;
+    tokens[best_index] = best_id;
+    for (int i = best_index + 1; i + 1 < n; i++) tokens[i] = tokens[i + 1];
+    n--;
+  }
+}
+
+/* Random texts over the small vocabulary's pieces: the heap's ids are the plain loop's; and a
+ * 100 KB text encodes (its time printed, not checked). */
+static void test_merge_order(void) {
+  static builder b;
+  static char text[100001];
+  static int fast[100004], slow[100004];
+  build_small(&b);
+  em_tokenizer t;
+  const char *msg;
+  CHECK(load_small(&t, &b, b.size, 266, &msg) == EM_OK);
+  static const char *const kParts[] = {" ", "a", "b", "ab", "\xc3\xa9", "x"};
+  uint32_t seed = 7;
+  for (int round = 0; round < 20; round++) {
+    size_t len = 0, want = 50 + (size_t)round * 150;
+    while (len < want) {
+      const char *part = kParts[check_next_u32(&seed) % 6];
+      for (; *part; part++) text[len++] = *part;
+    }
+    text[len] = 0;
+    int n_fast, n_bytes;
+    CHECK(em_tokenizer_encode(&t, text, true, false, fast, (int)len + 3, &n_fast) == EM_OK);
+    /* The plain loop over the same starting tokens: BOS, " ", one per code point. */
+    em_tokenizer_encode(&t, "", true, false, slow, 4, &n_bytes);
+    slow[n_bytes++] = 259;
+    for (size_t i = 0; i < len; i++) {
+      if ((text[i] & 0xc0) == 0x80) continue;
+      slow[n_bytes++] = (text[i] & 0x80) ? 265
+                        : text[i] == ' ' ? 259
+                        : text[i] == 'a' ? 260
+                        : text[i] == 'b' ? 261
+                                         : 3 + (uint8_t)text[i];
+    }
+    int n_slow = naive_merge(&t, slow, n_bytes);
+    CHECKF(n_fast == n_slow && memcmp(fast, slow, (size_t)n_fast * sizeof(int)) == 0,
+           "round %d: %d tokens vs %d", round, n_fast, n_slow);
+  }
+  size_t len = 0;
+  while (len + 2 < sizeof text - 1) {
+    const char *part = kParts[check_next_u32(&seed) % 6];
+    for (; *part; part++) text[len++] = *part;
+  }
+  text[len] = 0;
+  clock_t start = clock();
+  int n;
+  CHECK(em_tokenizer_encode(&t, text, true, false, fast, (int)len + 3, &n) == EM_OK);
+  printf("encode: %zu bytes -> %d tokens in %.1f ms\n", len, n,
+         (double)(clock() - start) * 1000.0 / CLOCKS_PER_SEC);
 }
 
 static void test_small_tokenizer(void) {
@@ -248,6 +327,7 @@ static void test_llama2_tokenizer(void) {
 int main(void) {
   test_small_tokenizer();
   test_loader_errors();
+  test_merge_order();
   test_utf8_stream();
   test_llama2_tokenizer();
   return finish();
