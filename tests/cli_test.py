@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -240,13 +241,13 @@ def test_symlinked_output_is_written_through(tmp_path: Path) -> None:
     assert link.is_symlink() and target.read_bytes() == b"new"
 
 
-def test_inferpi_nchT_model_on_a_card_says_what_it_is(
+def test_inferpi_ncht_model_on_a_card_says_what_it_is(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The sdcard tool's fit check on InferPi's GPT-2 model.bin ("NCHT"): what it is and what
     to do instead, not a header field complaint."""
     model = tmp_path / "model.bin"
-    model.write_bytes(b"NCHT" + bytes(60))
+    model.write_bytes(struct.pack("<I", 0x4E434854) + bytes(60))  # bytes 54 48 43 4E
     argv = ["card", "-o", str(tmp_path / "card.img"), "--file", f"gpt2/model.bin={model}",
             "--board", "rpi4"]  # fmt: skip
     assert run(sdcard_tool.main, argv) == 2
