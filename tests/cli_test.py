@@ -25,6 +25,7 @@ from metalchat import fileio
 from metalchat.cli import export, inspect, run, testmodels, uf2
 from metalchat.config import LlamaConfig
 from metalchat.elf import build_elf32
+from metalchat.errors import MetalchatError
 from metalchat.formats import container, llama2c
 from metalchat.testing import tokenizer_bin
 from metalchat.train import cli as train_cli
@@ -254,6 +255,13 @@ def test_inferpi_ncht_model_on_a_card_says_what_it_is(
     assert _one_line(capsys) == f"error: {model}: " + llama2c.INFERPI_GPT2_MESSAGE
     assert "InferPi's GPT-2 (nanochat) model.bin" in llama2c.INFERPI_GPT2_MESSAGE
     assert not (tmp_path / "card.img").exists()
+
+
+def test_error_lines_escape_control_characters() -> None:
+    """Text from a file or a path in a message: one line, no raw escape sequence (found by
+    //python:fuzz_hf_config_test: architectures "\\n" split the error line)."""
+    error = MetalchatError("architectures '\n\x1b]0;PWNED\x07' \x9b2J é", "a\tb")
+    assert str(error) == "a\\tb: architectures '\\n\\x1b]0;PWNED\\x07' \\x9b2J é"
 
 
 def test_a_bug_says_so(capsys: pytest.CaptureFixture[str]) -> None:
