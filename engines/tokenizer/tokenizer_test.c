@@ -7,7 +7,7 @@
 
 #include "common/check.h"
 
-static uint8_t g_mem[1 << 20];
+static uint8_t g_mem[8 << 20]; /* 100 KB of text needs about 2.4 MB of merge scratch */
 
 /* ---- a small tokenizer.bin written here ---- */
 
