@@ -1,24 +1,5 @@
 #include "common/term.h"
 
-// Length of the UTF-8 sequence a lead byte starts, or 0 if it cannot start one.
-static int utf8_length(unsigned char lead) {
-  if (lead < 0x80) return 1;
-  if (lead >= 0xc2 && lead <= 0xdf) return 2;
-  if (lead >= 0xe0 && lead <= 0xef) return 3;
-  if (lead >= 0xf0 && lead <= 0xf4) return 4;
-  return 0;
-}
-
-// Whether b may follow lead as its first continuation byte (no overlong forms, surrogates or
-// code points above U+10FFFF).
-static int valid_second(unsigned char lead, unsigned char b) {
-  if (lead == 0xe0) return b >= 0xa0 && b <= 0xbf;
-  if (lead == 0xed) return b >= 0x80 && b <= 0x9f;
-  if (lead == 0xf0) return b >= 0x90 && b <= 0xbf;
-  if (lead == 0xf4) return b >= 0x80 && b <= 0x8f;
-  return b >= 0x80 && b <= 0xbf;
-}
-
 static int escaped(fmt_putc_fn putc, unsigned char b) {
   putc('\\');
   putc('x');
@@ -47,7 +28,7 @@ void term_init(term_stream *t, fmt_putc_fn putc) {
 static int put_byte(term_stream *t, unsigned char b) {
   int n = 0;
   if (t->have > 0) {
-    int ok = t->have == 1 ? valid_second(t->pending[0], b) : (b & 0xc0) == 0x80;
+    int ok = t->have == 1 ? fmt_utf8_valid_second(t->pending[0], b) : (b & 0xc0) == 0x80;
     if (ok) {
       t->pending[t->have++] = b;
       if (t->have < t->need) return 0;
@@ -57,7 +38,7 @@ static int put_byte(term_stream *t, unsigned char b) {
     }
     n += put_pending(t, 1);  // a broken sequence; b starts afresh below
   }
-  int need = utf8_length(b);
+  int need = fmt_utf8_length(b);
   if (need == 1) {
     if ((b < 0x20 && b != '\n' && b != '\t') || b == 0x7f) return n + escaped(t->putc, b);
     t->putc((char)b);

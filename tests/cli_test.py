@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from metalchat import fileio
 from metalchat.cli import export, inspect, run, testmodels, uf2
 from metalchat.config import LlamaConfig
 from metalchat.elf import build_elf32
+from metalchat.errors import MetalchatError
 from metalchat.formats import container, llama2c
 from metalchat.testing import tokenizer_bin
 from metalchat.train import cli as train_cli
@@ -240,19 +242,26 @@ def test_symlinked_output_is_written_through(tmp_path: Path) -> None:
     assert link.is_symlink() and target.read_bytes() == b"new"
 
 
-def test_inferpi_nchT_model_on_a_card_says_what_it_is(
+def test_inferpi_ncht_model_on_a_card_says_what_it_is(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The sdcard tool's fit check on InferPi's GPT-2 model.bin ("NCHT"): what it is and what
     to do instead, not a header field complaint."""
     model = tmp_path / "model.bin"
-    model.write_bytes(b"NCHT" + bytes(60))
+    model.write_bytes(struct.pack("<I", 0x4E434854) + bytes(60))  # bytes 54 48 43 4E
     argv = ["card", "-o", str(tmp_path / "card.img"), "--file", f"gpt2/model.bin={model}",
             "--board", "rpi4"]  # fmt: skip
     assert run(sdcard_tool.main, argv) == 2
     assert _one_line(capsys) == f"error: {model}: " + llama2c.INFERPI_GPT2_MESSAGE
     assert "InferPi's GPT-2 (nanochat) model.bin" in llama2c.INFERPI_GPT2_MESSAGE
     assert not (tmp_path / "card.img").exists()
+
+
+def test_error_lines_escape_control_characters() -> None:
+    """Text from a file or a path in a message: one line, no raw escape sequence (found by
+    //python:fuzz_hf_config_test: architectures "\\n" split the error line)."""
+    error = MetalchatError("architectures '\n\x1b]0;PWNED\x07' \x9b2J é", "a\tb")
+    assert str(error) == "a\\tb: architectures '\\n\\x1b]0;PWNED\\x07' \\x9b2J é"
 
 
 def test_a_bug_says_so(capsys: pytest.CaptureFixture[str]) -> None:

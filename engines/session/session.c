@@ -205,6 +205,7 @@ em_status em_session_load_tokenizer(em_session *s, const void *bytes, size_t siz
   } else {
     return fail(s, "the model file carries no tokenizer", EM_ERR_UNSUPPORTED);
   }
+  s->tokenizer.arena = s->arena; /* the merge heap's scratch: the session's arena outlives it */
   s->has_tokenizer = true;
   s->end_of_turn = s->engine->end_of_turn ? s->engine->end_of_turn(&s->tokenizer) : -1;
   return EM_OK;

@@ -102,6 +102,7 @@ em_status em_tokenizer_load_bpe(em_tokenizer *tok, const void *bytes, size_t siz
     return fail(msg, "bpe: arena too small", EM_ERR_NOMEM);
   }
   tok->kind = EM_TOKENIZER_BPE;
+  tok->arena = NULL; /* the caller may set one (engine/tokenizer.h) */
   tok->data = data;
   tok->size = size;
   tok->vocab_size = vocab_size;
@@ -326,6 +327,13 @@ static int pair_rank(em_tokenizer *tok, int left, int right) {
   return em_tokenizer_lookup(tok, tok->merge_buffer, a_len + b_len);
 }
 
+/* The pair's merged rank, lowest first (ranks are ids, exact as floats below 2^24). */
+static int ranked_pair(em_tokenizer *tok, int left, int right, float *priority) {
+  int rank = pair_rank(tok, left, right);
+  *priority = -(float)rank;
+  return rank;
+}
+
 static em_status encode_chunk(em_tokenizer *tok, const char *chunk, int len, int *tokens,
                               int capacity, int *n) {
   int whole = len <= tok->max_token_length ? em_tokenizer_lookup(tok, chunk, len) : -1;
@@ -334,20 +342,8 @@ static em_status encode_chunk(em_tokenizer *tok, const char *chunk, int len, int
   for (int i = 0; i < len; i++) {
     if (push(tokens, capacity, n, tok->byte_token[(uint8_t)chunk[i]]) != EM_OK) return EM_ERR_FULL;
   }
-  for (;;) {
-    int best = -1, best_rank = 0;
-    for (int i = start; i + 1 < *n; i++) {
-      int rank = pair_rank(tok, tokens[i], tokens[i + 1]);
-      if (rank >= 0 && (best < 0 || rank < best_rank)) {
-        best = i;
-        best_rank = rank;
-      }
-    }
-    if (best < 0) return EM_OK;
-    tokens[best] = best_rank;
-    for (int i = best + 1; i + 1 < *n; i++) tokens[i] = tokens[i + 1];
-    (*n)--;
-  }
+  *n = start + em_merge_pairs(tok, tokens + start, *n - start, ranked_pair);
+  return EM_OK;
 }
 
 em_status em_bpe_encode(em_tokenizer *tok, const char *text, bool bos, bool eos, int *tokens,
@@ -357,7 +353,8 @@ em_status em_bpe_encode(em_tokenizer *tok, const char *text, bool bos, bool eos,
   if (bos && push(tokens, capacity, &n, tok->bos_id) != EM_OK) return EM_ERR_FULL;
   for (const char *p = text; *p;) {
     const char *end = em_bpe_split_chunk(p, tok->digit_group);
-    if (encode_chunk(tok, p, (int)(end - p), tokens, capacity, &n) != EM_OK) return EM_ERR_FULL;
+    em_status st = encode_chunk(tok, p, (int)(end - p), tokens, capacity, &n);
+    if (st != EM_OK) return st;
     p = end;
   }
   if (eos && push(tokens, capacity, &n, tok->eos_id) != EM_OK) return EM_ERR_FULL;

@@ -34,6 +34,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "%s\n", msg);
     return 1;
   }
+  tok.arena = &arena; /* the merge heap, as the session runs it */
   int *ids = malloc((text_size + 3) * sizeof(int));
   for (size_t start = 0; ids && start <= text_size;) {
     size_t len = strlen(text + start);

@@ -74,6 +74,7 @@ em_status em_tokenizer_load(em_tokenizer *tok, const void *bytes, size_t size, i
     return EM_ERR_NOMEM;
   }
   tok->kind = EM_TOKENIZER_LLAMA2C;
+  tok->arena = NULL; /* the caller may set one (engine/tokenizer.h) */
   tok->n_ranked = 0;
   tok->n_special = 0;
   tok->special_offset = NULL;
@@ -136,6 +137,15 @@ static int lookup_pair(em_tokenizer *tok, int left, int right) {
   return em_tokenizer_lookup(tok, tok->merge_buffer, a_len + b_len);
 }
 
+/* The pair's merged id and its score as the priority; llama2.c merges only pairs scoring
+ * above -1e10 (its initial best score). */
+static int scored_pair(em_tokenizer *tok, int left, int right, float *priority) {
+  int id = lookup_pair(tok, left, right);
+  if (id < 0) return -1;
+  *priority = em_tokenizer_score(tok, id);
+  return *priority > -1e10f ? id : -1;
+}
+
 em_status em_llama2c_encode(em_tokenizer *tok, const char *text, bool bos, bool eos, int *tokens,
                             int capacity, int *n_tokens) {
   int n = 0;
@@ -158,22 +168,7 @@ em_status em_llama2c_encode(em_tokenizer *tok, const char *text, bool bos, bool 
   }
 
   /* Merge the best-scoring adjacent pair until no pair forms a token. */
-  for (;;) {
-    float best_score = -1e10f;
-    int best_id = -1, best_index = -1;
-    for (int i = 0; i + 1 < n; i++) {
-      int id = lookup_pair(tok, tokens[i], tokens[i + 1]);
-      if (id >= 0 && em_tokenizer_score(tok, id) > best_score) {
-        best_score = em_tokenizer_score(tok, id);
-        best_id = id;
-        best_index = i;
-      }
-    }
-    if (best_index < 0) break;
-    tokens[best_index] = best_id;
-    for (int i = best_index + 1; i + 1 < n; i++) tokens[i] = tokens[i + 1];
-    n--;
-  }
+  n = em_merge_pairs(tok, tokens, n, scored_pair);
 
   if (eos && push_token(tokens, capacity, &n, tok->eos_id) != EM_OK) return EM_ERR_FULL;
   *n_tokens = n;

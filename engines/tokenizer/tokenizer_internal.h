@@ -20,6 +20,13 @@ static inline float em_read_f32(const uint8_t *p) {
 /* vocab.c: sorts ids by (piece bytes, id). */
 void em_tokenizer_sort_ids(const em_tokenizer *tok, int32_t *ids, int n);
 
+/* merge.c: merges adjacent pairs of tokens[0..n) until none is left, the best first: pair()
+ * gives the id two tokens merge into (or -1) and its priority (higher first; equal: the
+ * leftmost pair). Scratch of 24 bytes a token comes from the top of tok->arena when set (and
+ * is given back); without it, or when it is short, the quadratic loop. Returns the new count. */
+typedef int (*em_merge_pair_fn)(em_tokenizer *tok, int left, int right, float *priority);
+int em_merge_pairs(em_tokenizer *tok, int *tokens, int n, em_merge_pair_fn pair);
+
 /* llama2c_tokenizer.c: encode and decode of tokenizer.bin. */
 em_status em_llama2c_encode(em_tokenizer *tok, const char *text, bool bos, bool eos, int *tokens,
                             int capacity, int *n_tokens);

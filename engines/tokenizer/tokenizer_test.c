@@ -3,10 +3,11 @@
 #include "engine/tokenizer.h"
 
 #include <stdint.h>
+#include <time.h>
 
 #include "common/check.h"
 
-static uint8_t g_mem[1 << 20];
+static uint8_t g_mem[8 << 20]; /* 100 KB of text needs about 2.4 MB of merge scratch */
 
 /* ---- a small tokenizer.bin written here ---- */
 
@@ -49,10 +50,64 @@ static void build_small(builder *b) {
   put_token(b, "\xc3\xa9", 2, -4); /* 265: é */
 }
 
+static em_arena g_arena; /* the tokenizer keeps its load's arena (encode's scratch) */
+
 static int load_small(em_tokenizer *t, const builder *b, size_t size, int vocab, const char **msg) {
-  em_arena a;
-  em_arena_init(&a, g_mem, sizeof g_mem);
-  return em_tokenizer_load(t, b->bytes, size, vocab, &a, msg);
+  em_arena_init(&g_arena, g_mem, sizeof g_mem);
+  return em_tokenizer_load(t, b->bytes, size, vocab, &g_arena, msg);
+}
+
+/* Random texts over the small vocabulary's pieces: the heap's ids are the plain loop's; and a
+ * 100 KB text encodes (its time printed, not checked). */
+static void test_merge_order(void) {
+  static builder b;
+  static char text[100001];
+  static int fast[100004], slow[100004];
+  build_small(&b);
+  em_tokenizer t;
+  const char *msg;
+  CHECK(load_small(&t, &b, b.size, 266, &msg) == EM_OK);
+  CHECK(t.arena == NULL); /* the loaders leave the heap's scratch to the caller */
+  static const char *const kParts[] = {" ", "a", "b", "ab", "\xc3\xa9", "x"};
+  uint32_t seed = 7;
+  for (int round = 0; round < 20; round++) {
+    size_t len = 0, want = 50 + (size_t)round * 150;
+    while (len < want) {
+      const char *part = kParts[check_next_u32(&seed) % 6];
+      for (; *part; part++) text[len++] = *part;
+    }
+    text[len] = 0;
+    int n_fast, n_slow;
+    t.arena = &g_arena; /* the heap */
+    CHECK(em_tokenizer_encode(&t, text, true, false, fast, (int)len + 3, &n_fast) == EM_OK);
+    t.arena = NULL; /* the plain loop */
+    CHECK(em_tokenizer_encode(&t, text, true, false, slow, (int)len + 3, &n_slow) == EM_OK);
+    CHECKF(n_fast == n_slow && memcmp(fast, slow, (size_t)n_fast * sizeof(int)) == 0,
+           "round %d: %d tokens vs %d", round, n_fast, n_slow);
+  }
+  size_t len = 0;
+  while (len + 2 < sizeof text - 1) {
+    const char *part = kParts[check_next_u32(&seed) % 6];
+    for (; *part; part++) text[len++] = *part;
+  }
+  text[len] = 0;
+  t.arena = &g_arena;
+  size_t used = em_arena_used(&g_arena);
+  clock_t start = clock();
+  int n;
+  CHECK(em_tokenizer_encode(&t, text, true, false, fast, (int)len + 3, &n) == EM_OK);
+  printf("encode: %zu bytes -> %d tokens in %.1f ms\n", len, n,
+         (double)(clock() - start) * 1000.0 / CLOCKS_PER_SEC);
+  CHECK(em_arena_used(&g_arena) == used); /* the scratch was given back */
+  em_arena tiny;
+  static uint8_t tiny_mem[64];
+  em_arena_init(&tiny, tiny_mem, sizeof tiny_mem);
+  t.arena = &tiny; /* too small for the heap: the plain loop, the same tokens */
+  CHECK(em_tokenizer_encode(&t, "ab ab ba", true, false, slow, 16, &n) == EM_OK);
+  int fast_n;
+  t.arena = &g_arena;
+  CHECK(em_tokenizer_encode(&t, "ab ab ba", true, false, fast, 16, &fast_n) == EM_OK);
+  CHECK(n == fast_n && memcmp(fast, slow, (size_t)n * sizeof(int)) == 0);
 }
 
 static void test_small_tokenizer(void) {
@@ -248,6 +303,7 @@ static void test_llama2_tokenizer(void) {
 int main(void) {
   test_small_tokenizer();
   test_loader_errors();
+  test_merge_order();
   test_utf8_stream();
   test_llama2_tokenizer();
   return finish();

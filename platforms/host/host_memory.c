@@ -6,7 +6,10 @@
 
 #include "host/memory.h"
 #if defined(__linux__)
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #endif
 
 void *host_alloc(size_t size, bool huge_pages) {
@@ -37,4 +40,37 @@ void *host_read_file(const char *path, size_t *size, bool huge_pages) {
   buf[n] = '\0';
   *size = (size_t)n;
   return buf;
+}
+
+const void *host_map_file(const char *path, size_t *size, bool huge_pages) {
+#if defined(__linux__)
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) return NULL;
+  struct stat st;
+  void *p = MAP_FAILED;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+    p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+  close(fd);
+  if (p == MAP_FAILED) return NULL;
+#if defined(MADV_HUGEPAGE)
+  if (huge_pages) madvise(p, (size_t)st.st_size, MADV_HUGEPAGE); /* advice only */
+#endif
+  madvise(p, (size_t)st.st_size, MADV_WILLNEED);
+  *size = (size_t)st.st_size;
+  return p;
+#else
+  (void)path;
+  (void)size;
+  (void)huge_pages;
+  return NULL;
+#endif
+}
+
+void host_unmap_file(const void *bytes, size_t size) {
+#if defined(__linux__)
+  if (bytes) munmap((void *)bytes, size);
+#else
+  (void)bytes;
+  (void)size;
+#endif
 }

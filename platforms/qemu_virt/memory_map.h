@@ -10,6 +10,6 @@
 #define QEMU_VIRT_UART_CLOCK_HZ 24000000u   // "apb-pclk" in QEMU's device tree
 #define QEMU_VIRT_CONSOLE_BAUD 115200u
 #define QEMU_VIRT_CORES 4u  // run with -smp 4; fewer just report fewer
-#define QEMU_VIRT_CORE_WAIT_MS 100u
+#define QEMU_VIRT_CORE_WAIT_MS 2000u
 
 #endif  // PLATFORMS_QEMU_VIRT_MEMORY_MAP_H_

@@ -13,7 +13,7 @@
 #define RPI3_MAILBOX (BCM2837_PERIPH_BASE + BCM_MAILBOX_OFFSET)
 #define RPI3_SYSTIMER (BCM2837_PERIPH_BASE + BCM_SYSTIMER_OFFSET)
 #define RPI3_CORES 4u
-#define RPI3_CORE_WAIT_MS 100u      // how long core 0 waits for secondaries to check in
+#define RPI3_CORE_WAIT_MS 2000u     // how long core 0 waits for secondaries to check in
 #define RPI3_KEEPALIVE_US 1000000u  // firmware poll interval (board_keepalive)
 
 // MMU map (identity, 36-bit). RAM (1 GB on every Pi 3): normal below the peripherals at

@@ -13,7 +13,7 @@
 #define RPI4_MAILBOX (BCM2711_PERIPH_BASE + BCM_MAILBOX_OFFSET)
 #define RPI4_SYSTIMER (BCM2711_PERIPH_BASE + BCM_SYSTIMER_OFFSET)
 #define RPI4_CORES 4u
-#define RPI4_CORE_WAIT_MS 100u      // how long core 0 waits for secondaries to check in
+#define RPI4_CORE_WAIT_MS 2000u     // how long core 0 waits for secondaries to check in
 #define RPI4_KEEPALIVE_US 1000000u  // firmware poll interval (board_keepalive)
 
 // MMU map (identity, 36-bit). RAM: from the revision's memory size (1, 2, 4 or 8 GB), below

@@ -5,12 +5,18 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
+# Control characters (C0, DEL, C1) shown escaped, so that a message quoting a file's text
+# or a path stays one line and cannot send escape sequences to the terminal.
+_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
+_ESCAPES.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
+
 
 class MetalchatError(Exception):
     """A problem with an input file or an argument, worded so the user can act on it.
 
     ``path`` names the file the problem is in (if any); ``str(error)`` is then
-    ``"<path>: <message>"``, which is what the command-line tools print after ``error:``.
+    ``"<path>: <message>"``, which is what the command-line tools print after ``error:``:
+    always one line, control characters shown escaped (``\\n``, ``\\x1b``).
     """
 
     def __init__(self, message: str, path: str | Path | None = None) -> None:
@@ -27,6 +33,5 @@ class MetalchatError(Exception):
         return error
 
     def __str__(self) -> str:
-        if self.path is None:
-            return self.message
-        return f"{self.path}: {self.message}"
+        text = self.message if self.path is None else f"{self.path}: {self.message}"
+        return text.translate(_ESCAPES)

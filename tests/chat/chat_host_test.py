@@ -114,9 +114,10 @@ def test_ctrl_c_stops_an_answer() -> None:
     assert "Generation: 0 tokens" not in out.split("[token ids on]")[1]
 
 
-def _explained(name: str, model: bytes, tok: bytes | None = None) -> str:
-    files = {f"{name}/model.bin": model, f"{name}/tokenizer.bin": tok or _model()[1]}
+def _explained(name: str, model: bytes, label: str = "llama") -> str:
+    files = {f"{name}/model.bin": model, f"{name}/tokenizer.bin": _model()[1]}
     out = _chat(_card(name + ".img", files), b"1\rq\r").decode()
+    assert f"1. {name} [{label}]" in out
     return next(line for line in out.splitlines() if line.startswith(name + ": "))
 
 
@@ -125,8 +126,9 @@ def test_model_files_no_engine_takes_say_why() -> None:
     line = _explained("short", model[:-100])
     assert line.startswith("short: llama: truncated: the header (no magic) needs ")
     assert f"the file has {len(model) - 100}" in line
+    # InferPi's magic, in the byte order of every reader here (container.h)
     ncht = (0x4E434854).to_bytes(4, "little") + bytes(60)
-    assert _explained("ncht", ncht) == (
+    assert _explained("ncht", ncht, "InferPi nanochat") == (
         "ncht: an InferPi nanochat model.bin (magic NCHT: InferPi's GPT-2 format), which no "
         "engine reads: export the nanochat checkpoint to a container instead"
     )

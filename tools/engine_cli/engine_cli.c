@@ -1,11 +1,12 @@
 /* Host command line for the engines, in the manner of llama2.c's `run`:
  *   engine_cli model.bin [-z tokenizer.bin] [-n steps] [-t temperature] [-p top_p]
  *              [-s seed] [-i prompt] [--ids] [--dump-logits FILE] [--max-seq N]
- *              [--threads N] [--no-huge-pages]
+ *              [--threads N] [--no-huge-pages] [--copy]
  * The session layer (engine/session.h) picks the engine by probing the file and runs it. Text goes
- * to stdout, the speed to stderr. The model file is read into memory the engine uses in place
- * (platforms/host/public/host/memory.h: 64-byte aligned, transparent huge pages advised unless
- * --no-huge-pages); --threads runs the engine's parallel-for on a pthread pool.
+ * to stdout, the speed to stderr. The model file is mapped (as llama2.c's run does: nothing is
+ * copied at start-up), or with --copy read into memory (platforms/host/public/host/memory.h:
+ * 64-byte aligned); transparent huge pages are advised unless --no-huge-pages; --threads runs
+ * the engine's parallel-for on a pthread pool.
  * --ids prints token ids instead of text (and then works without a tokenizer when the
  * prompt is empty). --dump-logits writes, for every position, the vocab_size fp32 logits
  * (native byte order) one position after another. A model file that carries its
@@ -38,7 +39,7 @@
 
 typedef struct options {
   const char *model_path, *tokenizer_path, *prompt, *logits_path, *prompt_ids;
-  int steps, max_seq, print_ids, tokenizer_given, threads, huge_pages;
+  int steps, max_seq, print_ids, tokenizer_given, threads, huge_pages, copy;
   float temperature, topp;
   unsigned long long seed;
 } options;
@@ -57,6 +58,7 @@ static void usage(void) {
           "  --max-seq N       cap the context (KV cache) length\n"
           "  --threads N       threads running the engine (default 1; 0: one per CPU)\n"
           "  --no-huge-pages   keep the model in 4 KB pages (default: huge pages)\n"
+          "  --copy            read the model into memory (default: map the file)\n"
           "  --prompt-ids L    feed exactly the comma-separated ids L (no sampling)\n");
   exit(2);
 }
@@ -86,7 +88,7 @@ static float real(const char *option, const char *v, float lo, float hi, const c
 }
 
 static options parse(int argc, char **argv) {
-  options o = {NULL, "tokenizer.bin", "", NULL, NULL, 256, 0, 0, 0, 1, 1, 1.0f, 0.9f, 0};
+  options o = {NULL, "tokenizer.bin", "", NULL, NULL, 256, 0, 0, 0, 1, 1, 0, 1.0f, 0.9f, 0};
   if (argc < 2 || argv[1][0] == '-') usage();
   o.model_path = argv[1];
   for (int i = 2; i < argc; i++) {
@@ -97,6 +99,10 @@ static options parse(int argc, char **argv) {
     }
     if (strcmp(a, "--no-huge-pages") == 0) {
       o.huge_pages = 0;
+      continue;
+    }
+    if (strcmp(a, "--copy") == 0) {
+      o.copy = 1;
       continue;
     }
     if (i + 1 >= argc) usage();
@@ -234,7 +240,10 @@ static em_status load_session(em_session *s, const void *bytes, size_t size,
 int main(int argc, char **argv) {
   options o = parse(argc, argv);
   size_t model_size;
-  void *model_bytes = host_read_file(o.model_path, &model_size, o.huge_pages);
+  /* Mapped, as llama2.c's run does (no copy at start-up); read when it cannot be mapped. */
+  const void *mapped = o.copy ? NULL : host_map_file(o.model_path, &model_size, o.huge_pages);
+  void *read = mapped ? NULL : host_read_file(o.model_path, &model_size, o.huge_pages);
+  const void *model_bytes = mapped ? mapped : read;
   if (!model_bytes) {
     fprintf(stderr, "cannot read %s\n", o.model_path);
     return 1;
@@ -337,7 +346,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "achieved tok/s: %.1f (%d positions in %.3f s)\n",
             positions / (elapsed_us / 1e6), positions, elapsed_us / 1e6);
   free(tok_bytes);
-  free(model_bytes);
+  free(read);
+  host_unmap_file(mapped, model_size);
   host_pool_destroy(pool);
   return 0;
 }

@@ -31,6 +31,15 @@ def test_a_prompt_longer_than_the_context_runs_nothing() -> None:
     assert _last_line(done.stderr) == "the prompt is 251 tokens and the context holds 8: shorten it"
 
 
+def test_a_100_kb_prompt_is_refused_after_encoding() -> None:
+    # The merges were quadratic: 100 KB took minutes before the refusal (not timed here).
+    words = ["the", "cat", "sat", "on", "a", "mat", "and", "then", "ran", "away."]
+    prompt = " ".join(words[i * 7 % 10] for i in range(25000))[:100000]
+    done = _run(str(MODEL), "-t", "0", "-i", prompt)
+    assert done.returncode == 1 and done.stdout == ""
+    assert _last_line(done.stderr).endswith("tokens and the context holds 48: shorten it")
+
+
 def test_a_full_context_ends_the_text() -> None:
     done = _run(str(MODEL), "--max-seq", "8", "-n", "64", "-t", "0", "--ids")
     assert done.returncode == 0

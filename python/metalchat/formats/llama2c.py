@@ -132,9 +132,10 @@ class Llama2cModel:
         return self.weights["wcls"]
 
 
-# InferPi's GPT-2 (nanochat) model.bin starts with "NCHT"; its layout is not published, so
-# nothing here reads it. Both byte orders are recognised, to explain the refusal either way.
-INFERPI_GPT2_MAGICS = (b"NCHT", b"THCN")
+# InferPi's GPT-2 (nanochat) model.bin: the little-endian u32 0x4E434854 ("NCHT" in hex
+# digits; the file starts with the bytes 54 48 43 4E), as the engines and the chat menu read
+# it (MC_INFERPI_NANOCHAT_MAGIC, docs/ENGINES.md). Its layout is not published: refused.
+INFERPI_GPT2_MAGIC = 0x4E434854
 INFERPI_GPT2_MESSAGE = (
     'this is InferPi\'s GPT-2 (nanochat) model.bin (magic "NCHT"), whose layout is not '
     "published, so metalchat cannot read it; export the nanochat checkpoint instead "
@@ -144,7 +145,7 @@ INFERPI_GPT2_MESSAGE = (
 
 def detect_version(data: bytes) -> int:
     """0, 1 or 2 from a model file's first bytes."""
-    if data[:4] in INFERPI_GPT2_MAGICS:
+    if len(data) >= 4 and struct.unpack_from("<I", data)[0] == INFERPI_GPT2_MAGIC:
         raise MetalchatError(INFERPI_GPT2_MESSAGE)
     if len(data) >= 8 and struct.unpack_from("<I", data)[0] == MAGIC:
         (version,) = struct.unpack_from("<i", data, 4)

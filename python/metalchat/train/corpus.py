@@ -72,8 +72,9 @@ def _run(command: list[str], cwd: Path, what: str) -> bytes:
             f"{what}: {command[0]} not found (this needs Debian's apt and dpkg)"
         ) from None
     if result.returncode != 0:
+        said = result.stderr.decode(errors="replace").strip().splitlines()
         raise MetalchatError(
-            f"{what} failed ({' '.join(command)}):\n{result.stderr.decode(errors='replace')}"
+            f"{what} failed ({' '.join(command)}): {said[-1] if said else 'no message'}"
         )
     return result.stdout
 

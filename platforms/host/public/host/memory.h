@@ -20,4 +20,12 @@ void *host_alloc(size_t size, bool huge_pages);
  * strings); *size gets the file's length. NULL when it cannot be opened, read or held. */
 void *host_read_file(const char *path, size_t *size, bool huge_pages);
 
+/* The whole file mapped read-only (Linux mmap; page aligned, so 64-byte aligned), advised for
+ * huge pages when huge_pages (file pages get them where the kernel maps read-only file THP)
+ * and read ahead: nothing is copied, so start-up costs page faults instead of a copy of the
+ * file. *size gets the file's length. NULL when it cannot be opened or mapped (or is empty).
+ * Release with host_unmap_file. */
+const void *host_map_file(const char *path, size_t *size, bool huge_pages);
+void host_unmap_file(const void *bytes, size_t size);
+
 #endif /* HOST_MEMORY_H_ */
