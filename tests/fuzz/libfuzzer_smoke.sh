@@ -59,17 +59,21 @@ seed_targets=(//engines/testdata:all //apps/chat:fuzz_seed_plain //apps/chat:fuz
 bin="$(./bazelw info bazel-bin 2>/dev/null)"
 models="$bin/engines/testdata"
 
-engines=(common/crc32.c common/fmt.c engines/core/{arena,mathf,parallel,prefill,status}.c
-  engines/kernels/{kernels,hot_kernels,ops}.c
-  engines/tokenizer/{vocab,llama2c_tokenizer,bpe_tokenizer,tokenizer,unicode_tables}.c
-  engines/container/{container,tensor_map}.c engines/llama/{llama,llama2c_file}.c
-  engines/nanochat/nanochat.c engines/registry/registry.c)
+# The engines' sources: those of //engines/fuzz:engines_ubsan (what the Bazel fuzz tests link).
+ubsan=//engines/fuzz:engines_ubsan
+mapfile -t engines < <(./bazelw query --output=label "let s = labels(srcs, $ubsan) + \
+  labels(srcs, labels(deps, $ubsan)) in kind('source file', \$s + labels(srcs, \$s))" \
+  2>/dev/null | sed -n 's|^//\(.*\):\(.*\.c\)$|\1/\2|p')
+[[ ${#engines[@]} -gt 10 ]] || {
+  echo "libfuzzer_smoke: cannot list the sources of $ubsan" >&2
+  exit 1
+}
 fat=(drivers/fat32/fat32.c drivers/block/block.c drivers/block/block_ram.c)
 
 # target -> its sources (after the entry point), seeds, extra flags, longest input.
 declare -A sources=(
   [container]="${engines[*]}" [llama2c]="${engines[*]}" [tokenizer]="${engines[*]}"
-  [encoder]="${engines[*]}" [turn]="${engines[*]} engines/session/session.c engines/session/sampler.c"
+  [encoder]="${engines[*]}" [turn]="${engines[*]}"
   [fat32]="${fat[*]}" [line_edit]="common/line_edit.c" [command]="apps/chat/command.c"
   [bundle]="apps/chat/bundle.c common/crc32.c" [sdhci]="drivers/sdhci/sdhci.c"
   [mailbox]="drivers/bcm_mailbox/bcm_mailbox.c drivers/bcm_mailbox/bcm_firmware.c"
