@@ -70,6 +70,10 @@ def provenance(commit: str, files: Mapping[str, bytes]) -> dict[str, object]:
         host, r'^BAZEL_DEBIAN_VERSION="([^"]+)"$', "toolchains/host/versions.sh"
     )
     qemu_debian = _setting(host, r'^QEMU_DEBIAN_VERSION="([^"]+)"$', "toolchains/host/versions.sh")
+    dosfstools = _setting(
+        host, r'^DOSFSTOOLS_DEBIAN_VERSION="([^"]+)"$', "toolchains/host/versions.sh"
+    )
+    mtools = _setting(host, r'^MTOOLS_DEBIAN_VERSION="([^"]+)"$', "toolchains/host/versions.sh")
     zig_version = _setting(zig, r'^ZIG_VERSION = "([^"]+)"$', "toolchains/zig/versions.bzl")
     zig_wheel = _setting(zig, r'^\s*sha256 = "([0-9a-f]{64})",$', "toolchains/zig/versions.bzl")
     return {
@@ -80,8 +84,8 @@ def provenance(commit: str, files: Mapping[str, bytes]) -> dict[str, object]:
         "bazel": f"{bazel} (Debian bazel-bootstrap {bazel_debian})",
         "zig": f"{zig_version} (PyPI ziglang, x86_64 wheel sha256 {zig_wheel})",
         "qemu": f"Debian qemu-system-arm {qemu_debian} (bookworm-backports)",
-        # The SD cards' FAT32 writers; the installer does not pin their versions yet.
-        "sdcard_tools": "dosfstools, mtools (Debian 12)",
+        # The SD cards' FAT32 writers, pinned by the installer.
+        "sdcard_tools": f"Debian dosfstools {dosfstools}, mtools {mtools}",
         "python_lock_sha256": sha256_bytes(files["toolchains/python/requirements.lock"]),
         "compression": f"xz preset {XZ_PRESET}, CRC64, one thread (Python lzma, Debian liblzma5)",
         "pinned_files_sha256": {name: sha256_bytes(files[name]) for name in PINNED_FILES},

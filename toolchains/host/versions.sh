@@ -10,6 +10,11 @@ BAZEL_REAL="/usr/bin/bazel-4"
 # mode (qemu-aarch64, qemu-arm) for the engines' tests built for ARM Linux.
 QEMU_DEBIAN_VERSION="1:10.0.2+ds-2+deb13u1~bpo12+1"
 
+# mkfs.fat and mtools write the SD card images, so their versions decide the cards' bytes (and
+# the release's): pinned like the rest.
+DOSFSTOOLS_DEBIAN_VERSION="4.2-1"
+MTOOLS_DEBIAN_VERSION="4.0.33-1+really4.0.32-1"
+
 DEBIAN_PACKAGES=(
   "bazel-bootstrap=$BAZEL_DEBIAN_VERSION"
   python3
@@ -17,8 +22,8 @@ DEBIAN_PACKAGES=(
   ca-certificates
   curl
   git
-  dosfstools
-  mtools
+  "dosfstools=$DOSFSTOOLS_DEBIAN_VERSION"
+  "mtools=$MTOOLS_DEBIAN_VERSION"
 )
 
 # Installed with `-t bookworm-backports` so that their dependencies (qemu-system-data,
