@@ -1,5 +1,5 @@
-/* The hot kernels of the portable build (and of --define=em_kernels=ref): the reference ones.
- * An architecture replaces this file with <arch>/hot_kernels.c (BUILD.bazel). */
+/* The matvecs of the portable build (and of --define=em_kernels=ref): the reference ones. An
+ * architecture replaces this file with <arch>/hot_kernels.c (BUILD.bazel). */
 #include "engine/kernels.h"
 #include "engine/kernels_ref.h"
 
@@ -21,14 +21,4 @@ void em_matvec_q8_rows(float *out, const em_qvec *x, const int8_t *w, const floa
 void em_matvec_q4_rows(float *out, const em_qvec *x, const uint8_t *w, const float *w_scales, int n,
                        int row_begin, int row_end) {
   em_ref_matvec_q4_rows(out, x, w, w_scales, n, row_begin, row_end);
-}
-
-void em_quantize_q8(int8_t *q, float *s, const float *x, int n, int group_size) {
-  em_ref_quantize_q8(q, s, x, n, group_size);
-}
-
-void em_attention_head(float *out, const float *q, const float *k_cache, const float *v_cache,
-                       int stride, int head_size, int t_begin, int t_end, float divisor,
-                       float *att) {
-  em_ref_attention_head(out, q, k_cache, v_cache, stride, head_size, t_begin, t_end, divisor, att);
 }

@@ -5,7 +5,7 @@
  *   q8, q4    SIMD32 SXTB16 + SMLAD dual 16-bit MACs (simd32.h), bit-exact, where the core has
  *             them (ARMv6; ARMv8-M with the DSP extension, -mcpu=cortex_m33+dsp); without
  *             (zig's plain cortex_m33, QEMU's M33) the reference loops
- * em_quantize_q8 and em_attention_head are the reference's. */
+ * em_quantize_q8 and em_attention_head are the reference's (hot_quantize.c, hot_attention.c). */
 #include "engine/kernels.h"
 #include "engine/kernels_ref.h"
 #include "engines/kernels/arm32/float_unrolled.h"
@@ -34,14 +34,4 @@ void em_matvec_q8_rows(float *out, const em_qvec *x, const int8_t *w, const floa
 void em_matvec_q4_rows(float *out, const em_qvec *x, const uint8_t *w, const float *w_scales, int n,
                        int row_begin, int row_end) {
   simd32_matvec_q4_rows(out, x, w, w_scales, n, row_begin, row_end);
-}
-
-void em_quantize_q8(int8_t *q, float *s, const float *x, int n, int group_size) {
-  em_ref_quantize_q8(q, s, x, n, group_size);
-}
-
-void em_attention_head(float *out, const float *q, const float *k_cache, const float *v_cache,
-                       int stride, int head_size, int t_begin, int t_end, float divisor,
-                       float *att) {
-  em_ref_attention_head(out, q, k_cache, v_cache, stride, head_size, t_begin, t_end, divisor, att);
 }

@@ -1,5 +1,5 @@
 /* AArch64 NEON hot kernels (Cortex-A72, Cortex-A53): the matvecs and em_quantize_q8, same
- * contract as the reference (kernels.h); em_attention_head is the reference's.
+ * contract as the reference (kernels.h); em_attention_head is the reference's (hot_attention.c).
  *   f32  four rows at a time, two 4-lane FMA accumulators per row
  *   f16  the same with FCVTL widening (exact, as em_f16_to_f32)
  *   q8   four rows at a time; per 16 int8 values SMULL + SMLAL2 (two products per int16 lane)
@@ -344,10 +344,4 @@ void em_quantize_q8(int8_t *q, float *s, const float *x, int n, int group_size) 
       st1_s8(qg + i, vcombine_s8(vmovn_s16(lo), vmovn_s16(hi)));
     }
   }
-}
-
-void em_attention_head(float *out, const float *q, const float *k_cache, const float *v_cache,
-                       int stride, int head_size, int t_begin, int t_end, float divisor,
-                       float *att) {
-  em_ref_attention_head(out, q, k_cache, v_cache, stride, head_size, t_begin, t_end, divisor, att);
 }
