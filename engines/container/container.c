@@ -69,6 +69,7 @@ static em_status check_header(mc_container *c, unsigned flags, const char **msg)
   if (header_crc(b) != u32_at(b + 12))
     return fail(msg, "container: header CRC-32 mismatch", EM_ERR_CORRUPT);
   uint64_t file_size = u64_at(b + 16);
+  if (flags & MC_HEAD_ONLY) c->size = file_size; /* the buffer holds the head only */
   if (file_size > c->size)
     return fail(msg, "container: file shorter than the header's file size", EM_ERR_TRUNCATED);
   if (file_size < c->size)
@@ -97,7 +98,10 @@ static em_status check_header(mc_container *c, unsigned flags, const char **msg)
       return fail(msg, "container: a section is not at its canonical offset", EM_ERR_DIMS);
     if (s->offset > c->size || s->size > c->size - s->offset)
       return fail(msg, "container: a section runs past the end of the file", EM_ERR_TRUNCATED);
-    for (uint64_t k = end; k < s->offset; k++) {
+    if (i == MC_SECTION_TENSOR_DATA - 1 && c->head_size < s->offset)
+      return fail(msg, "container: the head read ends before the tensor data section",
+                  EM_ERR_TRUNCATED);
+    for (uint64_t k = end; k < s->offset && k < c->head_size; k++) {
       if (b[k]) return fail(msg, "container: nonzero padding before a section", EM_ERR_CORRUPT);
     }
     end = s->offset + s->size;
@@ -106,6 +110,7 @@ static em_status check_header(mc_container *c, unsigned flags, const char **msg)
   for (uint32_t i = 0; i < 4; i++) {
     const mc_section *s = &c->sections[i];
     if (i == MC_SECTION_TENSOR_DATA - 1 && (flags & MC_SKIP_DATA_CRC)) continue;
+    if (i >= MC_SECTION_TENSOR_DATA - 1 && (flags & MC_HEAD_ONLY)) continue;
     if (crc32_update(0, b + s->offset, (size_t)s->size) != s->crc32)
       return fail(msg, kCrcMsg[i], EM_ERR_CORRUPT);
   }
@@ -211,8 +216,11 @@ static void decode_entry(const mc_container *c, uint32_t i, mc_tensor *t) {
   uint64_t voff = u64_at(e + 96), soff = u64_at(e + 112);
   t->values_size = u64_at(e + 104);
   t->scales_size = u64_at(e + 120);
-  t->values = c->bytes + voff;
-  t->scales = t->scales_size ? (const float *)(const void *)(c->bytes + soff) : NULL;
+  t->values_offset = voff;
+  t->scales_offset = t->scales_size ? soff : 0;
+  bool here = !(c->flags & MC_HEAD_ONLY);
+  t->values = here ? c->bytes + voff : NULL;
+  t->scales = here && t->scales_size ? (const float *)(const void *)(c->bytes + soff) : NULL;
 }
 
 static bool overlaps(uint64_t a0, uint64_t a1, uint64_t b0, uint64_t b1) {
@@ -287,8 +295,7 @@ static em_status check_entry(const mc_container *c, uint32_t i, const char **msg
   for (uint32_t j = 0; j < i; j++) { /* earlier entries are checked: their regions are sane */
     mc_tensor o;
     decode_entry(c, j, &o);
-    uint64_t o0 = (uint64_t)((const uint8_t *)o.values - c->bytes);
-    uint64_t s0 = o.scales ? (uint64_t)((const uint8_t *)o.scales - c->bytes) : 0;
+    uint64_t o0 = o.values_offset, s0 = o.scales_offset;
     for (int r = 0; r < (ssize ? 2 : 1); r++) {
       if (overlaps(at[r], at[r] + size[r], o0, o0 + o.values_size) ||
           (o.scales_size && overlaps(at[r], at[r] + size[r], s0, s0 + o.scales_size)))
@@ -422,12 +429,20 @@ static em_status check_tokenizer(mc_container *c, const char **msg) {
 /* ---------------------------------------------------------------------------------------
  * Public */
 
+uint64_t mc_head_size(const void *bytes, size_t size) {
+  if (mc_peek_architecture(bytes, size) == 0) return 0;
+  const uint8_t *b = (const uint8_t *)bytes;
+  return u64_at(b + 40 + 24 * (MC_SECTION_TENSOR_DATA - 1)); /* the data section's offset */
+}
+
 em_status mc_open(mc_container *c, const void *bytes, size_t size, unsigned flags,
                   const char **msg) {
   *msg = "ok";
   if (!c || !bytes) return fail(msg, "container: null argument", EM_ERR_ARG);
   c->bytes = (const uint8_t *)bytes;
   c->size = size;
+  c->head_size = size;
+  c->flags = flags;
   em_status s = check_header(c, flags, msg);
   if (s == EM_OK) s = read_params(c, msg);
   if (s == EM_OK) s = check_table(c, msg);
@@ -488,6 +503,28 @@ em_status mc_matrix(const mc_tensor *t, uint64_t first_row, uint64_t rows, uint6
       return EM_OK;
   }
   return EM_ERR_DIMS;
+}
+
+em_status mc_matrix_extent(const mc_tensor *t, uint64_t first_row, uint64_t rows, uint64_t cols,
+                           uint64_t offsets[2], uint64_t sizes[2], em_matrix *out) {
+  mc_tensor at_zero = *t; /* mc_matrix's arithmetic on offsets from a 64-aligned origin */
+  at_zero.values = (const void *)(uintptr_t)64;
+  at_zero.scales = t->scales_size ? (const float *)(uintptr_t)64 : NULL;
+  em_status st = mc_matrix(&at_zero, first_row, rows, cols, out);
+  if (st != EM_OK) return st;
+  uint64_t v = (uint64_t)(uintptr_t)out->data - 64u;
+  uint64_t elem_bits = t->format == MC_F32 ? 32 : t->format == MC_F16 ? 16 : t->format == MC_Q8 ? 8 : 4;
+  offsets[0] = t->values_offset + v;
+  sizes[0] = rows * cols * elem_bits / 8;
+  offsets[1] = 0;
+  sizes[1] = 0;
+  if (out->scales) {
+    offsets[1] = t->scales_offset + ((uint64_t)(uintptr_t)out->scales - 64u);
+    sizes[1] = rows * cols / t->group_size * sizeof(float);
+  }
+  out->data = NULL;
+  out->scales = NULL;
+  return EM_OK;
 }
 
 float mc_value(const mc_tensor *t, uint64_t i) {
@@ -563,6 +600,7 @@ static bool pb_find(pb_cursor *c, uint64_t field, uint64_t wire) {
 }
 
 uint32_t mc_chat_template(const mc_container *c) {
+  if (c->flags & MC_HEAD_ONLY) return 0;
   const mc_section *m = &c->sections[MC_SECTION_MANIFEST - 1];
   pb_cursor cur = {c->bytes + m->offset, c->bytes + m->offset + m->size};
   uint64_t kind;

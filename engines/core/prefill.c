@@ -11,6 +11,7 @@ em_status em_prefill_blocks(em_block_forward_fn forward, void *model, const int 
     if (*pos + count > seq_len) count = seq_len - *pos;
     if (count <= 0) return EM_ERR_FULL;
     *logits = forward(model, tokens + done, count, *pos);
+    if (!*logits) return EM_ERR_IO; /* a streamed weight could not be read */
     *pos += count;
     done += count;
   }

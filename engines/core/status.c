@@ -27,6 +27,8 @@ const char *em_status_name(em_status status) {
       return "EM_ERR_CORRUPT";
     case EM_ERR_UNSUPPORTED:
       return "EM_ERR_UNSUPPORTED";
+    case EM_ERR_IO:
+      return "EM_ERR_IO";
   }
   return "EM_ERR_UNKNOWN";
 }

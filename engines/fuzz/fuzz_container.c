@@ -38,7 +38,7 @@ static int run(const uint8_t *data, size_t size) {
   em_arena arena;
   em_arena_init(&arena, arena_mem, sizeof arena_mem);
   void *model;
-  em_load_options opt = {8, {NULL, NULL}, 0};
+  em_load_options opt = {8, {NULL, NULL}, 0, NULL};
   if (e->load(&model, data, size, &opt, &arena, &msg) != EM_OK) return 0;
   em_model_info info;
   e->info(model, &info);

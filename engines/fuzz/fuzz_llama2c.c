@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   em_arena_init(&arena, arena_mem, sizeof arena_mem);
   llama_model *m;
   const char *msg;
-  em_load_options opt = {8, {NULL, NULL}, 0};
+  em_load_options opt = {8, {NULL, NULL}, 0, NULL};
   int ok = llama_load(&m, bytes, size, &opt, &arena, &msg) == EM_OK;
   if (ok) {
     for (int pos = 0; pos < 2 && pos < m->seq_len; pos++)

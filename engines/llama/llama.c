@@ -167,8 +167,9 @@ em_status llama_load_container(llama_model **out, const void *bytes, size_t size
   *out = NULL;
   if ((uintptr_t)bytes & 3u)
     return fail(msg, "llama: container buffer must be 4-byte aligned", EM_ERR_ALIGN);
+  const em_weight_source *source = options ? options->source : NULL;
   mc_container mc;
-  em_status status = mc_open(&mc, bytes, size, 0, msg);
+  em_status status = mc_open(&mc, bytes, size, source ? MC_HEAD_ONLY : 0, msg);
   if (status != EM_OK) return status;
   if (mc.architecture != MC_ARCH_LLAMA)
     return fail(msg, "llama: the container holds another architecture", EM_ERR_UNSUPPORTED);
@@ -190,43 +191,63 @@ em_status llama_load_container(llama_model **out, const void *bytes, size_t size
   uint64_t L = (uint64_t)c.n_layers, dim = (uint64_t)c.dim, hidden = (uint64_t)c.hidden_dim;
   uint64_t kv = dim / (uint64_t)c.n_heads * (uint64_t)c.n_kv_heads, vocab = (uint64_t)c.vocab_size;
   mc_map map;
-  mc_map_init(&map, &mc, arena);
-  mc_tensor emb, att, ffn, fin, wq, wk, wv, wo, w1, w2, w3, cls;
-  mc_map_find(&map, "token_embedding", 2, (uint64_t[]){vocab, dim}, &emb);
-  mc_map_find(&map, "rms_att", 2, (uint64_t[]){L, dim}, &att);
-  mc_map_find(&map, "rms_ffn", 2, (uint64_t[]){L, dim}, &ffn);
-  mc_map_find(&map, "rms_final", 1, (uint64_t[]){dim}, &fin);
-  mc_map_find(&map, "wq", 3, (uint64_t[]){L, dim, dim}, &wq);
-  mc_map_find(&map, "wk", 3, (uint64_t[]){L, kv, dim}, &wk);
-  mc_map_find(&map, "wv", 3, (uint64_t[]){L, kv, dim}, &wv);
-  mc_map_find(&map, "wo", 3, (uint64_t[]){L, dim, dim}, &wo);
-  mc_map_find(&map, "w1", 3, (uint64_t[]){L, hidden, dim}, &w1);
-  mc_map_find(&map, "w2", 3, (uint64_t[]){L, dim, hidden}, &w2);
-  mc_map_find(&map, "w3", 3, (uint64_t[]){L, hidden, dim}, &w3);
-  if (!c.shared_classifier) mc_map_find(&map, "wcls", 2, (uint64_t[]){vocab, dim}, &cls);
+  if (source)
+    mc_map_init_streamed(&map, &mc, arena, source);
+  else
+    mc_map_init(&map, &mc, arena);
+  /* t: token_embedding, rms_att, rms_ffn, rms_final, wq, wk, wv, wo, w1, w2, w3, wcls */
+  mc_tensor t[12];
+  mc_tensor *emb = &t[0], *att = &t[1], *ffn = &t[2], *fin = &t[3], *cls = &t[11];
+  mc_map_find(&map, "token_embedding", 2, (uint64_t[]){vocab, dim}, emb);
+  mc_map_find(&map, "rms_att", 2, (uint64_t[]){L, dim}, att);
+  mc_map_find(&map, "rms_ffn", 2, (uint64_t[]){L, dim}, ffn);
+  mc_map_find(&map, "rms_final", 1, (uint64_t[]){dim}, fin);
+  mc_map_find(&map, "wq", 3, (uint64_t[]){L, dim, dim}, &t[4]);
+  mc_map_find(&map, "wk", 3, (uint64_t[]){L, kv, dim}, &t[5]);
+  mc_map_find(&map, "wv", 3, (uint64_t[]){L, kv, dim}, &t[6]);
+  mc_map_find(&map, "wo", 3, (uint64_t[]){L, dim, dim}, &t[7]);
+  mc_map_find(&map, "w1", 3, (uint64_t[]){L, hidden, dim}, &t[8]);
+  mc_map_find(&map, "w2", 3, (uint64_t[]){L, dim, hidden}, &t[9]);
+  mc_map_find(&map, "w3", 3, (uint64_t[]){L, hidden, dim}, &t[10]);
+  if (!c.shared_classifier) mc_map_find(&map, "wcls", 2, (uint64_t[]){vocab, dim}, cls);
 
   llama_weights *w = &m->weights;
   w->layers = layers;
-  w->token_embedding = mc_map_matrix(&map, &emb, 0, c.vocab_size, c.dim);
-  w->classifier =
-      c.shared_classifier ? w->token_embedding : mc_map_matrix(&map, &cls, 0, c.vocab_size, c.dim);
-  w->rms_final = mc_map_vector(&map, &fin, 0, c.dim);
+  m->stream = NULL;
+  if (!source) {
+    w->token_embedding = mc_map_matrix(&map, emb, 0, c.vocab_size, c.dim);
+    w->classifier = c.shared_classifier ? w->token_embedding
+                                        : mc_map_matrix(&map, cls, 0, c.vocab_size, c.dim);
+  }
+  w->rms_final = mc_map_vector(&map, fin, 0, c.dim);
+  const mc_tensor *wq = &t[4], *wk = &t[5], *wv = &t[6], *wo = &t[7], *w1 = &t[8], *w2 = &t[9],
+                  *w3 = &t[10];
   int kv_dim = (int)kv;
   for (int l = 0; l < c.n_layers && map.status == EM_OK; l++) {
     llama_layer *y = &layers[l];
-    y->rms_att = mc_map_vector(&map, &att, l * dim, c.dim);
-    y->rms_ffn = mc_map_vector(&map, &ffn, l * dim, c.dim);
-    y->wq = mc_map_matrix(&map, &wq, l * dim, c.dim, c.dim);
-    y->wk = mc_map_matrix(&map, &wk, l * kv, kv_dim, c.dim);
-    y->wv = mc_map_matrix(&map, &wv, l * kv, kv_dim, c.dim);
-    y->wo = mc_map_matrix(&map, &wo, l * dim, c.dim, c.dim);
-    y->w1 = mc_map_matrix(&map, &w1, l * hidden, c.hidden_dim, c.dim);
-    y->w2 = mc_map_matrix(&map, &w2, l * dim, c.dim, c.hidden_dim);
-    y->w3 = mc_map_matrix(&map, &w3, l * hidden, c.hidden_dim, c.dim);
+    y->rms_att = mc_map_vector(&map, att, l * dim, c.dim);
+    y->rms_ffn = mc_map_vector(&map, ffn, l * dim, c.dim);
+    if (source) continue; /* the matrices are planned below */
+    y->wq = mc_map_matrix(&map, wq, l * dim, c.dim, c.dim);
+    y->wk = mc_map_matrix(&map, wk, l * kv, kv_dim, c.dim);
+    y->wv = mc_map_matrix(&map, wv, l * kv, kv_dim, c.dim);
+    y->wo = mc_map_matrix(&map, wo, l * dim, c.dim, c.dim);
+    y->w1 = mc_map_matrix(&map, w1, l * hidden, c.hidden_dim, c.dim);
+    y->w2 = mc_map_matrix(&map, w2, l * dim, c.dim, c.hidden_dim);
+    y->w3 = mc_map_matrix(&map, w3, l * hidden, c.hidden_dim, c.dim);
   }
   if (map.status != EM_OK) {
     em_arena_reset(arena, mark);
     return fail(msg, map.msg, map.status);
+  }
+  m->config = c;
+  m->memory = (em_memory_report){0};
+  if (source) {
+    status = llama_stream_map(m, &mc, &map, t, arena, msg);
+    if (status != EM_OK) {
+      em_arena_reset(arena, mark);
+      return status;
+    }
   }
   c.group_size = map.min_group;
   m->config = c;
@@ -246,6 +267,9 @@ em_status llama_load(llama_model **out, const void *bytes, size_t size,
   if (!out || !bytes || !arena) return fail(msg, "llama: null argument", EM_ERR_ARG);
   *out = NULL;
   if (mc_probe(bytes, size)) return llama_load_container(out, bytes, size, options, arena, msg);
+  if (options && options->source)
+    return fail(msg, "llama: only containers can be streamed (export the model to .mcm)",
+                EM_ERR_UNSUPPORTED);
   llama_config c;
   em_status status = llama_read_config(&c, bytes, size, msg);
   if (status != EM_OK) return status;
@@ -262,6 +286,8 @@ em_status llama_load(llama_model **out, const void *bytes, size_t size,
   }
   m->config = c;
   m->weights.layers = layers;
+  m->stream = NULL;
+  m->memory = (em_memory_report){0};
   size_t in_place, copied;
   status = llama2c_map_weights(&c, bytes, size, arena, &m->weights, &in_place, &copied, msg);
   if (status != EM_OK) {
@@ -299,13 +325,19 @@ const float *llama_forward_block(llama_model *m, const int *tokens, int n, int p
   int half = head_size / 2;
 
   for (int b = 0; b < n; b++) {
-    em_matrix_row(s->x + (size_t)b * dim, &w->token_embedding, tokens[b]); /* x: (n, dim) */
+    float *xb = s->x + (size_t)b * dim; /* x: (n, dim) */
+    if (!m->stream)
+      em_matrix_row(xb, &w->token_embedding, tokens[b]);
+    else if (!llama_stream_embed(m, tokens[b], xb))
+      return NULL;
     em_rope_angles(s->rope_cos + b * half, s->rope_sin + b * half, head_size, pos + b,
                    p->rope_theta);
   }
 
+  if (m->stream && !llama_stream_begin(m)) return NULL;
   for (int l = 0; l < p->n_layers; l++) {
-    const llama_layer *layer = &w->layers[l];
+    const llama_layer *layer = m->stream ? llama_stream_layer(m, l) : &w->layers[l];
+    if (!layer) return NULL; /* a streamed layer could not be read */
 
     /* attention: xb = rmsnorm(x); q, k, v projections; k and v go straight into the cache */
     for (int b = 0; b < n; b++)
@@ -372,7 +404,9 @@ const float *llama_forward_block(llama_model *m, const int *tokens, int n, int p
   /* logits of the last token only */
   float *last = s->x + (size_t)(n - 1) * dim;
   em_rmsnorm(last, last, w->rms_final, dim, p->norm_eps);
-  project(m, s->logits, p->vocab_size, &w->classifier, last, 1); /* logits: (vocab_size) */
+  const em_matrix *classifier = m->stream ? llama_stream_classifier(m) : &w->classifier;
+  if (!classifier) return NULL;
+  project(m, s->logits, p->vocab_size, classifier, last, 1); /* logits: (vocab_size) */
   return s->logits;
 }
 
@@ -421,6 +455,7 @@ static em_status engine_decode(void *model, int token, const float **logits) {
   if (token < 0 || token >= m->config.vocab_size) return EM_ERR_ARG;
   if (m->pos >= m->seq_len) return EM_ERR_FULL;
   *logits = llama_forward(m, token, m->pos);
+  if (!*logits) return EM_ERR_IO; /* a streamed weight could not be read; pos stays */
   m->pos++;
   return EM_OK;
 }

@@ -28,4 +28,52 @@ em_status llama2c_map_weights(const llama_config *c, const void *bytes, size_t s
                               em_arena *arena, llama_weights *w, size_t *in_place, size_t *copied,
                               const char **msg);
 
+/* ---------------------------------------------------------------------------------------
+ * Weight streaming (llama_stream.c): a container opened head-only, its layers read through
+ * the weight source into two buffers, one layer ahead. */
+
+#include "container/container.h"
+#include "container/tensor_map.h"
+
+enum {
+  LLAMA_LAYER_MATRICES = 7, /* wq wk wv wo w1 w2 w3 */
+  LLAMA_STAGE_READS = 2 * LLAMA_LAYER_MATRICES /* values and scales of each */
+};
+
+/* One stage's reads: a layer's seven matrices, or (the last stage) the classifier's one.
+ * reads[2k] are matrix k's values, reads[2k+1] its scales (size 0: none); dst holds the byte
+ * offset in a buffer. */
+typedef struct llama_stage {
+  em_read reads[LLAMA_STAGE_READS];
+} llama_stage;
+
+typedef struct llama_stream {
+  const em_weight_source *src;
+  llama_stage *stages;          /* (n_layers + 1): the layers, then the classifier */
+  uint8_t *buffer[2];           /* buffer_size bytes each, 64-byte aligned */
+  size_t buffer_size;
+  int loaded;                   /* buffer holding the stage being computed */
+  em_read active[LLAMA_STAGE_READS]; /* the batch in flight */
+  llama_layer layer;            /* the layer being computed, its matrices in a buffer */
+  em_matrix classifier;         /* the classifier, in a buffer */
+  mc_tensor embedding;          /* the token embedding, rows read as tokens come */
+  uint8_t *row;                 /* one embedding row (values, then scales at row_scales) */
+  size_t row_scales;
+  uint64_t per_token;           /* bytes read per forward pass, embedding rows excluded */
+  em_status status;             /* EM_OK, or the first failed read */
+} llama_stream;
+
+/* Maps a head-only container's weights for streaming: norms read into the arena, the layer
+ * table with shapes only, the stages' reads and the two buffers. */
+em_status llama_stream_map(llama_model *m, const mc_container *mc, mc_map *map,
+                           const mc_tensor t[12], em_arena *arena, const char **msg);
+
+/* The forward pass's hooks: the embedding row of token into out (dim floats); the begin of a
+ * pass (layer 0's read); layer l's weights (waits for its read, starts the next stage's);
+ * the classifier. NULL / false when a read failed (stream->status says how). */
+bool llama_stream_embed(llama_model *m, int token, float *out);
+bool llama_stream_begin(llama_model *m);
+const llama_layer *llama_stream_layer(llama_model *m, int l);
+const em_matrix *llama_stream_classifier(llama_model *m);
+
 #endif /* ENGINES_LLAMA_LLAMA_INTERNAL_H_ */

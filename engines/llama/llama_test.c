@@ -321,7 +321,7 @@ static void test_bad_input(void) {
   /* ... unless the caller caps it. */
   em_arena a = fresh_arena();
   llama_model *m;
-  em_load_options opt = {64, {NULL, NULL}, 0};
+  em_load_options opt = {64, {NULL, NULL}, 0, NULL};
   CHECKF(llama_load(&m, f.bytes, f.size, &opt, &a, &msg) == EM_OK && m->seq_len == 64, "%s", msg);
   CHECK(em_arena_used(&a) == m->memory.arena_used);
   free(f.bytes);
@@ -478,7 +478,7 @@ static void test_stories260k(void) {
      * model over the same bytes, loaded the way every program loads one). */
     em_arena_reset(&arena, mark);
     em_session session;
-    em_session_options opts = {{NULL, NULL}, 0, false, run->temperature, run->topp, run->seed};
+    em_session_options opts = {{NULL, NULL}, 0, false, run->temperature, run->topp, run->seed, NULL};
     CHECK(em_session_load(&session, model_bytes, model_size, &opts, &arena) == EM_OK);
     file tok_file = stand_in_tokenizer();
     CHECK(em_session_load_tokenizer(&session, tok_file.bytes, tok_file.size) == EM_OK);

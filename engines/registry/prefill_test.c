@@ -24,7 +24,7 @@ static int load(loaded *l, const void *bytes, size_t size, int block) {
   l->mem = malloc(ARENA);
   em_arena arena;
   em_arena_init(&arena, l->mem, ARENA);
-  em_load_options o = {0, {NULL, NULL}, block};
+  em_load_options o = {0, {NULL, NULL}, block, NULL};
   const char *msg;
   l->engine = em_registry_find(bytes, size);
   if (!l->engine || l->engine->load(&l->model, bytes, size, &o, &arena, &msg) != EM_OK) return 0;

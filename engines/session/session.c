@@ -100,12 +100,19 @@ static em_status fail(em_session *s, const char *msg, em_status status) {
   return status;
 }
 
+uint64_t em_session_stream_head(const void *first, size_t n, uint64_t file_size, uint64_t ram) {
+  if (file_size <= ram / 4 * 3) return 0;
+  return mc_head_size(first, n);
+}
+
 /* The template a container's manifest names: none -> plain, nanochat -> the engine's turns;
- * llama2 and custom templates are not rendered here yet (plain). */
-static em_template named_template(const void *bytes, size_t size) {
+ * llama2 and custom templates are not rendered here yet (plain). A streamed container's
+ * manifest is not read (plain). */
+static em_template named_template(const void *bytes, size_t size, bool head_only) {
   mc_container c;
   const char *msg;
-  if (!mc_probe(bytes, size) || mc_open(&c, bytes, size, MC_SKIP_DATA_CRC, &msg) != EM_OK)
+  if (!mc_probe(bytes, size) ||
+      mc_open(&c, bytes, size, head_only ? MC_HEAD_ONLY : MC_SKIP_DATA_CRC, &msg) != EM_OK)
     return EM_TEMPLATE_PLAIN;
   return mc_chat_template(&c) == 3 ? EM_TEMPLATE_ENGINE : EM_TEMPLATE_PLAIN;
 }
@@ -147,7 +154,7 @@ static void explain_unclaimed(em_session *s, const void *bytes, size_t size, em_
     size_t mark = em_arena_mark(arena);
     for (int i = 0; i < em_registry_count() && !msg; i++) {
       void *model;
-      em_load_options options = {64, {0, 0}, 1};
+      em_load_options options = {64, {0, 0}, 1, NULL};
       const char *why = 0;
       st = em_registry_get(i)->load(&model, bytes, size, &options, arena, &why);
       em_arena_reset(arena, mark);
@@ -176,7 +183,7 @@ em_status em_session_load(em_session *s, const void *bytes, size_t size,
   for (int i = 0; i < (o->fit_context ? CAP_COUNT : 1); i++) {
     int cap = kContextCaps[i];
     if (o->max_seq_len > 0 && (cap == 0 || cap > o->max_seq_len)) cap = o->max_seq_len;
-    em_load_options options = {cap, o->parallel, 0};
+    em_load_options options = {cap, o->parallel, 0, o->source};
     em_arena_reset(arena, mark);
     st = s->engine->load(&s->model, bytes, size, &options, arena, &s->msg);
     s->context_cap = kContextCaps[i];
@@ -184,7 +191,7 @@ em_status em_session_load(em_session *s, const void *bytes, size_t size,
   }
   if (st != EM_OK) return st;
   s->engine->info(s->model, &s->info);
-  s->template = named_template(bytes, size);
+  s->template = named_template(bytes, size, o->source != NULL);
   if (s->context_cap != 0 && s->info.seq_len != s->context_cap) s->context_cap = 0;
   st = em_sampler_init(&s->sampler, s->info.vocab_size, o->temperature, o->topp, o->seed, arena);
   if (st != EM_OK) return fail(s, "sampler: not enough memory", st);

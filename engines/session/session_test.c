@@ -13,7 +13,7 @@
 enum { ARENA = 64 << 20 };
 
 static em_session_options greedy(void) {
-  em_session_options o = {{NULL, NULL}, 0, true, 0.0f, 0.9f, 1};
+  em_session_options o = {{NULL, NULL}, 0, true, 0.0f, 0.9f, 1, NULL};
   return o;
 }
 

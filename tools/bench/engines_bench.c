@@ -275,7 +275,7 @@ static void *load(const file_buf *f, int max_seq, const em_engine *want, void **
   static em_arena arena;
   em_arena_init(&arena, *arena_mem, cap);
   em_session s;
-  em_session_options opt = {{NULL, NULL}, max_seq, false, 0.0f, 0.9f, 1};
+  em_session_options opt = {{NULL, NULL}, max_seq, false, 0.0f, 0.9f, 1, NULL};
   if (em_session_load(&s, f->bytes, f->size, &opt, &arena) != EM_OK || s.engine != want) {
     fprintf(stderr, "load failed: %s\n", s.msg);
     exit(1);

@@ -1,7 +1,7 @@
 /* Host command line for the engines, in the manner of llama2.c's `run`:
  *   engine_cli model.bin [-z tokenizer.bin] [-n steps] [-t temperature] [-p top_p]
  *              [-s seed] [-i prompt] [--ids] [--dump-logits FILE] [--max-seq N]
- *              [--threads N] [--no-huge-pages] [--copy]
+ *              [--threads N] [--no-huge-pages] [--copy] [--ram-cap BYTES] [--stream]
  * The session layer (engine/session.h) picks the engine by probing the file and runs it. Text goes
  * to stdout, the speed to stderr. The model file is mapped (as llama2.c's run does: nothing is
  * copied at start-up), or with --copy read into memory (platforms/host/public/host/memory.h:
@@ -11,6 +11,13 @@
  * prompt is empty). --dump-logits writes, for every position, the vocab_size fp32 logits
  * (native byte order) one position after another. A model file that carries its
  * tokenizer (a container) uses it unless -z is given.
+ * --ram-cap BYTES gives the model exactly that much memory, as a board's RAM would: the file
+ * read in whole when it takes at most three quarters of it, else streamed (the session's
+ * em_session_stream_head: the head in memory, the layers read through platforms/host's weight
+ * source, one layer ahead on a thread); --stream streams whatever the size. A model given as
+ * shards (`model.mcm.000`, `.001`, ...) is named by its unsharded path and always streamed.
+ * Both print to stderr the peak memory used (head or file, plus the arena's peak) and the
+ * weight bytes read.
  * --prompt-ids 1,2,3 feeds exactly these ids (no BOS added, nothing sampled) and with
  * --dump-logits writes their logits: what the parity checks (tools/verify) compare.
  * A bad option value gets one line ("engine_cli: -n needs ...") and exit status 2; --threads
@@ -36,10 +43,12 @@
 #include "engine/tokenizer.h"
 #include "host/memory.h"
 #include "host/parallel.h"
+#include "host/weights.h"
 
 typedef struct options {
   const char *model_path, *tokenizer_path, *prompt, *logits_path, *prompt_ids;
-  int steps, max_seq, print_ids, tokenizer_given, threads, huge_pages, copy;
+  int steps, max_seq, print_ids, tokenizer_given, threads, huge_pages, copy, stream;
+  unsigned long long ram_cap;
   float temperature, topp;
   unsigned long long seed;
 } options;
@@ -59,7 +68,9 @@ static void usage(void) {
           "  --threads N       threads running the engine (default 1; 0: one per CPU)\n"
           "  --no-huge-pages   keep the model in 4 KB pages (default: huge pages)\n"
           "  --copy            read the model into memory (default: map the file)\n"
-          "  --prompt-ids L    feed exactly the comma-separated ids L (no sampling)\n");
+          "  --prompt-ids L    feed exactly the comma-separated ids L (no sampling)\n"
+          "  --ram-cap BYTES   give the model only this memory (streams what does not fit)\n"
+          "  --stream          stream the weights layer by layer whatever their size\n");
   exit(2);
 }
 
@@ -88,7 +99,7 @@ static float real(const char *option, const char *v, float lo, float hi, const c
 }
 
 static options parse(int argc, char **argv) {
-  options o = {NULL, "tokenizer.bin", "", NULL, NULL, 256, 0, 0, 0, 1, 1, 0, 1.0f, 0.9f, 0};
+  options o = {NULL, "tokenizer.bin", "", NULL, NULL, 256, 0, 0, 0, 1, 1, 0, 0, 0, 1.0f, 0.9f, 0};
   if (argc < 2 || argv[1][0] == '-') usage();
   o.model_path = argv[1];
   for (int i = 2; i < argc; i++) {
@@ -103,6 +114,10 @@ static options parse(int argc, char **argv) {
     }
     if (strcmp(a, "--copy") == 0) {
       o.copy = 1;
+      continue;
+    }
+    if (strcmp(a, "--stream") == 0) {
+      o.stream = 1;
       continue;
     }
     if (i + 1 >= argc) usage();
@@ -126,6 +141,8 @@ static options parse(int argc, char **argv) {
       o.logits_path = v;
     else if (strcmp(a, "--max-seq") == 0)
       o.max_seq = (int)whole(a, v, 0, INT32_MAX, "a whole number >= 0 (0 = the model's)");
+    else if (strcmp(a, "--ram-cap") == 0)
+      o.ram_cap = (unsigned long long)whole(a, v, 4096, INT64_MAX, "a number of bytes >= 4096");
     else if (strcmp(a, "--threads") == 0)
       o.threads = (int)whole(a, v, 0, INT32_MAX, "a whole number >= 0 (0 = one per CPU)");
     else
@@ -237,35 +254,118 @@ static em_status load_session(em_session *s, const void *bytes, size_t size,
   }
 }
 
-int main(int argc, char **argv) {
-  options o = parse(argc, argv);
-  size_t model_size;
-  /* Mapped, as llama2.c's run does (no copy at start-up); read when it cannot be mapped. */
-  const void *mapped = o.copy ? NULL : host_map_file(o.model_path, &model_size, o.huge_pages);
-  void *read = mapped ? NULL : host_read_file(o.model_path, &model_size, o.huge_pages);
-  const void *model_bytes = mapped ? mapped : read;
-  if (!model_bytes) {
-    fprintf(stderr, "cannot read %s\n", o.model_path);
+/* A model under --ram-cap / --stream: the memory, the weight source and what went where. */
+typedef struct capped {
+  host_weights weights;
+  uint8_t *mem;
+  size_t cap, held; /* held: the head (streamed) or the whole file (resident) */
+  bool streamed;
+} capped;
+
+/* Brings the model up in exactly o->ram_cap bytes (or, with only --stream, in memory grown
+ * as the uncapped path does): the head or the whole file at the start, the arena after it. */
+static int load_capped(capped *c, const options *o, em_session *s, em_session_options *opt,
+                       em_arena *arena) {
+  if (host_weights_open(&c->weights, o->model_path) != 0) {
+    fprintf(stderr, "cannot read %s (nor shards %s.000, ...)\n", o->model_path, o->model_path);
     return 1;
   }
+  uint64_t file_size = c->weights.source.file_size;
+  uint8_t first[256] = {0};
+  size_t n_first = file_size < sizeof first ? (size_t)file_size : sizeof first;
+  if (host_weights_read(&c->weights, 0, first, n_first) != 0) {
+    fprintf(stderr, "cannot read %s\n", o->model_path);
+    return 1;
+  }
+  uint64_t cap = o->ram_cap ? o->ram_cap : file_size + ((uint64_t)1 << 30);
+  bool sharded = c->weights.shards > 1;
+  uint64_t head = em_session_stream_head(first, n_first, file_size,
+                                         o->stream || sharded ? 0 : cap);
+  c->streamed = head != 0;
+  if (!c->streamed && (o->stream || sharded)) {
+    fprintf(stderr, "%s: only a container can be streamed\n", o->model_path);
+    return 1;
+  }
+  c->held = (size_t)(c->streamed ? head : file_size);
+  if (c->held > cap) {
+    fprintf(stderr, "%s: %s of %zu bytes does not fit in --ram-cap %llu\n", o->model_path,
+            c->streamed ? "the head" : "the file", c->held, (unsigned long long)cap);
+    return 1;
+  }
+  c->cap = (size_t)cap;
+  c->mem = (uint8_t *)host_alloc(c->cap, o->huge_pages);
+  if (!c->mem || host_weights_read(&c->weights, 0, c->mem, c->held) != 0) {
+    fprintf(stderr, "%s: cannot hold or read %zu bytes\n", o->model_path, c->held);
+    return 1;
+  }
+  size_t arena_at = (c->held + 63) & ~(size_t)63;
+  em_arena_init(arena, c->mem + arena_at, c->cap - arena_at);
+  opt->fit_context = true;
+  opt->source = c->streamed ? &c->weights.source : NULL;
+  em_status status = em_session_load(s, c->mem, c->held, opt, arena);
+  if (status != EM_OK && !s->engine) {
+    fprintf(stderr, "%s: %s\n", o->model_path, s->why[0] ? s->why : "no engine recognises this file");
+    return 1;
+  }
+  if (status != EM_OK) {
+    fprintf(stderr, "%s: %s (%s)\n", o->model_path, s->msg, em_status_name(status));
+    return 1;
+  }
+  return 0;
+}
+
+/* The memory line of a capped run (after it, so the arena's peak includes the run). */
+static void report_capped(const capped *c, const em_session *s, const em_arena *arena) {
+  em_memory_report mem;
+  s->engine->memory(s->model, &mem);
+  size_t peak = ((c->held + 63) & ~(size_t)63) + em_arena_peak(arena);
+  fprintf(stderr,
+          "ram cap %zu B: %s; peak %zu B (%s %zu B + arena peak %zu B), %s; "
+          "stream buffers %zu B, weights read %llu B in %llu batches (%llu B per token)\n",
+          c->cap, c->streamed ? "streamed" : "resident", peak, c->streamed ? "head" : "file",
+          c->held, em_arena_peak(arena), peak <= c->cap ? "under the cap" : "OVER the cap",
+          mem.stream_buffers, (unsigned long long)c->weights.bytes_read,
+          (unsigned long long)c->weights.reads, (unsigned long long)mem.streamed_per_token);
+}
+
+int main(int argc, char **argv) {
+  options o = parse(argc, argv);
   host_pool *pool = o.threads == 1 ? NULL : host_pool_create(o.threads);
   if (o.threads != 1 && !pool) {
     fprintf(stderr, "cannot start %d threads\n", o.threads);
     return 1;
   }
   em_session_options opt = {
-      host_pool_parallel(pool), o.max_seq, false, o.temperature, o.topp, o.seed};
+      host_pool_parallel(pool), o.max_seq, false, o.temperature, o.topp, o.seed, NULL};
   em_arena arena;
   em_session s;
-  em_status status = load_session(&s, model_bytes, model_size, &opt, o.huge_pages, &arena);
-  if (status != EM_OK && !s.engine) {
-    fprintf(stderr, "%s: %s\n", o.model_path, s.why[0] ? s.why : "no engine recognises this file");
-    return 1;
+  capped cap = {0};
+  size_t model_size = 0;
+  const void *mapped = NULL;
+  void *read = NULL;
+  if (o.ram_cap || o.stream) {
+    if (load_capped(&cap, &o, &s, &opt, &arena) != 0) return 1;
+  } else {
+    /* Mapped, as llama2.c's run does (no copy at start-up); read when it cannot be mapped. */
+    mapped = o.copy ? NULL : host_map_file(o.model_path, &model_size, o.huge_pages);
+    read = mapped ? NULL : host_read_file(o.model_path, &model_size, o.huge_pages);
+    const void *model_bytes = mapped ? mapped : read;
+    if (!model_bytes) {
+      fprintf(stderr, "cannot read %s\n", o.model_path);
+      return 1;
+    }
+    em_status status = load_session(&s, model_bytes, model_size, &opt, o.huge_pages, &arena);
+    if (status != EM_OK && !s.engine) {
+      fprintf(stderr, "%s: %s\n", o.model_path,
+              s.why[0] ? s.why : "no engine recognises this file");
+      return 1;
+    }
+    if (status != EM_OK) {
+      fprintf(stderr, "%s: %s (%s)\n", o.model_path, s.msg, em_status_name(status));
+      return 1;
+    }
   }
-  if (status != EM_OK) {
-    fprintf(stderr, "%s: %s (%s)\n", o.model_path, s.msg, em_status_name(status));
-    return 1;
-  }
+  em_status status;
   em_memory_report mem;
   s.engine->memory(s.model, &mem);
   fprintf(stderr,
@@ -282,6 +382,7 @@ int main(int argc, char **argv) {
   if (o.prompt_ids) {
     int failed = run_prompt_ids(s.engine, s.model, o.prompt_ids, &sink);
     if (sink.logits && fclose(sink.logits) != 0) failed = 1;
+    if (cap.mem) report_capped(&cap, &s, &arena);
     return failed;
   }
 
@@ -345,8 +446,11 @@ int main(int argc, char **argv) {
   if (elapsed_us > 0 && positions > 0)
     fprintf(stderr, "achieved tok/s: %.1f (%d positions in %.3f s)\n",
             positions / (elapsed_us / 1e6), positions, elapsed_us / 1e6);
+  if (cap.mem) report_capped(&cap, &s, &arena);
   free(tok_bytes);
   free(read);
+  free(cap.mem);
+  host_weights_close(&cap.weights);
   host_unmap_file(mapped, model_size);
   host_pool_destroy(pool);
   return 0;

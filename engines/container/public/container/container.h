@@ -55,6 +55,13 @@ typedef enum mc_rope_layout { MC_ROPE_INTERLEAVED = 1, MC_ROPE_HALF_SPLIT = 2 } 
   1u /* do not CRC the tensor data section (large models on slow boards; \
       * all structural checks still run) */
 
+/* bytes[0..size) is only the head of the file: at least through the tokenizer section, up to
+ * the tensor data section's offset (mc_head_size says how much). Every structural check runs
+ * against the header's file size; the tensor data and manifest CRCs are not checked (their
+ * bytes are not there), tensor views have NULL values and scales (their file offsets are in
+ * values_offset / scales_offset) and mc_chat_template answers 0. For weight streaming. */
+#define MC_HEAD_ONLY 2u
+
 typedef struct mc_section {
   uint64_t offset, size;
   uint32_t crc32;
@@ -101,11 +108,14 @@ typedef struct mc_tensor {
   uint64_t values_size; /* f32: 4n, f16: 2n, q8: n, q4: n/2 */
   const float *scales;  /* q8/q4: count / group_size floats; NULL otherwise */
   uint64_t scales_size; /* bytes */
+  uint64_t values_offset, scales_offset; /* in the file (scales_offset 0 when none) */
 } mc_tensor;
 
 typedef struct mc_container {
   const uint8_t *bytes;
-  size_t size;
+  uint64_t size;      /* the file's bytes (with MC_HEAD_ONLY more than the buffer holds) */
+  size_t head_size;   /* bytes in the buffer */
+  unsigned flags;     /* mc_open's */
   uint32_t architecture;  /* mc_arch */
   uint32_t weight_format; /* summary: the largest tensor's format */
   uint32_t group_size;    /* and its group size */
@@ -124,6 +134,10 @@ int mc_probe(const void *bytes, size_t size);
 /* The header's architecture when the first 256 bytes are a valid version-1 header (magic,
  * version, header size, header CRC), else 0. Cheap: for probes. */
 uint32_t mc_peek_architecture(const void *bytes, size_t size);
+
+/* The bytes an MC_HEAD_ONLY open needs (the tensor data section's offset), read from the
+ * first 256 bytes of the file; 0 when they are not a valid container header. */
+uint64_t mc_head_size(const void *bytes, size_t size);
 
 /* Checks the whole container (see above) and fills *c with views into bytes[0..size).
  * Errors: EM_ERR_TRUNCATED (shorter than declared), EM_ERR_MAGIC, EM_ERR_VERSION,
@@ -146,6 +160,13 @@ em_status mc_find(const mc_container *c, const char *name, mc_tensor *out, const
  * f32/f16 view or the scales would be misaligned. */
 em_status mc_matrix(const mc_tensor *t, uint64_t first_row, uint64_t rows, uint64_t cols,
                     em_matrix *out);
+
+/* Where the (rows, cols) matrix of mc_matrix lies in the file: its values at offsets[0]
+ * (sizes[0] bytes) and its scales at offsets[1] (sizes[1], 0 for f32/f16); *out gets its
+ * dtype, shape and group size with data and scales NULL (the reader points them at the bytes
+ * once read). The same checks as mc_matrix (EM_ERR_DIMS). */
+em_status mc_matrix_extent(const mc_tensor *t, uint64_t first_row, uint64_t rows, uint64_t cols,
+                           uint64_t offsets[2], uint64_t sizes[2], em_matrix *out);
 
 /* Element i of a tensor in any format, as f32 (for small parameter tensors). */
 float mc_value(const mc_tensor *t, uint64_t i);

@@ -13,10 +13,12 @@
 #include "engine/arena.h"
 #include "engine/kernels.h"
 #include "engine/status.h"
+#include "engine/weights.h"
 
 typedef struct mc_map {
   const mc_container *c;
   em_arena *arena;  /* where widened vectors go */
+  const em_weight_source *source; /* streaming: vectors are read through it (else NULL) */
   size_t in_place;  /* weight bytes used where they lie */
   size_t copied;    /* weight bytes widened into the arena */
   int min_group;    /* smallest q8/q4 group size of the mapped matrices, 0 if none */
@@ -32,6 +34,11 @@ bool mc_map_find(mc_map *m, const char *name, int ndim, const uint64_t *shape, m
 /* Rows [first_row, first_row + rows) of a matrix tensor as a (rows, cols) matrix, in place
  * (layer l of a stacked (L, R, C) tensor: first_row = l * R). */
 em_matrix mc_map_matrix(mc_map *m, const mc_tensor *t, uint64_t first_row, int rows, int cols);
+
+/* Streaming (a container opened MC_HEAD_ONLY): vectors are read through source into the
+ * arena (f32 and f16 tensors; quantized vectors are EM_ERR_UNSUPPORTED), counted as copied. */
+void mc_map_init_streamed(mc_map *m, const mc_container *c, em_arena *arena,
+                          const em_weight_source *source);
 
 /* n values of t from index `first` as f32: in place when t is f32, else widened. */
 const float *mc_map_vector(mc_map *m, const mc_tensor *t, uint64_t first, int n);

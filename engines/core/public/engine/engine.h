@@ -10,6 +10,7 @@
 #include "engine/arena.h"
 #include "engine/parallel.h"
 #include "engine/status.h"
+#include "engine/weights.h"
 
 struct em_tokenizer; /* engine/tokenizer.h */
 
@@ -17,6 +18,14 @@ typedef struct em_load_options {
   int max_seq_len;      /* cap on the context (KV cache) length; 0 = the model's own */
   em_parallel parallel; /* the board's parallel-for hook; {NULL, NULL} = serial */
   int prefill_block;    /* prompt tokens per forward pass; 0 = EM_PREFILL_BLOCK, 1 = one by one */
+  /* Weight streaming: NULL = the whole file is in bytes[0..size) (resident). Otherwise
+   * bytes[0..size) is only the head of the file (em_stream_head_size: the container's header,
+   * tensor table and tokenizer) and the engine keeps its small tensors (norms), the KV cache
+   * and activations in the arena, fetches the embedding rows it uses, and reads each layer's
+   * matrices (and the classifier) through the source into two buffers, the next one's read
+   * started before this one's compute. EM_ERR_UNSUPPORTED from an engine or file that cannot
+   * stream (llama containers can; llama2.c files and nanochat cannot yet). */
+  const em_weight_source *source;
 } em_load_options;
 
 /* Prompt tokens an engine feeds per forward pass unless told otherwise: each weight is read
@@ -38,6 +47,9 @@ typedef struct em_memory_report {
   size_t kv_cache;         /* key + value caches */
   size_t activations;      /* run-state buffers */
   size_t arena_used;       /* everything the engine took from the arena */
+  /* Weight streaming (em_load_options.source), else 0: */
+  size_t stream_buffers;    /* the two layer buffers (in arena_used) */
+  uint64_t streamed_per_token; /* weight bytes read through the source per forward pass */
 } em_memory_report;
 
 typedef struct em_engine {
@@ -70,7 +82,7 @@ typedef struct em_engine {
 } em_engine;
 
 /* An engine's forward pass over tokens[0..n) at positions pos..pos+n-1, returning the last
- * token's logits. */
+ * token's logits, or NULL when a streamed weight could not be read (EM_ERR_IO). */
 typedef const float *(*em_block_forward_fn)(void *model, const int *tokens, int n, int pos);
 
 /* The prefill of an engine whose forward pass takes blocks of up to `block` tokens: checks

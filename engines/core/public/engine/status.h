@@ -14,7 +14,8 @@ typedef enum em_status {
   EM_ERR_NOMEM,      /* the arena is too small */
   EM_ERR_FULL,       /* the context (sequence length) or an output buffer is full */
   EM_ERR_CORRUPT,    /* a checksum (CRC-32) does not match the bytes it covers */
-  EM_ERR_UNSUPPORTED /* a well-formed file this engine cannot run (format, layout, pattern) */
+  EM_ERR_UNSUPPORTED, /* a well-formed file this engine cannot run (format, layout, pattern) */
+  EM_ERR_IO           /* a weight source (engine/weights.h) could not read the bytes asked */
 } em_status;
 
 /* Returns a short constant name for a status, e.g. "EM_ERR_TRUNCATED". */

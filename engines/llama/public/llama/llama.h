@@ -89,6 +89,7 @@ typedef struct llama_model {
   int seq_len; /* usable context: min(config.seq_len, max_seq_len) */
   int pos;     /* next position to fill */
   em_memory_report memory;
+  struct llama_stream *stream; /* weight streaming (em_load_options.source), else NULL */
   /* the tokenizer the file carries (containers only): kind 0 = none */
   unsigned tokenizer_kind;
   const void *tokenizer_bytes;
@@ -114,7 +115,8 @@ em_status llama_load(llama_model **model, const void *bytes, size_t size,
 em_status llama_load_container(llama_model **model, const void *bytes, size_t size,
                                const em_load_options *options, em_arena *arena, const char **msg);
 
-/* Runs one token at position pos (< seq_len) and returns the logits (vocab_size). */
+/* Runs one token at position pos (< seq_len) and returns the logits (vocab_size); NULL when
+ * a streamed model's weights could not be read. */
 const float *llama_forward(llama_model *m, int token, int pos);
 
 /* Runs tokens[0..n) (n <= state.block) at positions pos..pos+n-1 (< seq_len) in one pass and

@@ -43,7 +43,18 @@ typedef struct em_session_options {
   float temperature; /* 0 = greedy */
   float topp;
   uint64_t seed;
+  /* Weight streaming (engine/weights.h): NULL = the whole file is in bytes; else bytes holds
+   * only its head (em_session_stream_head's size) and the engine reads its layers through
+   * the source, one layer ahead into two buffers, with what stays resident in the arena. */
+  const em_weight_source *source;
 } em_session_options;
+
+/* Resident or streamed: a model file of file_size bytes (first[0..n): its first bytes, at
+ * least 256) is streamed when it takes more than three quarters of the ram bytes a program
+ * has for it (the last quarter is left for the KV cache, activations and tokenizer), and only
+ * a container can be. Returns the bytes of its head to read and hand em_session_load with a
+ * source, or 0: load the whole file. */
+uint64_t em_session_stream_head(const void *first, size_t n, uint64_t file_size, uint64_t ram);
 
 typedef struct em_session {
   const em_engine *engine;
