@@ -83,12 +83,22 @@ static fat_volume *open_card(void) {
 static void run_model(const model_store *store, int i, fat_volume *vol, ram_region ram) {
   static chat_model model;
   model_bytes bytes;
+  const model_entry *e = &store->entries[i];
+  if (e->ram_cap && e->ram_cap < ram.size) {  // chat.txt's ram_cap: a smaller board's RAM
+    ram.size = (size_t)e->ram_cap;
+    con_text(e->name);
+    con_printf(": RAM capped at ");
+    con_ratio(ram.size, 1000000);
+    con_printf(" MB (chat.txt)\n");
+  }
   long used = model_store_fetch(store, i, vol, ram.base, ram.size, &bytes);
   if (used < 0) return;
   size_t arena_at = align_up((uintptr_t)used, 64);
-  if (chat_model_load(&model, &store->entries[i], &bytes, ram.base + arena_at,
-                      ram.size - arena_at) != 0)
+  if (arena_at >= ram.size ||
+      chat_model_load(&model, e, &bytes, ram.base + arena_at, ram.size - arena_at) != 0)
     return;
+  model.held = arena_at;
+  model.ram = ram.size;
   chat_run(&model);
 }
 

@@ -80,6 +80,9 @@ static void run_turn(chat_state *st, const char *text) {
     con_printf("Generation: %d tokens in %u ms (", n, (unsigned)(us / 1000));
     con_ratio((uint64_t)n * 1000000, us);
     con_printf(" tokens/sec)\n");
+    if (m->source) {
+      con_printf("RAM peak: %u of %u bytes\n", (unsigned)chat_model_peak(m), (unsigned)m->ram);
+    }
     if (st->show_ids) {
       con_printf("prompt ids:");
       for (int i = 0; i < count; i++) con_printf(" %d", tokens[i]);

@@ -24,7 +24,8 @@ int chat_model_load(chat_model *m, const model_entry *e, const model_bytes *byte
   em_session *s = &m->session;
   em_session_options options = {
       {board_parallel_for, 0}, 0, true, CHAT_DEFAULT_TEMPERATURE, CHAT_DEFAULT_TOPP,
-      board_time_us() | 1};
+      board_time_us() | 1, bytes->source};
+  m->source = bytes->source;
   em_status st = em_session_load(s, bytes->model, bytes->model_size, &options, &m->arena);
   if (st != EM_OK && !s->engine) {
     const uint8_t *b = bytes->model;
@@ -63,5 +64,15 @@ int chat_model_load(chat_model *m, const model_entry *e, const model_bytes *byte
              s->info.vocab_size, s->info.seq_len, em_template_name(m->template));
   con_ratio(mem_report.kv_cache, 1000000);
   con_printf(" MB, %d cores\n", board_parallel_cores());
+  if (m->source) {
+    named(e->name);
+    con_printf("streamed: two layer buffers of ");
+    con_ratio(mem_report.stream_buffers / 2, 1000000);
+    con_printf(" MB, ");
+    con_ratio(mem_report.streamed_per_token, 1000000);
+    con_printf(" MB read per forward pass (blocking reads: one layer after another)\n");
+  }
   return 0;
 }
+
+size_t chat_model_peak(const chat_model *m) { return m->held + em_arena_peak(&m->arena); }

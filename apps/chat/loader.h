@@ -20,7 +20,13 @@ typedef struct chat_model {
   em_session session;
   em_arena arena;  // the engine's, tokenizer's and sampler's memory, then the chat's scratch
   em_template template;
+  const em_weight_source *source;  // weight streaming (model_bytes.source), else 0
+  size_t held;                     // RAM before the arena: the model file, or its head
+  size_t ram;                      // the RAM the model has (held + the arena's room)
 } chat_model;
+
+// RAM in use at most so far (held + the arena's peak): what a streamed model's turns report.
+size_t chat_model_peak(const chat_model *m);
 
 // Loads entry e from its bytes with arena memory mem[0..mem_size). When the KV cache of the
 // model's whole context does not fit, the context is halved until it does (down to 64

@@ -3,6 +3,7 @@
 
 #include "board/time.h"
 #include "console.h"
+#include "card_weights.h"
 #include "container/container.h"
 
 // How a folder holds a model. Adding a layout is one more row here.
@@ -86,23 +87,57 @@ static void named(const char *folder) {
   con_printf(": ");
 }
 
-// The template named by the folder's chat.txt ("template=NAME"): 1 and *t when there is one.
-static int read_template(fat_volume *vol, const char *folder, em_template *t) {
-  char path[MODEL_PATH_MAX], text[64];
+// The decimal number that is all of text[0..n), or 0.
+static uint64_t parse_bytes(const char *text, size_t n) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (text[i] < '0' || text[i] > '9' || v > (UINT64_MAX - 9) / 10) return 0;
+    v = v * 10 + (uint64_t)(text[i] - '0');
+  }
+  return n > 0 ? v : 0;
+}
+
+static int has_key(const char *line, size_t n, const char *key) {
+  size_t k = __builtin_strlen(key);
+  return n >= k && __builtin_memcmp(line, key, k) == 0;
+}
+
+// The folder's chat.txt: lines "template=NAME" and "ram_cap=BYTES" into e; returns 1 when it
+// names a template. A line that is neither gets one line on the console.
+static int read_chat_txt(fat_volume *vol, const char *folder, model_entry *e) {
+  char path[MODEL_PATH_MAX], text[256];
   fat_file file;
   size_t got = 0;
+  e->template = EM_TEMPLATE_PLAIN;
+  e->ram_cap = 0;
   if (!join(path, folder, "chat.txt") || fat_open(vol, path, &file) != FAT_OK ||
       fat_read(&file, text, sizeof text - 1, &got) != FAT_OK)
     return 0;
-  while (got > 0 && (text[got - 1] == '\n' || text[got - 1] == '\r' || text[got - 1] == ' ')) got--;
-  const char key[] = "template=";
-  *t = EM_TEMPLATE_PLAIN;
-  if (got < sizeof key - 1 || __builtin_memcmp(text, key, sizeof key - 1) != 0 ||
-      !em_template_from_name(text + sizeof key - 1, got - (sizeof key - 1), t)) {
-    con_text(folder);
-    con_printf("/chat.txt: expected template=plain, alpaca or engine; using plain\n");
+  int named_template = 0;
+  for (size_t at = 0; at < got;) {
+    size_t end = at;
+    while (end < got && text[end] != '\n') end++;
+    size_t n = end - at;
+    while (n > 0 && (text[at + n - 1] == '\r' || text[at + n - 1] == ' ')) n--;
+    const char *line = text + at;
+    at = end + 1;
+    if (n == 0) continue;
+    if (has_key(line, n, "template=")) {
+      named_template = 1;
+      if (!em_template_from_name(line + 9, n - 9, &e->template)) {
+        con_text(folder);
+        con_printf("/chat.txt: expected template=plain, alpaca or engine; using plain\n");
+        e->template = EM_TEMPLATE_PLAIN;
+      }
+    } else if (has_key(line, n, "ram_cap=") && (e->ram_cap = parse_bytes(line + 8, n - 8)) >= 65536) {
+      continue;
+    } else {
+      e->ram_cap = 0;
+      con_text(folder);
+      con_printf("/chat.txt: a line is not template=NAME or ram_cap=BYTES (>= 65536), ignored\n");
+    }
   }
-  return 1;
+  return named_template;
 }
 
 // A card model's file paths (tokenizer "" when the model file carries it); 0 if too long.
@@ -152,7 +187,7 @@ static folder_kind add_folder(model_store *s, fat_volume *vol, const char *folde
     }
     __builtin_memcpy(e->name, folder, __builtin_strlen(folder) + 1);
     e->engine = engine_label(head);
-    e->template_named = read_template(vol, folder, &e->template);
+    e->template_named = read_chat_txt(vol, folder, e);
     e->in_ram = 0;
     e->layout = i;
     e->model_size = (uint32_t)model_size;
@@ -210,16 +245,65 @@ static int read_file(fat_volume *vol, const char *path, uint32_t expected_size, 
 
 static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
 
+// A container too big for ram_size: its head read into ram and the card's weight source for
+// the rest. Returns the head's bytes, 0 when the model is to be read whole, -1 after a line.
+static long fetch_streamed(const model_entry *e, fat_volume *vol, const char *path, uint8_t *ram,
+                           size_t ram_size, model_bytes *out) {
+  static card_weights weights;
+  uint8_t first[MC_HEADER_SIZE] = {0};
+  fat_file file;
+  size_t got = 0;
+  if (fat_open(vol, path, &file) != FAT_OK || fat_read(&file, first, sizeof first, &got) != FAT_OK)
+    return 0;  // read_file says why
+  uint64_t head = em_session_stream_head(first, got, e->model_size, ram_size);
+  if (head == 0) return 0;
+  if (head > ram_size / 2) {
+    named(e->name);
+    con_printf("its head (%u KB) does not fit in the RAM it has (%u KB)\n",
+               (unsigned)(head >> 10), (unsigned)(ram_size >> 10));
+    return -1;
+  }
+  fat_status st = card_weights_open(&weights, vol, path);
+  if (st != FAT_OK) {
+    con_text(path);
+    con_printf(": cannot be read: %s\n", fat_strerror(st));
+    return -1;
+  }
+  if (em_weights_read(&weights.source, 0, ram, (size_t)head) != EM_OK) {
+    con_text(path);
+    con_printf(": cannot be read (re-open the menu if the card changed)\n");
+    return -1;
+  }
+  named(e->name);
+  con_ratio(e->model_size, 1000000);
+  con_printf(" MB, more than 3/4 of the ");
+  con_ratio(ram_size, 1000000);
+  con_printf(" MB of RAM it has: streamed from the card layer by layer (head ");
+  con_ratio(head, 1000);
+  con_printf(" KB)\n");
+  out->model = ram;
+  out->model_size = (size_t)head;
+  out->source = &weights.source;
+  return (long)head;
+}
+
 long model_store_fetch(const model_store *s, int i, fat_volume *vol, uint8_t *ram, size_t ram_size,
                        model_bytes *out) {
   const model_entry *e = &s->entries[i];
   if (e->in_ram) {
-    model_bytes in_place = {e->model, e->model_size, e->tokenizer, e->tokenizer_size};
+    model_bytes in_place = {e->model, e->model_size, e->tokenizer, e->tokenizer_size, 0,
+                            e->model_size};
     *out = in_place;
     return 0;
   }
   char model_path[MODEL_PATH_MAX], tokenizer_path[MODEL_PATH_MAX];
   entry_paths(e->name, e->layout, model_path, tokenizer_path);  // they fitted at the scan
+  model_bytes none = {0, 0, 0, 0, 0, e->model_size};
+  *out = none;
+  if (!tokenizer_path[0]) {  // a container: resident or streamed (engine/session.h)
+    long head = fetch_streamed(e, vol, model_path, ram, ram_size, out);
+    if (head != 0) return head;
+  }
   size_t tok_at = align64(e->model_size), used = tok_at + e->tokenizer_size;
   if (used > ram_size) {
     named(e->name);
@@ -239,7 +323,8 @@ long model_store_fetch(const model_store *s, int i, fat_volume *vol, uint8_t *ra
   con_printf(" MB in %u ms (", (unsigned)(us / 1000));
   con_ratio(used, us);
   con_printf(" MB/s)\n");
-  model_bytes read = {ram, e->model_size, tokenizer_path[0] ? ram + tok_at : 0, e->tokenizer_size};
+  model_bytes read = {ram, e->model_size, tokenizer_path[0] ? ram + tok_at : 0, e->tokenizer_size,
+                      0, e->model_size};
   *out = read;
   return (long)used;
 }

@@ -7,8 +7,11 @@
 //   <folder>/model.mcm                            a metalchat container (docs/CONTAINER.md),
 //                                                 the tokenizer inside (the engine's
 //                                                 `tokenizer` hook loads it)
-// An optional <folder>/chat.txt line `template=alpaca` (or `template=plain`, the default)
-// picks the prompt template (template.h).
+// An optional <folder>/chat.txt holds lines `key=value`: `template=alpaca` (or `plain`, the
+// default, or `engine`) picks the prompt template (template.h); `ram_cap=BYTES` gives the model
+// at most that much of the board's RAM (file, KV cache, activations), as on a smaller board.
+// A model bigger than three quarters of the RAM it has is streamed from the card layer by
+// layer (a container only: em_session_stream_head; card_weights.h) instead of read whole.
 // The scan looks at every root folder: a folder with a model file but not the rest of its
 // layout, or with a name too long, gets one line saying so; the folders with no model file are
 // counted in one line. Up to MODEL_STORE_MAX models are kept (a line says how many more).
@@ -38,6 +41,7 @@ typedef struct model_entry {
   int layout;          // files on the card: which layout (model_store.c's kLayouts)
   uint32_t model_size, tokenizer_size;
   const uint8_t *model, *tokenizer;  // tokenizer_size 0: the model file carries it
+  uint64_t ram_cap;                  // chat.txt's ram_cap, 0 when none
 } model_entry;
 
 typedef struct model_store {
@@ -52,6 +56,9 @@ typedef struct model_bytes {
   size_t model_size;
   const uint8_t *tokenizer;  // 0: the model file carries its tokenizer (a container)
   size_t tokenizer_size;
+  // Streamed: model[0..model_size) is the file's head, the rest is read through source.
+  const em_weight_source *source;
+  uint64_t file_size;  // the whole model file's bytes
 } model_bytes;
 
 void model_store_init(model_store *s);
@@ -63,7 +70,9 @@ fat_status model_store_scan(model_store *s, fat_volume *vol);
 
 // Makes entry i's bytes available: the bundle's in place, a card model's read into
 // ram[0..ram_size) (ram 64-byte aligned; the tokenizer after the model), printing the size,
-// time and MB/s. Returns the bytes of ram used, or -1 after printing one line.
+// time and MB/s, or, when the model is to be streamed in ram_size bytes, only its head with a
+// weight source for the rest (one line says so). Returns the bytes of ram used, or -1 after
+// printing one line.
 long model_store_fetch(const model_store *s, int i, fat_volume *vol, uint8_t *ram, size_t ram_size,
                        model_bytes *out);
 
