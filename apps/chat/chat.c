@@ -94,6 +94,22 @@ static void run_turn(chat_state *st, const char *text) {
   em_arena_reset(&m->arena, mark);
 }
 
+// "logits: N" then the last forward pass's N logits as float32 bit patterns, 8 a line.
+static void print_logits(const em_session *s) {
+  if (!s->logits) {
+    con_printf("[no logits yet: type a prompt first]\n");
+    return;
+  }
+  con_printf("logits: %d\n", s->info.vocab_size);
+  for (int i = 0; i < s->info.vocab_size; i++) {
+    union {
+      float f;
+      uint32_t u;
+    } bits = {s->logits[i]};
+    con_printf("%08x%c", (unsigned)bits.u, i % 8 == 7 || i + 1 == s->info.vocab_size ? '\n' : ' ');
+  }
+}
+
 void chat_print_board_health(void) {
   const board_health *h = board_health_now();
   if (h->polls == 0) {
@@ -147,6 +163,9 @@ static int run_command(chat_state *st, const chat_command *c) {
       break;
     case CMD_STATUS:
       chat_print_board_health();
+      break;
+    case CMD_LOGITS:
+      print_logits(&st->m->session);
       break;
     case CMD_IDS:
       st->show_ids = !st->show_ids;

@@ -11,6 +11,7 @@ const char chat_command_help[] =
     "/len N    longest answer, in tokens\n"
     "/ids      show the prompt and answer token ids\n"
     "/status   board temperature, clock and throttling\n"
+    "/logits   the last forward pass's logits (float32 bits, for checks)\n"
     "/help     this list\n";
 
 // The word at *p (up to a space or the end); advances *p past it and the spaces after it.
@@ -77,6 +78,8 @@ chat_command chat_command_parse(const char *line) {
     c.kind = CMD_IDS;
   else if (take_word(&p, "status"))
     c.kind = CMD_STATUS;
+  else if (take_word(&p, "logits"))
+    c.kind = CMD_LOGITS;
   else if (take_word(&p, "temp"))
     c.kind = CMD_TEMP;
   else if (take_word(&p, "topp"))

@@ -11,6 +11,8 @@
 //   /len N         longest answer, in tokens (1..CHAT_MAX_ANSWER of chat.h)
 //   /status        the board's firmware readings (temperature, clock, throttling)
 //   /ids           toggle printing the prompt's and the answer's token ids (for tests)
+//   /logits        print the last forward pass's logits as float32 bit patterns (for checks
+//                  against a reference: tools/bench's rpi0_7b)
 #ifndef APPS_CHAT_COMMAND_H_
 #define APPS_CHAT_COMMAND_H_
 
@@ -28,6 +30,7 @@ typedef enum chat_command_kind {
   CMD_LEN,
   CMD_IDS,
   CMD_STATUS,
+  CMD_LOGITS,
   CMD_ERROR,  // a '/' line that is not a valid command; `error` says why
 } chat_command_kind;
 

@@ -11,6 +11,8 @@ int main(void) {
   CHECK(parse("/exit").kind == CMD_EXIT);
   CHECK(parse("/reset").kind == CMD_RESET);
   CHECK(parse("/help").kind == CMD_HELP);
+  CHECK(parse("/logits").kind == CMD_LOGITS);
+  CHECK(parse("/logits 3").kind == CMD_ERROR);
   CHECK(parse("/ids").kind == CMD_IDS);
   CHECK(parse("/status").kind == CMD_STATUS);
   CHECK(parse("/status now").kind == CMD_ERROR);

@@ -15,10 +15,13 @@ typedef struct layout {
 static const layout kLayouts[] = {
     {"model.bin", "tokenizer.bin"},  // InferPi / llama2.c
     {"model.mcm", 0},                // metalchat container (docs/CONTAINER.md), tokenizer inside
+    {"model.mcm.000", 0},            // the same in shards .000, .001, ... (SHARDED below)
 };
+enum { SHARDED = 2 };
 
 const char model_store_layouts[] =
-    "a model is a folder with model.bin and tokenizer.bin, or with model.mcm";
+    "a model is a folder with model.bin and tokenizer.bin, or with model.mcm (or its shards "
+    "model.mcm.000, .001, ...)";
 
 #define LAYOUTS ((int)(sizeof kLayouts / sizeof kLayouts[0]))
 
@@ -161,8 +164,21 @@ static folder_kind add_folder(model_store *s, fat_volume *vol, const char *folde
       con_printf("the path of its %s is too long, skipped\n", kLayouts[i].model);
       return FOLDER_SKIPPED;
     }
-    long model_size = file_size(vol, model_path);
-    if (model_size < 0) continue;
+    long first_size = file_size(vol, model_path);
+    if (first_size < 0) continue;
+    uint64_t model_size = (uint64_t)first_size;
+    int shards = 0;
+    if (i == SHARDED) {  // model.mcm.001, .002, ... after .000, while they are there
+      size_t len = __builtin_strlen(model_path);
+      for (shards = 1; shards < CARD_SHARDS; shards++) {
+        model_path[len - 2] = (char)('0' + shards / 10);
+        model_path[len - 1] = (char)('0' + shards % 10);
+        long size = file_size(vol, model_path);
+        if (size < 0) break;
+        model_size += (uint64_t)size;
+      }
+      model_path[len - 2] = model_path[len - 1] = '0';
+    }
     long tok_size = 0;
     if (kLayouts[i].tokenizer) {
       tok_size = file_size(vol, tokenizer_path);
@@ -190,7 +206,8 @@ static folder_kind add_folder(model_store *s, fat_volume *vol, const char *folde
     e->template_named = read_chat_txt(vol, folder, e);
     e->in_ram = 0;
     e->layout = i;
-    e->model_size = (uint32_t)model_size;
+    e->model_size = model_size;
+    e->shards = shards;
     e->tokenizer_size = (uint32_t)tok_size;
     e->model = e->tokenizer = 0;
     s->count++;
@@ -228,12 +245,12 @@ fat_status model_store_scan(model_store *s, fat_volume *vol) {
 }
 
 // Reads the whole file at path (expected_size bytes) into dst; prints one line on error.
-static int read_file(fat_volume *vol, const char *path, uint32_t expected_size, uint8_t *dst) {
+static int read_file(fat_volume *vol, const char *path, uint64_t expected_size, uint8_t *dst) {
   fat_file file;
   size_t got = 0;
   fat_status st = fat_open(vol, path, &file);
   if (st == FAT_OK && fat_file_size(&file) != expected_size) st = FAT_ERR_NOT_FOUND;
-  if (st == FAT_OK) st = fat_read(&file, dst, expected_size, &got);
+  if (st == FAT_OK) st = fat_read(&file, dst, (size_t)expected_size, &got);
   if (st == FAT_OK && got != expected_size) st = FAT_ERR_CHAIN_SHORT;
   if (st != FAT_OK) {
     con_text(path);
@@ -250,12 +267,34 @@ static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
 static long fetch_streamed(const model_entry *e, fat_volume *vol, const char *path, uint8_t *ram,
                            size_t ram_size, model_bytes *out) {
   static card_weights weights;
+  static char shard_paths[CARD_SHARDS][MODEL_PATH_MAX];
+  const char *paths[CARD_SHARDS];
+  int n = e->shards ? e->shards : 1;
+  size_t len = __builtin_strlen(path);
+  for (int i = 0; i < n; i++) {
+    __builtin_memcpy(shard_paths[i], path, len + 1);
+    if (e->shards) {
+      shard_paths[i][len - 2] = (char)('0' + i / 10);
+      shard_paths[i][len - 1] = (char)('0' + i % 10);
+    }
+    paths[i] = shard_paths[i];
+  }
   uint8_t first[MC_HEADER_SIZE] = {0};
   fat_file file;
   size_t got = 0;
-  if (fat_open(vol, path, &file) != FAT_OK || fat_read(&file, first, sizeof first, &got) != FAT_OK)
-    return 0;  // read_file says why
-  uint64_t head = em_session_stream_head(first, got, e->model_size, ram_size);
+  if (fat_open(vol, path, &file) != FAT_OK || fat_read(&file, first, sizeof first, &got) != FAT_OK) {
+    if (!e->shards) return 0;  // read_file says why
+    named(e->name);
+    con_printf("model.mcm.000 cannot be read\n");
+    return -1;
+  }
+  // One file: streamed when too big for the RAM; shards: always (the file is over 4 GiB).
+  uint64_t head = em_session_stream_head(first, got, e->model_size, e->shards ? 0 : ram_size);
+  if (head == 0 && e->shards) {
+    named(e->name);
+    con_printf("model.mcm.000 is not a container: only containers can be streamed\n");
+    return -1;
+  }
   if (head == 0) return 0;
   if (head > ram_size / 2) {
     named(e->name);
@@ -263,7 +302,7 @@ static long fetch_streamed(const model_entry *e, fat_volume *vol, const char *pa
                (unsigned)(head >> 10), (unsigned)(ram_size >> 10));
     return -1;
   }
-  fat_status st = card_weights_open(&weights, vol, path);
+  fat_status st = card_weights_open(&weights, vol, paths, n);
   if (st != FAT_OK) {
     con_text(path);
     con_printf(": cannot be read: %s\n", fat_strerror(st));
@@ -276,7 +315,10 @@ static long fetch_streamed(const model_entry *e, fat_volume *vol, const char *pa
   }
   named(e->name);
   con_ratio(e->model_size, 1000000);
-  con_printf(" MB, more than 3/4 of the ");
+  if (e->shards)
+    con_printf(" MB in %d shards, more than 3/4 of the ", e->shards);
+  else
+    con_printf(" MB, more than 3/4 of the ");
   con_ratio(ram_size, 1000000);
   con_printf(" MB of RAM it has: streamed from the card layer by layer (head ");
   con_ratio(head, 1000);
@@ -291,7 +333,7 @@ long model_store_fetch(const model_store *s, int i, fat_volume *vol, uint8_t *ra
                        model_bytes *out) {
   const model_entry *e = &s->entries[i];
   if (e->in_ram) {
-    model_bytes in_place = {e->model, e->model_size, e->tokenizer, e->tokenizer_size, 0,
+    model_bytes in_place = {e->model, (size_t)e->model_size, e->tokenizer, e->tokenizer_size, 0,
                             e->model_size};
     *out = in_place;
     return 0;
@@ -304,7 +346,13 @@ long model_store_fetch(const model_store *s, int i, fat_volume *vol, uint8_t *ra
     long head = fetch_streamed(e, vol, model_path, ram, ram_size, out);
     if (head != 0) return head;
   }
-  size_t tok_at = align64(e->model_size), used = tok_at + e->tokenizer_size;
+  if (e->model_size > ram_size) {
+    named(e->name);
+    con_printf("the model needs %u MB, the board has %u MB free\n", (unsigned)(e->model_size >> 20),
+               (unsigned)(ram_size >> 20));
+    return -1;
+  }
+  size_t tok_at = align64((size_t)e->model_size), used = tok_at + e->tokenizer_size;
   if (used > ram_size) {
     named(e->name);
     con_printf("model and tokenizer need %u MB, the board has %u MB free\n", (unsigned)(used >> 20),
@@ -323,8 +371,8 @@ long model_store_fetch(const model_store *s, int i, fat_volume *vol, uint8_t *ra
   con_printf(" MB in %u ms (", (unsigned)(us / 1000));
   con_ratio(used, us);
   con_printf(" MB/s)\n");
-  model_bytes read = {ram, e->model_size, tokenizer_path[0] ? ram + tok_at : 0, e->tokenizer_size,
-                      0, e->model_size};
+  model_bytes read = {ram, (size_t)e->model_size, tokenizer_path[0] ? ram + tok_at : 0,
+                      e->tokenizer_size, 0, e->model_size};
   *out = read;
   return (long)used;
 }

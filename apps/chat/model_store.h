@@ -7,6 +7,9 @@
 //   <folder>/model.mcm                            a metalchat container (docs/CONTAINER.md),
 //                                                 the tokenizer inside (the engine's
 //                                                 `tokenizer` hook loads it)
+//   <folder>/model.mcm.000, .001, ...             a container in shards (FAT32 holds at most
+//                                                 4 GiB - 1 a file: `export --shard-bytes`),
+//                                                 read as their concatenation, always streamed
 // An optional <folder>/chat.txt holds lines `key=value`: `template=alpaca` (or `plain`, the
 // default, or `engine`) picks the prompt template (template.h); `ram_cap=BYTES` gives the model
 // at most that much of the board's RAM (file, KV cache, activations), as on a smaller board.
@@ -39,7 +42,9 @@ typedef struct model_entry {
   int template_named;  // 1: chat.txt or the bundle chose it; 0: the model file's own (session)
   int in_ram;          // 1: the boot bundle (model/tokenizer below); 0: files on the card
   int layout;          // files on the card: which layout (model_store.c's kLayouts)
-  uint32_t model_size, tokenizer_size;
+  uint64_t model_size;  // bytes of the model file (of all its shards)
+  uint32_t tokenizer_size;
+  int shards;  // the model.mcm.NNN files, 0 for one file
   const uint8_t *model, *tokenizer;  // tokenizer_size 0: the model file carries it
   uint64_t ram_cap;                  // chat.txt's ram_cap, 0 when none
 } model_entry;

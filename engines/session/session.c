@@ -298,6 +298,7 @@ em_status em_session_complete(em_session *s, const char *text, int steps, const 
     if (!in_prompt && stats->n_generated == 0) first_sample = now_us(h);
     int next = in_prompt ? prompt[pos + 1] : em_sample(&s->sampler, logits);
     if (h && h->on_step) h->on_step(h->user, pos, token, logits, next);
+    s->logits = logits;
     logits = NULL;
     if (!in_prompt) {
       if (next == s->info.bos_id) { /* BOS delimits sequences */
@@ -330,6 +331,7 @@ em_status em_session_answer(em_session *s, const int *tokens, int n, int max_tok
   uint64_t start = now_us(h);
   const float *logits;
   em_status st = s->engine->prefill(s->model, tokens, n, &logits);
+  if (st == EM_OK) s->logits = logits;
   uint64_t prefilled = now_us(h);
   stats->prefill_us = prefilled - start;
   printer out = {h, &s->tokenizer, {{0}, 0, 0}};
@@ -352,6 +354,7 @@ em_status em_session_answer(em_session *s, const int *tokens, int n, int max_tok
     /* Fed now, so the context holds everything printed (for the next turn too). */
     st = s->engine->decode(s->model, next, &logits);
     stats->n_forward += st == EM_OK;
+    if (st == EM_OK) s->logits = logits;
   }
   print_flush(&out);
   stats->decode_us = now_us(h) - prefilled;

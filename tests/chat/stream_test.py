@@ -3,8 +3,9 @@ streamed layer by layer from storage as read whole, and the memory it reports st
 cap.
 
 The model: a Llama container (int8, groups of 32, 16 layers, random weights from a seed)
-written by metalchat.testmodels at test time. The card holds it twice: `resident/` and
-`streamed/`, whose chat.txt says `ram_cap=<a third of the model's size>`.
+written by metalchat.testmodels at test time. The card holds it three times: `resident/`,
+`streamed/`, whose chat.txt says `ram_cap=<a third of the model's size>`, and `sharded/` (the
+same cap, the file in three shards `model.mcm.000`..`.002`).
 
 - host (CHAT_HOST, ENGINE_CLI set): the chat app's host build (//images:chat_host) answers the
   same ids from both folders and prints its RAM peak under the cap; //tools/engine_cli with
@@ -55,17 +56,22 @@ def card(model: tuple[Path, int]) -> Path:
     path, cap = model
     chat_txt = TMP / "chat.txt"
     chat_txt.write_text(f"template=plain\nram_cap={cap}\n")
+    files = {"resident/model.mcm": path, "streamed/model.mcm": path, "streamed/chat.txt": chat_txt}
+    data = path.read_bytes()
+    step = len(data) // 3 + 1
+    for i in range(3):  # shards as `export --shard-bytes` writes them
+        part = TMP / f"shard.mcm.{i:03d}"
+        part.write_bytes(data[i * step : (i + 1) * step])
+        files[f"sharded/model.mcm.{i:03d}"] = part
+    files["sharded/chat.txt"] = chat_txt
     out = TMP / "stream_card.img"
-    sdcard.write_card(
-        out,
-        {"resident/model.mcm": path, "streamed/model.mcm": path, "streamed/chat.txt": chat_txt},
-    )
+    sdcard.write_card(out, files)
     return out
 
 
 def script(menu_numbers: dict[str, str]) -> list[str]:
     lines = []
-    for name in ("streamed", "resident"):
+    for name in ("streamed", "sharded", "resident"):
         lines += [menu_numbers[name], *SETTINGS, *PROMPTS, "/exit"]
     return lines
 
@@ -75,15 +81,16 @@ def turns(out: str) -> list[list[int]]:
 
 
 def check_chat(out: str, cap: int, size: int) -> None:
-    """Two folders' turns: the same ids, streamed under the cap."""
+    """Three folders' turns (one file and shards under the cap, then whole): the same ids."""
     assert 2 * cap <= size <= 4 * cap, (size, cap)  # the model is 2-4x the cap
     assert re.search(r"streamed: RAM capped at [\d.]+ MB \(chat.txt\)", out), out
-    assert "streamed from the card layer by layer" in out, out
+    assert re.search(r"^streamed: [\d.]+ MB, more than 3/4 .* streamed from the card", out, re.M)
+    assert re.search(r"^sharded: [\d.]+ MB in 3 shards, more than 3/4 .* streamed", out, re.M)
     ids = turns(out)
-    assert len(ids) == 4 and all(ids), out
-    assert ids[:2] == ids[2:]  # streamed == resident, turn by turn (KV cache kept)
+    assert len(ids) == 6 and all(ids), out
+    assert ids[:2] == ids[2:4] == ids[4:]  # streamed == resident, turn by turn (KV cache kept)
     peaks = [(int(p), int(c)) for p, c in re.findall(r"^RAM peak: (\d+) of (\d+) bytes", out, re.M)]
-    assert len(peaks) == 2, out  # a line after each streamed turn, none for the resident ones
+    assert len(peaks) == 4, out  # a line after each streamed turn, none for the resident ones
     for peak, of in peaks:
         assert of == cap and peak <= cap, (peak, cap)
     print(f"model {size} B, cap {cap} B, RAM peaks {[p for p, _ in peaks]}, ids {ids[:2]}")

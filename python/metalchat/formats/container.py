@@ -15,10 +15,10 @@ import itertools
 import math
 import struct
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 from google.protobuf.message import DecodeError
@@ -369,6 +369,111 @@ def write_container(
     data = checked_bytes(model, path)
     atomic_write(path, data, inputs)
     return data
+
+
+@dataclass(frozen=True)
+class TensorSlot:
+    """Where :func:`write_large` puts one tensor: its values (and q8/q4 scales) at these file
+    offsets, in the layout :func:`serialize` gives the same tensors."""
+
+    name: str
+    fmt: str
+    shape: tuple[int, ...]
+    group_size: int
+    offset: int
+    scales_offset: int  # 0 for f32/f16
+
+    def sizes(self) -> tuple[int, int]:
+        return _sizes(self.shape, self.fmt, self.group_size)
+
+
+def write_large(
+    path: str | Path,
+    manifest: ModelManifest,
+    tokenizer: bytes,
+    tensors: list[tuple[str, str, tuple[int, ...], int]],
+    fill: Callable[[BinaryIO, dict[str, TensorSlot]], None],
+) -> int:
+    """Writes a container too big to hold in memory: the layout of ``tensors`` (name, format,
+    shape, group size, in file order) is fixed first, then ``fill(file, slots)`` writes each
+    tensor's bytes at its slots' offsets (in any order, e.g. layer by layer), then the data is
+    read back for the CRCs and the table, tokenizer, manifest and header are written. The
+    same bytes :func:`serialize` would give for the same tensors. Returns the file's size."""
+    m = pb.ModelManifest()
+    m.CopyFrom(manifest)
+    del m.tensors[:]
+    m.weights_file, m.weights_size, m.weights_sha256 = "", 0, ""
+    tok = _tokenizer_header(m) + tokenizer
+    tok_offset = _align(HEADER_SIZE + ENTRY_SIZE * len(tensors))
+    data_offset = _align(tok_offset + len(tok))
+    slots: dict[str, TensorSlot] = {}
+    at = data_offset
+    for name, fmt, shape, group in tensors:
+        check_group_size(shape, fmt, group)
+        values, scales = _sizes(shape, fmt, group)
+        at = data_offset + _align(at - data_offset)
+        values_at = at
+        at += values
+        scales_at = 0
+        if fmt in QUANTIZED:
+            at = data_offset + _align(at - data_offset)
+            scales_at = at
+            at += scales
+        slots[name] = TensorSlot(name, fmt, shape, group if fmt in QUANTIZED else 0, values_at,
+                                 scales_at)  # fmt: skip
+    data_end = at
+    with open(path, "w+b") as f:
+        f.truncate(data_end)
+        fill(f, slots)
+        data_crc = 0
+        f.seek(data_offset)
+        chunk = 64 << 20
+        for slot in slots.values():
+            crc = 0
+            values, scales = slot.sizes()
+            for start, size in ((slot.offset, values), (slot.scales_offset, scales)):
+                if not size:
+                    continue
+                if f.tell() < start:  # the padding before a region
+                    data_crc = zlib.crc32(f.read(start - f.tell()), data_crc)
+                for done in range(0, size, chunk):
+                    block = f.read(min(chunk, size - done))
+                    crc = zlib.crc32(block, crc)
+                    data_crc = zlib.crc32(block, data_crc)
+            m.tensors.add(name=slot.name, shape=slot.shape, format=FORMAT_CODES[slot.fmt],
+                          group_size=slot.group_size, offset=slot.offset,
+                          scales_offset=slot.scales_offset, size=values + scales, crc32=crc)  # fmt: skip
+        mf.validate(m)
+        manifest_bytes = m.SerializeToString(deterministic=True)
+        manifest_offset = _align(data_end)
+        table = b"".join(_entry(t) for t in m.tensors)
+        sections = [
+            (HEADER_SIZE, table, zlib.crc32(table)),
+            (tok_offset, tok, zlib.crc32(tok)),
+            (data_offset, None, data_crc),
+            (manifest_offset, manifest_bytes, zlib.crc32(manifest_bytes)),
+        ]
+        sizes = [len(table), len(tok), data_end - data_offset, len(manifest_bytes)]
+        file_size = manifest_offset + len(manifest_bytes)
+        fmt_code, group = _summary(tensors)
+        header = bytearray(
+            _HEADER.pack(
+                MAGIC, VERSION, HEADER_SIZE, 0, file_size, m.architecture, fmt_code, group,
+                len(tensors),
+            )
+        )  # fmt: skip
+        for kind, ((offset, _, crc), size) in enumerate(zip(sections, sizes), start=1):
+            header += _SECTION.pack(offset, size, crc, kind)
+        header += _params_block(m)
+        struct.pack_into("<I", header, 12, zlib.crc32(header))
+        f.seek(0)
+        f.write(bytes(header))
+        for offset, blob, _ in sections:
+            if blob is not None:
+                f.seek(offset)
+                f.write(blob)
+        f.truncate(file_size)
+    return file_size
 
 
 # ---------------------------------------------------------------------------------------

@@ -67,6 +67,7 @@ typedef struct em_session {
   em_template template; /* the one the model file names (a container's manifest), else plain */
   int context_cap;      /* the cap fit_context settled on below the model's context, or 0 */
   int end_of_turn;      /* a token that ends a chat answer besides EOS and BOS, or -1 */
+  const float *logits;  /* the last forward pass's logits (vocab_size), or NULL before one */
   const char *msg;      /* why the last call failed: one phrase */
   /* When no engine takes the file (engine NULL after em_session_load): why, if a reader can
    * tell (a container's failed check: "corrupt container: header CRC-32 mismatch"; a
