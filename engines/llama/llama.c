@@ -336,7 +336,7 @@ const float *llama_forward_block(llama_model *m, const int *tokens, int n, int p
 
   if (m->stream && !llama_stream_begin(m)) return NULL;
   for (int l = 0; l < p->n_layers; l++) {
-    const llama_layer *layer = m->stream ? llama_stream_layer(m, l) : &w->layers[l];
+    const llama_layer *layer = m->stream ? llama_stream_attention(m, l) : &w->layers[l];
     if (!layer) return NULL; /* a streamed layer could not be read */
 
     /* attention: xb = rmsnorm(x); q, k, v projections; k and v go straight into the cache */
@@ -391,6 +391,7 @@ const float *llama_forward_block(llama_model *m, const int *tokens, int n, int p
     for (int b = 0; b < n; b++) em_add(s->x + (size_t)b * dim, s->xb2 + (size_t)b * dim, dim);
 
     /* feed-forward: x += w2(silu(w1 xb) * w3 xb), xb = rmsnorm(x) */
+    if (m->stream && !(layer = llama_stream_ffn(m, l))) return NULL;
     for (int b = 0; b < n; b++)
       em_rmsnorm(s->xb + (size_t)b * dim, s->x + (size_t)b * dim, layer->rms_ffn, dim, p->norm_eps);
     project(m, s->hb, hidden_dim, &layer->w1, s->xb, n);  /* hb: (n, hidden_dim) */

@@ -40,16 +40,18 @@ enum {
   LLAMA_STAGE_READS = 2 * LLAMA_LAYER_MATRICES /* values and scales of each */
 };
 
-/* One stage's reads: a layer's seven matrices, or (the last stage) the classifier's one.
- * reads[2k] are matrix k's values, reads[2k+1] its scales (size 0: none); dst holds the byte
- * offset in a buffer. */
+/* One stage's reads: half a layer's matrices (stage 2l: attention, wq wk wv wo; stage 2l+1:
+ * feed-forward, w1 w2 w3), or (the last stage, 2 n_layers) the classifier. reads[2k] are
+ * matrix k's values, reads[2k+1] its scales (size 0: none; k counts wq..w3 from 0 in both
+ * halves, so a half leaves the other's entries empty); dst holds the byte offset in a buffer.
+ * Half-layer stages halve the two buffers: Llama-2-7B's biggest stage is its 142 MB FFN. */
 typedef struct llama_stage {
   em_read reads[LLAMA_STAGE_READS];
 } llama_stage;
 
 typedef struct llama_stream {
   const em_weight_source *src;
-  llama_stage *stages;          /* (n_layers + 1): the layers, then the classifier */
+  llama_stage *stages;          /* (2 n_layers + 1): the half layers, then the classifier */
   uint8_t *buffer[2];           /* buffer_size bytes each, 64-byte aligned */
   size_t buffer_size;
   int loaded;                   /* buffer holding the stage being computed */
@@ -69,11 +71,13 @@ em_status llama_stream_map(llama_model *m, const mc_container *mc, mc_map *map,
                            const mc_tensor t[12], em_arena *arena, const char **msg);
 
 /* The forward pass's hooks: the embedding row of token into out (dim floats); the begin of a
- * pass (layer 0's read); layer l's weights (waits for its read, starts the next stage's);
- * the classifier. NULL / false when a read failed (stream->status says how). */
+ * pass (layer 0's read); layer l's attention weights, then its feed-forward weights (each
+ * waits for its read and starts the next stage's); the classifier. NULL / false when a read
+ * failed (stream->status says how). */
 bool llama_stream_embed(llama_model *m, int token, float *out);
 bool llama_stream_begin(llama_model *m);
-const llama_layer *llama_stream_layer(llama_model *m, int l);
+const llama_layer *llama_stream_attention(llama_model *m, int l);
+const llama_layer *llama_stream_ffn(llama_model *m, int l);
 const em_matrix *llama_stream_classifier(llama_model *m);
 
 #endif /* ENGINES_LLAMA_LLAMA_INTERNAL_H_ */

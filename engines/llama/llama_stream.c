@@ -1,7 +1,7 @@
 /* Weight streaming for the Llama engine (llama_internal.h): the model's norms, KV cache and
  * activations stay in the arena; each forward pass reads the embedding rows of its tokens,
- * then every layer's seven matrices and at last the classifier through the weight source into
- * two buffers, alternately: stage s+1's read is started before stage s is computed, so a
+ * then every layer's attention matrices, its feed-forward matrices, and at last the classifier
+ * through the weight source into two buffers, alternately: stage s+1's read is started before stage s is computed, so a
  * source that reads in the background (DMA, a thread) overlaps it with the compute, and a
  * blocking source reads it right there (sequential). */
 #include <stdint.h>
@@ -48,7 +48,7 @@ em_status llama_stream_map(llama_model *m, const mc_container *mc, mc_map *map,
   int kv = dim / c->n_heads * c->n_kv_heads;
   llama_stream *s = (llama_stream *)em_arena_alloc(arena, sizeof *s, 16);
   llama_stage *stages =
-      s ? (llama_stage *)em_arena_alloc_array(arena, (size_t)L + 1, sizeof *stages, 16) : NULL;
+      s ? (llama_stage *)em_arena_alloc_array(arena, 2 * (size_t)L + 1, sizeof *stages, 16) : NULL;
   if (!stages) return fail(msg, "llama: arena too small for the streaming tables", EM_ERR_NOMEM);
   *s = (llama_stream){0};
   s->src = map->source;
@@ -59,24 +59,28 @@ em_status llama_stream_map(llama_model *m, const mc_container *mc, mc_map *map,
   const int cols[LLAMA_LAYER_MATRICES] = {dim, dim, dim, dim, dim, hidden, dim};
   size_t biggest = 0;
   em_status st = EM_OK;
+  for (int i = 0; i <= 2 * L; i++)
+    for (int k = 0; k < LLAMA_STAGE_READS; k++) stages[i].reads[k] = (em_read){0, 0, 0};
   for (int l = 0; l < L && st == EM_OK; l++) {
     llama_layer *y = &m->weights.layers[l];
     em_matrix *field[LLAMA_LAYER_MATRICES] = {&y->wq, &y->wk, &y->wv, &y->wo,
                                               &y->w1, &y->w2, &y->w3};
-    size_t used = 0;
+    size_t used[2] = {0, 0}; /* attention, feed-forward */
     for (int k = 0; k < LLAMA_LAYER_MATRICES && st == EM_OK; k++) {
+      int half = k >= 4;
       st = plan(&t[4 + k], (uint64_t)l * (uint64_t)rows[k], rows[k], cols[k],
-                &stages[l].reads[2 * k], &used, &s->per_token, field[k]);
+                &stages[2 * l + half].reads[2 * k], &used[half], &s->per_token, field[k]);
       note_group(map, field[k]);
     }
-    if (used > biggest) biggest = used;
+    for (int half = 0; half < 2; half++)
+      if (used[half] > biggest) biggest = used[half];
   }
   /* The classifier: wcls, or the token embedding when shared. */
   const mc_tensor *cls = c->shared_classifier ? &t[0] : &t[11];
   size_t used = 0;
   if (st == EM_OK) {
-    for (int k = 0; k < LLAMA_STAGE_READS; k++) stages[L].reads[k] = (em_read){0, 0, 0};
-    st = plan(cls, 0, c->vocab_size, dim, stages[L].reads, &used, &s->per_token, &s->classifier);
+    st = plan(cls, 0, c->vocab_size, dim, stages[2 * L].reads, &used, &s->per_token,
+              &s->classifier);
     note_group(map, &s->classifier);
   }
   if (used > biggest) biggest = used;
@@ -158,21 +162,37 @@ bool llama_stream_begin(llama_model *m) {
   return true;
 }
 
-const llama_layer *llama_stream_layer(llama_model *m, int l) {
-  llama_stream *s = m->stream;
+/* Waits for stage `stage` (half a layer), starts the next one's read into the other buffer
+ * (the classifier after the last layer's feed-forward half); the buffer it is in. */
+static const uint8_t *advance(llama_stream *s, int stage) {
   if (!finish(s)) return NULL;
   int here = s->loaded;
-  start(s, l + 1, 1 - here); /* the next layer, or the classifier after the last */
+  start(s, stage + 1, 1 - here);
+  return s->buffer[here];
+}
+
+const llama_layer *llama_stream_attention(llama_model *m, int l) {
+  llama_stream *s = m->stream;
+  const uint8_t *buffer = advance(s, 2 * l);
+  if (!buffer) return NULL;
   const llama_layer *shape = &m->weights.layers[l];
-  const em_read *r = s->stages[l].reads;
+  const em_read *r = s->stages[2 * l].reads;
   llama_layer *y = &s->layer;
-  y->rms_att = shape->rms_att;
-  y->rms_ffn = shape->rms_ffn;
-  const uint8_t *buffer = s->buffer[here];
+  *y = *shape; /* the norms; the feed-forward matrices follow with llama_stream_ffn */
   view(&y->wq, &shape->wq, buffer, r + 0);
   view(&y->wk, &shape->wk, buffer, r + 2);
   view(&y->wv, &shape->wv, buffer, r + 4);
   view(&y->wo, &shape->wo, buffer, r + 6);
+  return y;
+}
+
+const llama_layer *llama_stream_ffn(llama_model *m, int l) {
+  llama_stream *s = m->stream;
+  const uint8_t *buffer = advance(s, 2 * l + 1);
+  if (!buffer) return NULL;
+  const llama_layer *shape = &m->weights.layers[l];
+  const em_read *r = s->stages[2 * l + 1].reads;
+  llama_layer *y = &s->layer;
   view(&y->w1, &shape->w1, buffer, r + 8);
   view(&y->w2, &shape->w2, buffer, r + 10);
   view(&y->w3, &shape->w3, buffer, r + 12);
@@ -182,7 +202,7 @@ const llama_layer *llama_stream_layer(llama_model *m, int l) {
 const em_matrix *llama_stream_classifier(llama_model *m) {
   llama_stream *s = m->stream;
   if (!finish(s)) return NULL;
-  const llama_stage *last = &s->stages[m->config.n_layers];
+  const llama_stage *last = &s->stages[2 * m->config.n_layers];
   view(&m->weights.classifier, &s->classifier, s->buffer[s->loaded], last->reads);
   return &m->weights.classifier;
 }

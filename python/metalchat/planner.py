@@ -11,9 +11,12 @@ logits: vocab) plus, for quantized formats, the int8 copies of x and hb with the
 Two ways to run:
 
 * **whole**: every weight resident, plus KV cache and activations;
-* **streamed**: only the embedding, final norm and classifier stay resident, and one
-  layer at a time is read from storage into a buffer as big as the largest layer
-  (llama.pi's layer streaming); KV cache and activations as before.
+* **streamed**, as the engines do it (engines/llama/llama_stream.c): the norms stay
+  resident; each forward pass reads the embedding rows of its tokens, then every layer's
+  attention matrices, its feed-forward matrices and the classifier from storage into two
+  buffers as big as the biggest of those stages (the next one is read while this one runs
+  when the storage has DMA); KV cache and activations as before. The context is capped
+  as the session layer does (4096, 2048, ... 64 tokens) until the KV cache fits.
 
 Board capacities below are the RAM left to the model after a fixed reserve for
 firmware/boot code and buffers — assumptions stated in each board's ``note``.
@@ -27,7 +30,7 @@ docs/PLANNER.md for both conventions and the paper's numbers.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from metalchat.config import LlamaConfig
 from metalchat.errors import MetalchatError
@@ -84,9 +87,36 @@ class Plan:
         return self.weights_bytes + self.kv_cache + self.activations
 
     @property
+    def stage_bytes(self) -> int:
+        """The biggest streamed stage: a layer's attention or feed-forward matrices, or the
+        classifier (each region 64-byte aligned in the container, ignored here)."""
+        halves = [
+            sum(r.bytes for r in self.layer if r.name in names)
+            for names in (("wq", "wk", "wv", "wo"), ("w1", "w2", "w3"))
+        ]
+        return max(*halves, self.classifier_bytes)
+
+    @property
+    def classifier_bytes(self) -> int:
+        """The output head: wcls, or the token embedding when shared."""
+        return next((r.bytes for r in self.globals if r.name == "wcls"), self.globals[0].bytes)
+
+    @property
+    def norms_bytes(self) -> int:
+        per_layer = sum(r.bytes for r in self.layer if r.name.startswith("rms_"))
+        final = next(r.bytes for r in self.globals if r.name == "rms_final")
+        return per_layer * self.config.n_layers + final
+
+    @property
+    def streamed_per_token(self) -> int:
+        """Weight bytes a streamed forward pass reads: every matrix once (the embedding: one
+        row per token, not counted)."""
+        matrices = sum(r.bytes for r in self.layer if not r.name.startswith("rms_"))
+        return matrices * self.config.n_layers + self.classifier_bytes
+
+    @property
     def streamed_bytes(self) -> int:
-        resident = sum(r.bytes for r in self.globals)
-        return resident + self.layer_bytes + self.kv_cache + self.activations
+        return 2 * self.stage_bytes + self.norms_bytes + self.kv_cache + self.activations
 
     @property
     def runtime_bytes(self) -> int:
@@ -132,14 +162,23 @@ class Board:
     ram: int  # bytes the model may use
     note: str
     flash: int = 0  # bytes of memory-mapped flash the weights may be read from in place
+    storage: float = 0.0  # bytes/s a streamed model is read at (0: the board cannot stream)
+    storage_note: str = ""
 
+
+# The Pi 4's SD driver runs the bus at default speed (25 MHz x 4 bits: 12.5 MB/s,
+# drivers/sdhci/README.md); the Pi Zero figure is the issue's (50 MHz x 4 bits).
+_PI4_SD = 12.5e6, "SD at 25 MHz x 4 bits (the driver's default speed)"
+_PI0_SD = 25e6, "SD at 50 MHz x 4 bits"
 
 BOARDS: tuple[Board, ...] = (
-    Board("rpi4", 4 * GiB - 128 * MiB, "Pi 4 Model B 4 GB, 128 MB kept for firmware/GPU/kernel"),
-    Board("rpi4-1gb", 1 * GiB - 128 * MiB, "Pi 4 1 GB, 128 MB reserved"),
-    Board("rpi4-2gb", 2 * GiB - 128 * MiB, "Pi 4 2 GB, 128 MB reserved"),
-    Board("rpi4-8gb", 8 * GiB - 128 * MiB, "Pi 4 8 GB, 128 MB reserved"),
-    Board("rpi0", 512 * MiB - 96 * MiB, "Pi Zero 512 MB, 64 MB GPU split + 32 MB kernel/buffers"),
+    Board("rpi4", 4 * GiB - 128 * MiB, "Pi 4 Model B 4 GB, 128 MB kept for firmware/GPU/kernel",
+          0, *_PI4_SD),  # fmt: skip
+    Board("rpi4-1gb", 1 * GiB - 128 * MiB, "Pi 4 1 GB, 128 MB reserved", 0, *_PI4_SD),
+    Board("rpi4-2gb", 2 * GiB - 128 * MiB, "Pi 4 2 GB, 128 MB reserved", 0, *_PI4_SD),
+    Board("rpi4-8gb", 8 * GiB - 128 * MiB, "Pi 4 8 GB, 128 MB reserved", 0, *_PI4_SD),
+    Board("rpi0", 512 * MiB - 96 * MiB, "Pi Zero 512 MB, 64 MB GPU split + 32 MB kernel/buffers",
+          0, *_PI0_SD),  # fmt: skip
     Board(
         "rp2350",
         8 * MiB + 520 * 1024 - 128 * 1024,
@@ -164,21 +203,42 @@ class Fit:
     verdict: str  # "fits", "fits streamed", "fits (weights in flash)", "does not fit"
     needed: int
     details: list[str] = field(default_factory=list)
+    context: int = 0  # the context it runs with (capped below the model's when streamed)
+    seconds_per_token: float = 0.0  # streamed: the storage's share, a lower bound
 
     @property
     def ok(self) -> bool:
         return self.verdict != "does not fit"
 
 
+# The contexts the session layer tries in turn when the KV cache does not fit (session.c).
+CONTEXT_CAPS = (4096, 2048, 1024, 512, 256, 128, 64)
+
+
 def fit(p: Plan, b: Board) -> Fit:
-    """Whether plan ``p`` runs on board ``b``, and the smallest way it does."""
+    """Whether plan ``p`` runs on board ``b``, and the smallest way it does: whole, weights in
+    flash, or streamed (with the context capped as the session layer caps it)."""
+    seq = p.config.seq_len
     if p.whole_bytes <= b.ram:
-        return Fit(b, "fits", p.whole_bytes)
+        return Fit(b, "fits", p.whole_bytes, context=seq)
     if b.flash and p.weights_bytes <= b.flash and p.runtime_bytes <= b.ram:
-        return Fit(b, "fits (weights in flash)", p.runtime_bytes)
-    if p.streamed_bytes <= b.ram:
-        return Fit(b, "fits streamed", p.streamed_bytes)
-    return Fit(b, "does not fit", p.streamed_bytes)
+        return Fit(b, "fits (weights in flash)", p.runtime_bytes, context=seq)
+    needed = p.whole_bytes
+    if b.storage:
+        for context in (seq, *(c for c in CONTEXT_CAPS if c < seq)):
+            capped = p if context == seq else plan(replace(p.config, seq_len=context), p.fmt,
+                                                   p.group_size)  # fmt: skip
+            needed = capped.streamed_bytes
+            if capped.streamed_bytes <= b.ram:
+                seconds = p.streamed_per_token / b.storage
+                verdict = "fits streamed" + (f" (context {context})" if context != seq else "")
+                details = [
+                    f"streamed: {p.streamed_per_token:,} B read per token / "
+                    f"{b.storage / 1e6:g} MB/s ({b.storage_note}) = {seconds:.2f} s/token "
+                    "at least (blocking reads add the compute)"
+                ]
+                return Fit(b, verdict, capped.streamed_bytes, details, context, seconds)
+    return Fit(b, "does not fit", needed)
 
 
 def human(n: int) -> str:
@@ -194,9 +254,9 @@ def require_fit(p: Plan, board_name: str) -> Fit:
     if not result.ok:
         raise MetalchatError(
             f"model does not fit {board_name}: {p.fmt} weights {human(p.weights_bytes)}, "
-            f"even streamed one layer at a time it needs {human(p.streamed_bytes)} and the "
-            f"board has {human(result.board.ram)} for the model; try a smaller format "
-            "(q8/q4) or a smaller model"
+            f"even streamed half a layer at a time with its smallest context it needs "
+            f"{human(result.needed)} and the board has {human(result.board.ram)} for the "
+            "model; try a smaller format (q8/q4) or a smaller model"
         )
     return result
 
@@ -224,12 +284,16 @@ def table(p: Plan, boards: list[Board]) -> str:
         f"{'KV cache (f32)':<34}{p.kv_cache:>14,}  {human(p.kv_cache)}",
         f"{'activations':<34}{p.activations:>14,}  {human(p.activations)}",
         f"{'RAM, whole model':<34}{p.whole_bytes:>14,}  {human(p.whole_bytes)}",
-        f"{'RAM, one layer at a time':<34}{p.streamed_bytes:>14,}  {human(p.streamed_bytes)}",
+        f"{'RAM, streamed (2 stage buffers)':<34}{p.streamed_bytes:>14,}  "
+        f"{human(p.streamed_bytes)}",
+        f"{'streamed bytes read per token':<34}{p.streamed_per_token:>14,}  "
+        f"{human(p.streamed_per_token)}",
         "",
     ]
     for b in boards:
         f = fit(p, b)
         lines.append(f"{b.name:<10} {human(b.ram):>11} usable  {f.verdict:<24} ({b.note})")
+        lines += [f"{'':<10} {d}" for d in f.details]
     return "\n".join(lines)
 
 
@@ -247,7 +311,16 @@ def to_json(p: Plan, boards: list[Board]) -> str:
             "activation_bytes": p.activations,
             "whole_bytes": p.whole_bytes,
             "streamed_bytes": p.streamed_bytes,
-            "boards": {b.name: {"ram": b.ram, "verdict": fit(p, b).verdict} for b in boards},
+            "streamed_per_token": p.streamed_per_token,
+            "boards": {
+                b.name: {
+                    "ram": b.ram,
+                    "verdict": (f := fit(p, b)).verdict,
+                    "context": f.context,
+                    "seconds_per_token": f.seconds_per_token,
+                }
+                for b in boards
+            },
         },
         indent=2,
     )

@@ -336,14 +336,31 @@ def model_bytes_whole(model: Path) -> tuple[str, int]:
     return f"llama2.c v{version} {fmt}", plan.whole_bytes
 
 
-def require_fits(model: Path, board_name: str) -> None:
-    """Raise :class:`MetalchatError` (one line, with the numbers) unless ``model`` fits whole."""
+def require_fits(model: Path, board_name: str) -> str:
+    """The line saying how ``model`` runs on the board: loaded whole, or (a Llama container
+    too big for that) streamed layer by layer from the card, with the planner's predicted
+    s/token (engines/llama/llama_stream.c). Raises :class:`MetalchatError` (one line, with
+    the numbers) when it can do neither."""
     what, needed = model_bytes_whole(model)
     board = planner.board(board_name)
-    if needed > board.ram:
-        raise MetalchatError(
-            f"model {model.parent.name} ({what}) needs {planner.human(needed)} loaded whole, "
-            f"{board_name} has {planner.human(board.ram)} for a model: the chat image loads "
-            "models whole; choose a smaller format (q8/q4) or a smaller model",
-            model,
-        )
+    if needed <= board.ram:
+        return f"{model.parent.name}: fits {board_name} whole ({planner.human(needed)})"
+    if model.suffix == ".mcm" and what == "llama container":
+        m = container.read_container(model)
+        cfg = m.llama_config()
+        big = max(m.tensors.values(), key=lambda t: t.values.size)
+        fmt = big.fmt
+        p = planner.plan(cfg, fmt, big.group_size or 64)
+        result = planner.fit(p, board)
+        if result.ok:
+            return (
+                f"{model.parent.name}: {planner.human(model.stat().st_size)}, too big to load "
+                f"whole on {board_name}: {result.verdict}, {planner.human(result.needed)} of RAM; "
+                f"{result.details[0] if result.details else ''}"
+            )
+    raise MetalchatError(
+        f"model {model.parent.name} ({what}) needs {planner.human(needed)} loaded whole, "
+        f"{board_name} has {planner.human(board.ram)} for a model and only Llama containers "
+        "are streamed layer by layer; choose a smaller format (q8/q4) or a smaller model",
+        model,
+    )

@@ -35,7 +35,7 @@ def _card(args: argparse.Namespace) -> int:
     if args.board:
         for dest, source in files.items():
             if Path(dest).name in ("model.bin", "model.mcm"):
-                sdcard.require_fits(Path(source), args.board)
+                print(sdcard.require_fits(Path(source), args.board))
     bundle_name = None
     with tempfile.TemporaryDirectory() as tmp:
         if args.bundle:

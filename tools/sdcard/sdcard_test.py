@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from metalchat import sdcard
+from metalchat import sdcard, testmodels
 from metalchat.config import LlamaConfig
 from metalchat.errors import MetalchatError
 from metalchat.formats import llama2c
@@ -122,6 +122,21 @@ def test_fit_check_refuses_a_model_too_big_to_load_whole(tmp_path: Path) -> None
     with pytest.raises(MetalchatError, match=r"model big \(llama2\.c v0 f32\) needs .* rpi4 has"):
         sdcard.require_fits(big, "rpi4")
     assert sdcard.model_bytes_whole(small)[1] < (4 << 20)
+
+
+def test_fit_check_accepts_a_streamable_container(tmp_path: Path) -> None:
+    # A Llama container whose KV cache at its whole context (2^20 positions: 1 GiB) does not
+    # fit a 1 GB Pi 4 loaded whole: the chat streams it with the context capped, and the check
+    # says so with the planner's predicted s/token.
+    config = LlamaConfig(dim=64, hidden_dim=128, n_layers=2, n_heads=4, n_kv_heads=4,
+                         vocab_size=300, seq_len=1 << 20)  # fmt: skip
+    path = tmp_path / "long" / "model.mcm"
+    path.parent.mkdir()
+    path.write_bytes(testmodels.llama_container(testmodels.llama_model(config, seed=2), "q8", 32))
+    line = sdcard.require_fits(path, "rpi4-1gb")
+    assert "too big to load whole on rpi4-1gb: fits streamed (context 4096)" in line, line
+    assert "s/token at least" in line
+    assert sdcard.require_fits(path, "rpi4-8gb").startswith("long: fits rpi4-8gb whole")
 
 
 if __name__ == "__main__":
