@@ -25,6 +25,7 @@ from metalchat import quant
 from metalchat.config import LlamaConfig
 from metalchat.errors import MetalchatError
 from metalchat.export import llama_manifest
+from metalchat.fileio import shard_path
 from metalchat.formats import container, llama2c
 from metalchat.formats.container import TensorSlot
 from metalchat.manifest import pb
@@ -139,7 +140,7 @@ def shard(path: str | Path, shard_bytes: int) -> list[Path]:
     out = []
     with open(src, "rb") as f:
         for i, start in enumerate(range(0, size, shard_bytes)):
-            part = Path(f"{src}.{i:03d}")
+            part = shard_path(src, i)
             with open(part, "wb") as g:
                 left = min(shard_bytes, size - start)
                 while left:

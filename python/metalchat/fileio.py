@@ -212,3 +212,14 @@ def atomic_write(path: str | Path, data: bytes, inputs: Iterable[str | Path] = (
     new one, never an input of the command, a folder or a device."""
     with Outputs(inputs) as out:
         out.write(path, data)
+
+
+# FAT32 holds at most 4 GiB - 1 bytes a file: bigger models go to the card in shards.
+FAT32_MAX_FILE = (4 << 30) - 1
+DEFAULT_SHARD = 2 << 30
+
+
+def shard_path(path: str | Path, index: int) -> Path:
+    """Shard ``index`` of ``path``: ``<path>.000``, ``.001``, ... (readers concatenate them:
+    platforms/host/weights.h, apps/chat/card_weights.h)."""
+    return Path(f"{path}.{index:03d}")

@@ -72,6 +72,23 @@ def test_reproducible(tmp_path: Path) -> None:
     assert outputs[0] == outputs[1]
 
 
+def test_shards(tmp_path: Path) -> None:
+    model, tok = _inputs(tmp_path)
+    whole, parts = tmp_path / "w.mcm", tmp_path / "s.mcm"
+    base = ["llama2c", str(model), "--tokenizer", str(tok), "--format", "q8", "--group-size",
+            "32", "--quiet"]  # fmt: skip
+    assert run(main, [*base, "-o", str(whole)]) == 0
+    assert run(main, [*base, "-o", str(parts), "--shard-bytes", "20000"]) == 0
+    data = whole.read_bytes()
+    shards = sorted(tmp_path.glob("s.mcm.*"))
+    assert not parts.exists() and len(shards) == -(-len(data) // 20000)
+    assert [p.name for p in shards][:2] == ["s.mcm.000", "s.mcm.001"]
+    assert b"".join(p.read_bytes() for p in shards) == data
+    with pytest.raises(SystemExit) as bad:  # argparse: one usage line
+        main([*base, "-o", str(parts), "--shard-bytes", "12"])
+    assert bad.value.code == 2
+
+
 def test_does_not_fit_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     big = LlamaConfig(512, 1024, 4, 8, 8, 1024, 1024)
     model, tok = _inputs(tmp_path, big, version=0)

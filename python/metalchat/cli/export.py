@@ -15,7 +15,14 @@ from metalchat import export, manifest, planner, quant
 from metalchat.cli import run
 from metalchat.config import MATRIX_TENSORS
 from metalchat.errors import MetalchatError
-from metalchat.fileio import Outputs, read_bytes, user_path
+from metalchat.fileio import (
+    DEFAULT_SHARD,
+    FAT32_MAX_FILE,
+    Outputs,
+    read_bytes,
+    shard_path,
+    user_path,
+)
 from metalchat.formats import container, llama2c
 from metalchat.manifest import ModelManifest, pb
 
@@ -97,6 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
     _manifest_option(conv)
     conv.add_argument("--tokenizer", type=user_path, required=True, help="llama2.c tokenizer.bin")
     conv.add_argument("-o", "--output", type=user_path, required=True, help="container (.mcm)")
+    conv.add_argument(
+        "--shard-bytes", type=_shard_bytes, default=0,
+        help="write the container as shards <output>.000, .001, ... of this many bytes (done "
+        "anyway, 2 GiB each, above FAT32's 4 GiB - 1 a file)",
+    )  # fmt: skip
     conv.add_argument("--name", default=None, help="model name (default: the model file's stem)")
     conv.add_argument(
         "--chat-template", choices=sorted(export.CHAT_TEMPLATES), help="default: none"
@@ -133,6 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
     nano.add_argument("--group-size", type=int, help="q8/q4 values per scale (default 64)")
     _manifest_option(nano)
     nano.add_argument("-o", "--output", type=user_path, required=True, help="container (.mcm)")
+    nano.add_argument(
+        "--shard-bytes", type=_shard_bytes, default=0,
+        help="write the container as shards <output>.000, .001, ... of this many bytes (done "
+        "anyway, 2 GiB each, above FAT32's 4 GiB - 1 a file)",
+    )  # fmt: skip
     nano.add_argument("--name", default=None, help="model name (default: the folder's name)")
     nano.add_argument(
         "--chat-template",
@@ -242,12 +259,24 @@ def _outputs(args: argparse.Namespace, inputs: list[Path | None]) -> Outputs:
     return out
 
 
+def _shard_bytes(text: str) -> int:
+    n = int(text) if text.isdigit() else 0
+    if not 4096 <= n <= FAT32_MAX_FILE:
+        raise argparse.ArgumentTypeError(f"needs a whole number of bytes from 4096 to {FAT32_MAX_FILE}")
+    return n
+
+
 def _write_container(
     out: Outputs, args: argparse.Namespace, model_container: container.ContainerModel
 ) -> bytes:
     """Stage the container (and the --manifest-out manifest describing it); returns its bytes."""
     data = container.checked_bytes(model_container, args.output)
-    out.write(args.output, data)
+    shard = args.shard_bytes or (DEFAULT_SHARD if len(data) > FAT32_MAX_FILE else 0)
+    if shard:  # shards <output>.000, .001, ...: asked for, or the file is over FAT32's limit
+        for i, start in enumerate(range(0, len(data), shard)):
+            out.write(shard_path(args.output, i), data[start : start + shard])
+    else:
+        out.write(args.output, data)
     if args.manifest_out:
         written = container.parse(data, args.output).manifest
         written.weights_file = args.output.name
