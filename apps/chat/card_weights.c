@@ -7,7 +7,8 @@ static fat_file *cursor_for(card_weights *w, int shard, uint32_t at) {
   int best = -1, oldest = 0;
   for (int i = 0; i < CARD_CURSORS; i++) {
     card_cursor *c = &w->cursor[i];
-    if (c->shard == shard && c->file.pos <= at && (best < 0 || c->file.pos > w->cursor[best].file.pos))
+    if (c->shard == shard && c->file.pos <= at &&
+        (best < 0 || c->file.pos > w->cursor[best].file.pos))
       best = i;
     if (c->used < w->cursor[oldest].used) oldest = i;
   }

@@ -22,9 +22,13 @@ int chat_model_load(chat_model *m, const model_entry *e, const model_bytes *byte
   m->name = e->name;
   em_arena_init(&m->arena, mem, mem_size);
   em_session *s = &m->session;
-  em_session_options options = {
-      {board_parallel_for, 0}, 0, true, CHAT_DEFAULT_TEMPERATURE, CHAT_DEFAULT_TOPP,
-      board_time_us() | 1, bytes->source};
+  em_session_options options = {{board_parallel_for, 0},
+                                0,
+                                true,
+                                CHAT_DEFAULT_TEMPERATURE,
+                                CHAT_DEFAULT_TOPP,
+                                board_time_us() | 1,
+                                bytes->source};
   m->source = bytes->source;
   em_status st = em_session_load(s, bytes->model, bytes->model_size, &options, &m->arena);
   if (st != EM_OK && !s->engine) {

@@ -2,8 +2,8 @@
 #include "model_store.h"
 
 #include "board/time.h"
-#include "console.h"
 #include "card_weights.h"
+#include "console.h"
 #include "container/container.h"
 
 // How a folder holds a model. Adding a layout is one more row here.
@@ -132,7 +132,8 @@ static int read_chat_txt(fat_volume *vol, const char *folder, model_entry *e) {
         con_printf("/chat.txt: expected template=plain, alpaca or engine; using plain\n");
         e->template = EM_TEMPLATE_PLAIN;
       }
-    } else if (has_key(line, n, "ram_cap=") && (e->ram_cap = parse_bytes(line + 8, n - 8)) >= 65536) {
+    } else if (has_key(line, n, "ram_cap=") &&
+               (e->ram_cap = parse_bytes(line + 8, n - 8)) >= 65536) {
       continue;
     } else {
       e->ram_cap = 0;
@@ -282,7 +283,8 @@ static long fetch_streamed(const model_entry *e, fat_volume *vol, const char *pa
   uint8_t first[MC_HEADER_SIZE] = {0};
   fat_file file;
   size_t got = 0;
-  if (fat_open(vol, path, &file) != FAT_OK || fat_read(&file, first, sizeof first, &got) != FAT_OK) {
+  if (fat_open(vol, path, &file) != FAT_OK ||
+      fat_read(&file, first, sizeof first, &got) != FAT_OK) {
     if (!e->shards) return 0;  // read_file says why
     named(e->name);
     con_printf("model.mcm.000 cannot be read\n");
@@ -298,8 +300,8 @@ static long fetch_streamed(const model_entry *e, fat_volume *vol, const char *pa
   if (head == 0) return 0;
   if (head > ram_size / 2) {
     named(e->name);
-    con_printf("its head (%u KB) does not fit in the RAM it has (%u KB)\n",
-               (unsigned)(head >> 10), (unsigned)(ram_size >> 10));
+    con_printf("its head (%u KB) does not fit in the RAM it has (%u KB)\n", (unsigned)(head >> 10),
+               (unsigned)(ram_size >> 10));
     return -1;
   }
   fat_status st = card_weights_open(&weights, vol, paths, n);
@@ -333,8 +335,8 @@ long model_store_fetch(const model_store *s, int i, fat_volume *vol, uint8_t *ra
                        model_bytes *out) {
   const model_entry *e = &s->entries[i];
   if (e->in_ram) {
-    model_bytes in_place = {e->model, (size_t)e->model_size, e->tokenizer, e->tokenizer_size, 0,
-                            e->model_size};
+    model_bytes in_place = {e->model, (size_t)e->model_size, e->tokenizer, e->tokenizer_size,
+                            0,        e->model_size};
     *out = in_place;
     return 0;
   }
@@ -371,8 +373,9 @@ long model_store_fetch(const model_store *s, int i, fat_volume *vol, uint8_t *ra
   con_printf(" MB in %u ms (", (unsigned)(us / 1000));
   con_ratio(used, us);
   con_printf(" MB/s)\n");
-  model_bytes read = {ram, (size_t)e->model_size, tokenizer_path[0] ? ram + tok_at : 0,
-                      e->tokenizer_size, 0, e->model_size};
+  model_bytes read = {
+      ram, (size_t)e->model_size, tokenizer_path[0] ? ram + tok_at : 0, e->tokenizer_size,
+      0,   e->model_size};
   *out = read;
   return (long)used;
 }

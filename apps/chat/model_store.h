@@ -39,12 +39,12 @@ typedef struct model_entry {
   char name[MODEL_NAME_MAX];
   const char *engine;  // engine named by the model file's first bytes (the menu's label)
   em_template template;
-  int template_named;  // 1: chat.txt or the bundle chose it; 0: the model file's own (session)
-  int in_ram;          // 1: the boot bundle (model/tokenizer below); 0: files on the card
-  int layout;          // files on the card: which layout (model_store.c's kLayouts)
+  int template_named;   // 1: chat.txt or the bundle chose it; 0: the model file's own (session)
+  int in_ram;           // 1: the boot bundle (model/tokenizer below); 0: files on the card
+  int layout;           // files on the card: which layout (model_store.c's kLayouts)
   uint64_t model_size;  // bytes of the model file (of all its shards)
   uint32_t tokenizer_size;
-  int shards;  // the model.mcm.NNN files, 0 for one file
+  int shards;                        // the model.mcm.NNN files, 0 for one file
   const uint8_t *model, *tokenizer;  // tokenizer_size 0: the model file carries it
   uint64_t ram_cap;                  // chat.txt's ram_cap, 0 when none
 } model_entry;

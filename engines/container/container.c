@@ -513,7 +513,10 @@ em_status mc_matrix_extent(const mc_tensor *t, uint64_t first_row, uint64_t rows
   em_status st = mc_matrix(&at_zero, first_row, rows, cols, out);
   if (st != EM_OK) return st;
   uint64_t v = (uint64_t)(uintptr_t)out->data - 64u;
-  uint64_t elem_bits = t->format == MC_F32 ? 32 : t->format == MC_F16 ? 16 : t->format == MC_Q8 ? 8 : 4;
+  uint64_t elem_bits = t->format == MC_F32   ? 32
+                       : t->format == MC_F16 ? 16
+                       : t->format == MC_Q8  ? 8
+                                             : 4;
   offsets[0] = t->values_offset + v;
   sizes[0] = rows * cols * elem_bits / 8;
   offsets[1] = 0;

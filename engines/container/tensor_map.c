@@ -48,7 +48,8 @@ static const float *read_vector(mc_map *m, const mc_tensor *t, uint64_t first, i
     return NULL;
   }
   if (elem == 2)
-    for (int i = 0; i < n; i++) out[i] = em_f16_to_f32((uint16_t)(raw[2 * i] | raw[2 * i + 1] << 8));
+    for (int i = 0; i < n; i++)
+      out[i] = em_f16_to_f32((uint16_t)(raw[2 * i] | raw[2 * i + 1] << 8));
   m->copied += (size_t)n * sizeof(float);
   return out;
 }

@@ -216,8 +216,8 @@ em_status llama_load_container(llama_model **out, const void *bytes, size_t size
   m->stream = NULL;
   if (!source) {
     w->token_embedding = mc_map_matrix(&map, emb, 0, c.vocab_size, c.dim);
-    w->classifier = c.shared_classifier ? w->token_embedding
-                                        : mc_map_matrix(&map, cls, 0, c.vocab_size, c.dim);
+    w->classifier =
+        c.shared_classifier ? w->token_embedding : mc_map_matrix(&map, cls, 0, c.vocab_size, c.dim);
   }
   w->rms_final = mc_map_vector(&map, fin, 0, c.dim);
   const mc_tensor *wq = &t[4], *wk = &t[5], *wv = &t[6], *wo = &t[7], *w1 = &t[8], *w2 = &t[9],

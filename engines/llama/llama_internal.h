@@ -36,7 +36,7 @@ em_status llama2c_map_weights(const llama_config *c, const void *bytes, size_t s
 #include "container/tensor_map.h"
 
 enum {
-  LLAMA_LAYER_MATRICES = 7, /* wq wk wv wo w1 w2 w3 */
+  LLAMA_LAYER_MATRICES = 7,                    /* wq wk wv wo w1 w2 w3 */
   LLAMA_STAGE_READS = 2 * LLAMA_LAYER_MATRICES /* values and scales of each */
 };
 
@@ -51,18 +51,18 @@ typedef struct llama_stage {
 
 typedef struct llama_stream {
   const em_weight_source *src;
-  llama_stage *stages;          /* (2 n_layers + 1): the half layers, then the classifier */
-  uint8_t *buffer[2];           /* buffer_size bytes each, 64-byte aligned */
+  llama_stage *stages; /* (2 n_layers + 1): the half layers, then the classifier */
+  uint8_t *buffer[2];  /* buffer_size bytes each, 64-byte aligned */
   size_t buffer_size;
-  int loaded;                   /* buffer holding the stage being computed */
+  int loaded;                        /* buffer holding the stage being computed */
   em_read active[LLAMA_STAGE_READS]; /* the batch in flight */
-  llama_layer layer;            /* the layer being computed, its matrices in a buffer */
-  em_matrix classifier;         /* the classifier, in a buffer */
-  mc_tensor embedding;          /* the token embedding, rows read as tokens come */
-  uint8_t *row;                 /* one embedding row (values, then scales at row_scales) */
+  llama_layer layer;                 /* the layer being computed, its matrices in a buffer */
+  em_matrix classifier;              /* the classifier, in a buffer */
+  mc_tensor embedding;               /* the token embedding, rows read as tokens come */
+  uint8_t *row;                      /* one embedding row (values, then scales at row_scales) */
   size_t row_scales;
-  uint64_t per_token;           /* bytes read per forward pass, embedding rows excluded */
-  em_status status;             /* EM_OK, or the first failed read */
+  uint64_t per_token; /* bytes read per forward pass, embedding rows excluded */
+  em_status status;   /* EM_OK, or the first failed read */
 } llama_stream;
 
 /* Maps a head-only container's weights for streaming: norms read into the arena, the layer

@@ -1,9 +1,9 @@
 /* Weight streaming for the Llama engine (llama_internal.h): the model's norms, KV cache and
  * activations stay in the arena; each forward pass reads the embedding rows of its tokens,
  * then every layer's attention matrices, its feed-forward matrices, and at last the classifier
- * through the weight source into two buffers, alternately: stage s+1's read is started before stage s is computed, so a
- * source that reads in the background (DMA, a thread) overlaps it with the compute, and a
- * blocking source reads it right there (sequential). */
+ * through the weight source into two buffers, alternately: stage s+1's read is started before stage
+ * s is computed, so a source that reads in the background (DMA, a thread) overlaps it with the
+ * compute, and a blocking source reads it right there (sequential). */
 #include <stdint.h>
 
 #include "engine/kernels.h"
@@ -21,8 +21,8 @@ static size_t align64(size_t v) { return (v + 63u) & ~(size_t)63u; }
 static em_status plan(const mc_tensor *t, uint64_t first_row, int rows, int cols, em_read r[2],
                       size_t *used, uint64_t *bytes, em_matrix *shape) {
   uint64_t offsets[2], sizes[2];
-  em_status st = mc_matrix_extent(t, first_row, (uint64_t)rows, (uint64_t)cols, offsets, sizes,
-                                  shape);
+  em_status st =
+      mc_matrix_extent(t, first_row, (uint64_t)rows, (uint64_t)cols, offsets, sizes, shape);
   if (st != EM_OK) return st;
   for (int k = 0; k < 2; k++) {
     if (sizes[k] > (uint64_t)(SIZE_MAX / 2) - *used) return EM_ERR_OVERFLOW;
@@ -79,8 +79,8 @@ em_status llama_stream_map(llama_model *m, const mc_container *mc, mc_map *map,
   const mc_tensor *cls = c->shared_classifier ? &t[0] : &t[11];
   size_t used = 0;
   if (st == EM_OK) {
-    st = plan(cls, 0, c->vocab_size, dim, stages[2 * L].reads, &used, &s->per_token,
-              &s->classifier);
+    st =
+        plan(cls, 0, c->vocab_size, dim, stages[2 * L].reads, &used, &s->per_token, &s->classifier);
     note_group(map, &s->classifier);
   }
   if (used > biggest) biggest = used;
@@ -90,8 +90,7 @@ em_status llama_stream_map(llama_model *m, const mc_container *mc, mc_map *map,
   uint64_t ignored = 0;
   em_matrix row_shape;
   if (st == EM_OK) st = plan(&t[0], 0, 1, dim, row, &row_used, &ignored, &row_shape);
-  if (st != EM_OK)
-    return fail(msg, "llama: a streamed matrix's extent is outside its tensor", st);
+  if (st != EM_OK) return fail(msg, "llama: a streamed matrix's extent is outside its tensor", st);
   s->embedding = t[0];
   s->row_scales = (size_t)(uintptr_t)row[1].dst;
   s->row = (uint8_t *)em_arena_alloc(arena, row_used, 64);
@@ -130,7 +129,8 @@ static bool finish(llama_stream *s) {
 }
 
 /* The matrix of shape whose values and scales a stage's reads r[0..1] put in buffer. */
-static void view(em_matrix *out, const em_matrix *shape, const uint8_t *buffer, const em_read r[2]) {
+static void view(em_matrix *out, const em_matrix *shape, const uint8_t *buffer,
+                 const em_read r[2]) {
   *out = *shape;
   out->data = buffer + (uintptr_t)r[0].dst;
   out->scales = r[1].size ? (const float *)(const void *)(buffer + (uintptr_t)r[1].dst) : NULL;

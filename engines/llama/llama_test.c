@@ -478,7 +478,8 @@ static void test_stories260k(void) {
      * model over the same bytes, loaded the way every program loads one). */
     em_arena_reset(&arena, mark);
     em_session session;
-    em_session_options opts = {{NULL, NULL}, 0, false, run->temperature, run->topp, run->seed, NULL};
+    em_session_options opts = {{NULL, NULL}, 0,         false, run->temperature,
+                               run->topp,    run->seed, NULL};
     CHECK(em_session_load(&session, model_bytes, model_size, &opts, &arena) == EM_OK);
     file tok_file = stand_in_tokenizer();
     CHECK(em_session_load_tokenizer(&session, tok_file.bytes, tok_file.size) == EM_OK);

@@ -1,14 +1,14 @@
 /* The host's weight source (host/weights.h): pread on a thread per batch. */
 #define _XOPEN_SOURCE 700
 
-#include "host/weights.h"
-
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "host/weights.h"
 
 int host_weights_read(host_weights *w, uint64_t offset, void *dst, size_t n) {
   uint8_t *out = (uint8_t *)dst;

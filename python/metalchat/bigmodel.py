@@ -32,10 +32,15 @@ from metalchat.manifest import pb
 from metalchat.reference.llama import F32, apply_rope, rmsnorm, rope_tables, silu, softmax
 from metalchat.testing import tokenizer_bin
 
-# The tensors of a Llama container in file order (metalchat.export's order), with an index
-# each for the seeds.
-ORDER = ("token_embedding", "rms_att", "rms_ffn", "rms_final", "wq", "wk", "wv", "wo",
-         "w1", "w2", "w3", "wcls")  # fmt: skip
+# The container's tensors in the order written; a tensor's index here seeds its generators.
+ORDER = (
+    "token_embedding",
+    "rms_att",
+    "rms_ffn",
+    "rms_final",
+    *(["wq", "wk", "wv", "wo", "w1", "w2", "w3"]),
+    "wcls",
+)
 MATRICES = ("wq", "wk", "wv", "wo", "w1", "w2", "w3")
 STD = 0.02  # weights ~ N(0, STD^2), as GPT-2/Llama initialisations
 
@@ -44,23 +49,6 @@ def llama2_7b(seq_len: int = 4096) -> LlamaConfig:
     """Llama-2-7B's shape: dim 4096, hidden 11008, 32 layers, 32 heads (no GQA), vocab 32000,
     separate output head."""
     return LlamaConfig(4096, 11008, 32, 32, 32, 32000, seq_len, shared_classifier=False)
-
-
-def _shapes(c: LlamaConfig) -> dict[str, tuple[int, ...]]:
-    kv = c.kv_dim
-    per_layer = {"wq": (c.dim, c.dim), "wk": (kv, c.dim), "wv": (kv, c.dim), "wo": (c.dim, c.dim),
-                 "w1": (c.hidden_dim, c.dim), "w2": (c.dim, c.hidden_dim),
-                 "w3": (c.hidden_dim, c.dim)}  # fmt: skip
-    shapes: dict[str, tuple[int, ...]] = {
-        "token_embedding": (c.vocab_size, c.dim),
-        "rms_att": (c.n_layers, c.dim),
-        "rms_ffn": (c.n_layers, c.dim),
-        "rms_final": (c.dim,),
-    }
-    shapes.update({name: (c.n_layers, *shape) for name, shape in per_layer.items()})
-    if not c.shared_classifier:
-        shapes["wcls"] = (c.vocab_size, c.dim)
-    return shapes
 
 
 def _draw(seed: int, name: str, layer: int, shape: tuple[int, ...]) -> np.ndarray:
@@ -80,8 +68,11 @@ def _put(f: BinaryIO, slot: TensorSlot, first_row: int, t: quant.QTensor) -> Non
     if slot.fmt == "q8":
         _write(f, slot.offset + first_row * cols, t.values.astype(np.int8))
         assert t.scales is not None
-        _write(f, slot.scales_offset + first_row * (cols // slot.group_size) * 4,
-               t.scales.astype("<f4"))  # fmt: skip
+        _write(
+            f,
+            slot.scales_offset + first_row * (cols // slot.group_size) * 4,
+            t.scales.astype("<f4"),
+        )
     else:
         _write(f, slot.offset + first_row * cols * 4, t.values.astype("<f4"))
 
@@ -97,26 +88,44 @@ def write_model(
 ) -> int:
     """The seeded model as a container at ``path``: matrices q8 (``group_size``), norms f32,
     each layer's w1/w2/w3 pruned by ``prune`` first. Returns the file's size."""
-    shapes = _shapes(config)
-    tensors = [(n, "f32" if n.startswith("rms") else "q8", shapes[n],
-                0 if n.startswith("rms") else group_size) for n in ORDER if n in shapes]  # fmt: skip
+    shapes = config.tensor_shapes()
+    tensors = [
+        (
+            n,
+            "f32" if n.startswith("rms") else "q8",
+            shapes[n],
+            0 if n.startswith("rms") else group_size,
+        )
+        for n in ORDER
+        if n in shapes
+    ]
     tok_bytes = tokenizer_bin(config.vocab_size)
     tok = llama2c.read_tokenizer(tok_bytes, config.vocab_size)
-    manifest = llama_manifest(config, "llama2-7b-shaped", tok,
-                              description=f"random weights, seed {seed}, q8 g{group_size}, "
-                              f"FFN pruned {prune:.0%}")  # fmt: skip
+    manifest = llama_manifest(
+        config,
+        "llama2-7b-shaped",
+        tok,
+        description=f"random weights, seed {seed}, q8 g{group_size}, FFN pruned {prune:.0%}",
+    )
 
     def fill(f: BinaryIO, slots: dict[str, TensorSlot]) -> None:
         for name in ("token_embedding", "wcls", "rms_final"):
             if name in slots:
                 w = _draw(seed, name, 0, shapes[name])
-                t = quant.QTensor("f32", w) if name == "rms_final" else quant.quantize(
-                    w, "q8", group_size)  # fmt: skip
+                t = (
+                    quant.QTensor("f32", w)
+                    if name == "rms_final"
+                    else quant.quantize(w, "q8", group_size)
+                )
                 _put(f, slots[name], 0, t)
         for layer in range(config.n_layers):
             for name in ("rms_att", "rms_ffn"):
-                _put(f, slots[name], layer, quant.QTensor("f32", _draw(seed, name, layer,
-                                                                       shapes[name][1:])))  # fmt: skip
+                _put(
+                    f,
+                    slots[name],
+                    layer,
+                    quant.QTensor("f32", _draw(seed, name, layer, shapes[name][1:])),
+                )
             drawn = {n: _draw(seed, n, layer, shapes[n][1:]) for n in MATRICES}
             if prune:
                 ffn = {n: drawn[n][None] for n in quant.FFN_TENSORS}
@@ -180,8 +189,13 @@ def _matrix(src: ShardedFile, entry: object, first_row: int, rows: int) -> np.nd
         return np.frombuffer(raw, "<f4").reshape(rows, cols)
     g = entry.group_size  # type: ignore[attr-defined]
     q = np.frombuffer(src.read(entry.offset + first_row * cols, rows * cols), np.int8)  # type: ignore[attr-defined]
-    s = np.frombuffer(src.read(entry.scales_offset + first_row * cols // g * 4,  # type: ignore[attr-defined]
-                               rows * cols // g * 4), "<f4")  # fmt: skip
+    s = np.frombuffer(
+        src.read(
+            entry.scales_offset + first_row * cols // g * 4,  # type: ignore[attr-defined]
+            rows * cols // g * 4,
+        ),
+        "<f4",
+    )
     return (q.reshape(-1, g).astype(np.float32) * s[:, None]).reshape(rows, cols)
 
 

@@ -172,13 +172,23 @@ _PI4_SD = 12.5e6, "SD at 25 MHz x 4 bits (the driver's default speed)"
 _PI0_SD = 25e6, "SD at 50 MHz x 4 bits"
 
 BOARDS: tuple[Board, ...] = (
-    Board("rpi4", 4 * GiB - 128 * MiB, "Pi 4 Model B 4 GB, 128 MB kept for firmware/GPU/kernel",
-          0, *_PI4_SD),  # fmt: skip
+    Board(
+        "rpi4",
+        4 * GiB - 128 * MiB,
+        "Pi 4 Model B 4 GB, 128 MB kept for firmware/GPU/kernel",
+        0,
+        *_PI4_SD,
+    ),
     Board("rpi4-1gb", 1 * GiB - 128 * MiB, "Pi 4 1 GB, 128 MB reserved", 0, *_PI4_SD),
     Board("rpi4-2gb", 2 * GiB - 128 * MiB, "Pi 4 2 GB, 128 MB reserved", 0, *_PI4_SD),
     Board("rpi4-8gb", 8 * GiB - 128 * MiB, "Pi 4 8 GB, 128 MB reserved", 0, *_PI4_SD),
-    Board("rpi0", 512 * MiB - 96 * MiB, "Pi Zero 512 MB, 64 MB GPU split + 32 MB kernel/buffers",
-          0, *_PI0_SD),  # fmt: skip
+    Board(
+        "rpi0",
+        512 * MiB - 96 * MiB,
+        "Pi Zero 512 MB, 64 MB GPU split + 32 MB kernel/buffers",
+        0,
+        *_PI0_SD,
+    ),
     Board(
         "rp2350",
         8 * MiB + 520 * 1024 - 128 * 1024,
@@ -226,8 +236,11 @@ def fit(p: Plan, b: Board) -> Fit:
     needed = p.whole_bytes
     if b.storage:
         for context in (seq, *(c for c in CONTEXT_CAPS if c < seq)):
-            capped = p if context == seq else plan(replace(p.config, seq_len=context), p.fmt,
-                                                   p.group_size)  # fmt: skip
+            capped = (
+                p
+                if context == seq
+                else plan(replace(p.config, seq_len=context), p.fmt, p.group_size)
+            )
             needed = capped.streamed_bytes
             if capped.streamed_bytes <= b.ram:
                 seconds = p.streamed_per_token / b.storage

@@ -56,7 +56,9 @@ def test_llama2_7b_verdicts() -> None:
     # the Pi Zero: streamed with the context capped to 128 (the session caps it the same way),
     # 280.8 s/token of SD reads at 25 MB/s
     rpi0 = planner.fit(q8, planner.board("rpi0"))
-    assert rpi0.verdict == "fits streamed (context 128)" and rpi0.needed <= planner.board("rpi0").ram
+    assert (
+        rpi0.verdict == "fits streamed (context 128)" and rpi0.needed <= planner.board("rpi0").ram
+    )
     assert round(rpi0.seconds_per_token, 1) == 280.8
     f32 = planner.plan(LLAMA2_7B, "f32")
     assert planner.fit(f32, planner.board("rpi0")).verdict == "does not fit"

@@ -109,8 +109,9 @@ def test_host_chat_streams_under_the_cap(model: tuple[Path, int], card: Path) ->
     )
     numbers = menu_numbers(first.stdout.decode())
     typed = "\r".join([*script(numbers), "q", ""]).encode()
-    done = subprocess.run([CHAT_HOST, "--card", str(card)], input=typed, capture_output=True,
-                          timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [CHAT_HOST, "--card", str(card)], input=typed, capture_output=True, timeout=120
+    )
     out = done.stdout.decode(errors="replace")
     assert done.returncode == 0, out
     check_chat(out, cap, path.stat().st_size)
@@ -119,10 +120,21 @@ def test_host_chat_streams_under_the_cap(model: tuple[Path, int], card: Path) ->
 def cli(path: Path, *extra: str) -> tuple[list[int], bytes, str]:
     logits = TMP / "logits.bin"
     done = subprocess.run(
-        [ENGINE_CLI, str(path), "-t", "0", "--ids", "-n", "40", "--dump-logits", str(logits),
-         *extra],
-        capture_output=True, timeout=120,
-    )  # fmt: skip
+        [
+            ENGINE_CLI,
+            str(path),
+            "-t",
+            "0",
+            "--ids",
+            "-n",
+            "40",
+            "--dump-logits",
+            str(logits),
+            *extra,
+        ],
+        capture_output=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr.decode()
     return [int(x) for x in done.stdout.split()], logits.read_bytes(), done.stderr.decode()
 
@@ -157,7 +169,9 @@ def test_board_chat_streams_under_the_cap(model: tuple[Path, int], card: Path) -
 
     path, cap = model
     drive = ["-drive", f"file={card},if=sd,format=raw,snapshot=on"]
-    session = Session(qemu_command("aarch64", MACHINE, Path(KERNEL), ["-icount", "shift=0", *drive]))
+    session = Session(
+        qemu_command("aarch64", MACHINE, Path(KERNEL), ["-icount", "shift=0", *drive])
+    )
     try:
         at = session.wait_for(MENU_PROMPT, 120.0, 0)
         numbers = menu_numbers(session.console[:at])

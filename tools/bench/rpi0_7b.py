@@ -80,10 +80,19 @@ def _host_pass(engine_cli: Path, model: Path, work: Path) -> tuple[np.ndarray, d
     logits = work / "host_logits.bin"
     started = time.time()
     done = subprocess.run(
-        [str(engine_cli), str(model), "--ram-cap", str(CAP), "--prompt-ids", "1",
-         "--dump-logits", str(logits)],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        [
+            str(engine_cli),
+            str(model),
+            "--ram-cap",
+            str(CAP),
+            "--prompt-ids",
+            "1",
+            "--dump-logits",
+            str(logits),
+        ],
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         raise MetalchatError(f"engine_cli failed: {done.stderr.strip()}")
     m = REPORT.search(done.stderr)
@@ -104,9 +113,11 @@ def _compare(got: np.ndarray, want: np.ndarray) -> str:
     rel = float(np.linalg.norm(got - want) / np.linalg.norm(want))
     worst = float(np.max(np.abs(got - want)))
     same = int(np.argmax(got)) == int(np.argmax(want))
-    return (f"relative L2 error {rel:.2e}, max abs error {worst:.2e} (logits span "
-            f"{float(want.min()):.3f}..{float(want.max()):.3f}), argmax "
-            f"{'equal' if same else 'DIFFERENT'} ({int(np.argmax(got))})")  # fmt: skip
+    return (
+        f"relative L2 error {rel:.2e}, max abs error {worst:.2e} (logits span "
+        f"{float(want.min()):.3f}..{float(want.max()):.3f}), argmax "
+        f"{'equal' if same else 'DIFFERENT'} ({int(np.argmax(got))})"
+    )
 
 
 def _qemu_pass(args: argparse.Namespace, model: Path, work: Path) -> dict[str, object]:
@@ -123,13 +134,24 @@ def _qemu_pass(args: argparse.Namespace, model: Path, work: Path) -> dict[str, o
         p.unlink()
     hours = model.stat().st_size / 1e6 / 3600  # ~1 MB/s of PIO in QEMU, twice (prefill, decode)
     print(f"QEMU {args.machine}: about {2 * hours:.1f} h of wall time to read the model twice")
-    session = Session(qemu_command("aarch64", args.machine, args.kernel,
-                                   ["-icount", "shift=0", "-drive",
-                                    f"file={card},if=sd,format=raw,snapshot=on"]))  # fmt: skip
+    session = Session(
+        qemu_command(
+            "aarch64",
+            args.machine,
+            args.kernel,
+            ["-icount", "shift=0", "-drive", f"file={card},if=sd,format=raw,snapshot=on"],
+        )
+    )
     try:
         at = session.wait_for("to power off: ", 300.0, 0)
-        for line, until in (("1", "\n> "), ("/temp 0", "\n> "), ("/len 1", "\n> "),
-                            ("/ids", "\n> "), ("a", "\n> "), ("/logits", "\n> ")):  # fmt: skip
+        for line, until in (
+            ("1", "\n> "),
+            ("/temp 0", "\n> "),
+            ("/len 1", "\n> "),
+            ("/ids", "\n> "),
+            ("a", "\n> "),
+            ("/logits", "\n> "),
+        ):
             session.send(line.encode() + b"\r")
             at = session.wait_for(until, 3600.0 * 24, at)
         console = session.console
@@ -139,10 +161,10 @@ def _qemu_pass(args: argparse.Namespace, model: Path, work: Path) -> dict[str, o
     gen = re.search(r"Generation: (\d+) tokens in (\d+) ms", console)
     peak = re.search(r"RAM peak: (\d+) of (\d+) bytes", console)
     words = console[console.index("logits: ") :].split("\n", 1)[1].split()
-    logits = np.array([int(w, 16) for w in words[: bigmodel.llama2_7b().vocab_size]],
-                      dtype=np.uint32).view(np.float32)  # fmt: skip
-    return {"console": console, "prompt": prompt, "generation": gen, "peak": peak,
-            "logits": logits}  # fmt: skip
+    logits = np.array(
+        [int(w, 16) for w in words[: bigmodel.llama2_7b().vocab_size]], dtype=np.uint32
+    ).view(np.float32)
+    return {"console": console, "prompt": prompt, "generation": gen, "peak": peak, "logits": logits}
 
 
 def _copy(src: Path, dst: Path) -> Path:
@@ -155,9 +177,12 @@ def _copy(src: Path, dst: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--work", type=Path,
-                    default=Path(os.environ.get("HOME", "/tmp")) / ".cache/metalchat/rpi0_7b",
-                    help="where the model (and the card image) are written")  # fmt: skip
+    ap.add_argument(
+        "--work",
+        type=Path,
+        default=Path(os.environ.get("HOME", "/tmp")) / ".cache/metalchat/rpi0_7b",
+        help="where the model (and the card image) are written",
+    )
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--layers", type=int, default=32, help="fewer layers for a quick check")
     ap.add_argument("--engine-cli", type=Path, required=True)
@@ -173,21 +198,32 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     want = bigmodel.reference_logits([model], [1])
     ref_s = time.time() - started
-    macs = (config.n_layers * (4 * config.dim * config.dim + 3 * config.dim * config.hidden_dim)
-            + config.vocab_size * config.dim)  # fmt: skip
+    macs = (
+        config.n_layers * (4 * config.dim * config.dim + 3 * config.dim * config.hidden_dim)
+        + config.vocab_size * config.dim
+    )
     sd_s = fig["per_token"] / SD_BYTES_PER_S
     cpu_s = macs / (args.macs_per_cycle * PI_ZERO_HZ)
     print()
-    print(f"model: {model.stat().st_size:,} B (Llama-2-7B shape, {config.n_layers} layers, "
-          f"q8 g64, FFN pruned 50%), seed {args.seed}")  # fmt: skip
-    print(f"host pass (engine_cli --ram-cap {fig['cap']}): {'streamed' if fig['streamed'] else 'resident'}, "
-          f"peak RAM {fig['peak']:,} B ({fig['peak'] / (1 << 20):.1f} MiB of {fig['cap'] >> 20} MiB), "
-          f"weights read {fig['per_token']:,} B per token, {fig['wall_ms'] / 1000:.1f} s wall")  # fmt: skip
-    print(f"logits vs the numpy reference (layer by layer, {ref_s:.0f} s): {_compare(logits, want)}")
+    print(
+        f"model: {model.stat().st_size:,} B (Llama-2-7B shape, {config.n_layers} layers, "
+        f"q8 g64, FFN pruned 50%), seed {args.seed}"
+    )
+    print(
+        f"host pass (engine_cli --ram-cap {fig['cap']}): "
+        f"{'streamed' if fig['streamed'] else 'resident'}, peak RAM {fig['peak']:,} B "
+        f"({fig['peak'] / (1 << 20):.1f} MiB of {fig['cap'] >> 20} MiB), "
+        f"weights read {fig['per_token']:,} B per token, {fig['wall_ms'] / 1000:.1f} s wall"
+    )
+    print(
+        f"logits vs the numpy reference (layer by layer, {ref_s:.0f} s): {_compare(logits, want)}"
+    )
     print(f"MACs per token: {macs:,}")
-    print(f"predicted Pi Zero: SD {fig['per_token']:,} B / 25 MB/s = {sd_s:.0f} s; CPU {macs:,} MACs"
-          f" / ({args.macs_per_cycle:g} MAC/cycle x 1 GHz) = {cpu_s:.1f} s; blocking reads: "
-          f"{sd_s + cpu_s:.0f} s/token, with DMA overlap max = {max(sd_s, cpu_s):.0f} s/token")  # fmt: skip
+    print(
+        f"predicted Pi Zero: SD {fig['per_token']:,} B / 25 MB/s = {sd_s:.0f} s; CPU {macs:,} MACs"
+        f" / ({args.macs_per_cycle:g} MAC/cycle x 1 GHz) = {cpu_s:.1f} s; blocking reads: "
+        f"{sd_s + cpu_s:.0f} s/token, with DMA overlap max = {max(sd_s, cpu_s):.0f} s/token"
+    )
     for what, s in PAPER:
         print(f"  llama.pi on a Mac, {what}: {s} s/token")
     if args.qemu:
@@ -195,8 +231,10 @@ def main(argv: list[str] | None = None) -> int:
             raise MetalchatError("--qemu needs --kernel")
         q = _qemu_pass(args, model, args.work)
         ms = int(q["prompt"].group(2))  # type: ignore[union-attr]
-        print(f"QEMU {args.machine}: the prompt's pass {ms * 1_000_000:,} guest instructions; "
-              f"{q['peak'].group(0)}; logits vs reference: {_compare(q['logits'], want)}")  # type: ignore[union-attr]
+        print(
+            f"QEMU {args.machine}: the prompt's pass {ms * 1_000_000:,} guest instructions; "
+            f"{q['peak'].group(0)}; logits vs reference: {_compare(q['logits'], want)}"
+        )  # type: ignore[union-attr]
     return 0
 
 

@@ -279,8 +279,7 @@ static int load_capped(capped *c, const options *o, em_session *s, em_session_op
   }
   uint64_t cap = o->ram_cap ? o->ram_cap : file_size + ((uint64_t)1 << 30);
   bool sharded = c->weights.shards > 1;
-  uint64_t head = em_session_stream_head(first, n_first, file_size,
-                                         o->stream || sharded ? 0 : cap);
+  uint64_t head = em_session_stream_head(first, n_first, file_size, o->stream || sharded ? 0 : cap);
   c->streamed = head != 0;
   if (!c->streamed && (o->stream || sharded)) {
     fprintf(stderr, "%s: only a container can be streamed\n", o->model_path);
@@ -304,7 +303,8 @@ static int load_capped(capped *c, const options *o, em_session *s, em_session_op
   opt->source = c->streamed ? &c->weights.source : NULL;
   em_status status = em_session_load(s, c->mem, c->held, opt, arena);
   if (status != EM_OK && !s->engine) {
-    fprintf(stderr, "%s: %s\n", o->model_path, s->why[0] ? s->why : "no engine recognises this file");
+    fprintf(stderr, "%s: %s\n", o->model_path,
+            s->why[0] ? s->why : "no engine recognises this file");
     return 1;
   }
   if (status != EM_OK) {

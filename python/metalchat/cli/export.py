@@ -105,10 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
     conv.add_argument("--tokenizer", type=user_path, required=True, help="llama2.c tokenizer.bin")
     conv.add_argument("-o", "--output", type=user_path, required=True, help="container (.mcm)")
     conv.add_argument(
-        "--shard-bytes", type=_shard_bytes, default=0,
+        "--shard-bytes",
+        type=_shard_bytes,
+        default=0,
         help="write the container as shards <output>.000, .001, ... of this many bytes (done "
         "anyway, 2 GiB each, above FAT32's 4 GiB - 1 a file)",
-    )  # fmt: skip
+    )
     conv.add_argument("--name", default=None, help="model name (default: the model file's stem)")
     conv.add_argument(
         "--chat-template", choices=sorted(export.CHAT_TEMPLATES), help="default: none"
@@ -146,10 +148,12 @@ def build_parser() -> argparse.ArgumentParser:
     _manifest_option(nano)
     nano.add_argument("-o", "--output", type=user_path, required=True, help="container (.mcm)")
     nano.add_argument(
-        "--shard-bytes", type=_shard_bytes, default=0,
+        "--shard-bytes",
+        type=_shard_bytes,
+        default=0,
         help="write the container as shards <output>.000, .001, ... of this many bytes (done "
         "anyway, 2 GiB each, above FAT32's 4 GiB - 1 a file)",
-    )  # fmt: skip
+    )
     nano.add_argument("--name", default=None, help="model name (default: the folder's name)")
     nano.add_argument(
         "--chat-template",
@@ -262,7 +266,9 @@ def _outputs(args: argparse.Namespace, inputs: list[Path | None]) -> Outputs:
 def _shard_bytes(text: str) -> int:
     n = int(text) if text.isdigit() else 0
     if not 4096 <= n <= FAT32_MAX_FILE:
-        raise argparse.ArgumentTypeError(f"needs a whole number of bytes from 4096 to {FAT32_MAX_FILE}")
+        raise argparse.ArgumentTypeError(
+            f"needs a whole number of bytes from 4096 to {FAT32_MAX_FILE}"
+        )
     return n
 
 

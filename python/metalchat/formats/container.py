@@ -419,8 +419,9 @@ def write_large(
             at = data_offset + _align(at - data_offset)
             scales_at = at
             at += scales
-        slots[name] = TensorSlot(name, fmt, shape, group if fmt in QUANTIZED else 0, values_at,
-                                 scales_at)  # fmt: skip
+        slots[name] = TensorSlot(
+            name, fmt, shape, group if fmt in QUANTIZED else 0, values_at, scales_at
+        )
     data_end = at
     with open(path, "w+b") as f:
         f.truncate(data_end)
@@ -440,9 +441,16 @@ def write_large(
                     block = f.read(min(chunk, size - done))
                     crc = zlib.crc32(block, crc)
                     data_crc = zlib.crc32(block, data_crc)
-            m.tensors.add(name=slot.name, shape=slot.shape, format=FORMAT_CODES[slot.fmt],
-                          group_size=slot.group_size, offset=slot.offset,
-                          scales_offset=slot.scales_offset, size=values + scales, crc32=crc)  # fmt: skip
+            m.tensors.add(
+                name=slot.name,
+                shape=slot.shape,
+                format=FORMAT_CODES[slot.fmt],
+                group_size=slot.group_size,
+                offset=slot.offset,
+                scales_offset=slot.scales_offset,
+                size=values + scales,
+                crc32=crc,
+            )
         mf.validate(m)
         manifest_bytes = m.SerializeToString(deterministic=True)
         manifest_offset = _align(data_end)
@@ -458,11 +466,18 @@ def write_large(
         fmt_code, group = _summary(tensors)
         header = bytearray(
             _HEADER.pack(
-                MAGIC, VERSION, HEADER_SIZE, 0, file_size, m.architecture, fmt_code, group,
+                MAGIC,
+                VERSION,
+                HEADER_SIZE,
+                0,
+                file_size,
+                m.architecture,
+                fmt_code,
+                group,
                 len(tensors),
             )
-        )  # fmt: skip
-        for kind, ((offset, _, crc), size) in enumerate(zip(sections, sizes), start=1):
+        )
+        for kind, ((offset, _, crc), size) in enumerate(zip(sections, sizes, strict=True), start=1):
             header += _SECTION.pack(offset, size, crc, kind)
         header += _params_block(m)
         struct.pack_into("<I", header, 12, zlib.crc32(header))

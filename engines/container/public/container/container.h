@@ -102,20 +102,20 @@ typedef struct mc_tensor {
   uint32_t format;  /* mc_format */
   uint32_t group_size;
   uint32_t ndim;
-  uint64_t shape[4];    /* entries past ndim are 0 */
-  uint64_t count;       /* product of the shape */
-  const void *values;   /* values_size bytes */
-  uint64_t values_size; /* f32: 4n, f16: 2n, q8: n, q4: n/2 */
-  const float *scales;  /* q8/q4: count / group_size floats; NULL otherwise */
-  uint64_t scales_size; /* bytes */
+  uint64_t shape[4];                     /* entries past ndim are 0 */
+  uint64_t count;                        /* product of the shape */
+  const void *values;                    /* values_size bytes */
+  uint64_t values_size;                  /* f32: 4n, f16: 2n, q8: n, q4: n/2 */
+  const float *scales;                   /* q8/q4: count / group_size floats; NULL otherwise */
+  uint64_t scales_size;                  /* bytes */
   uint64_t values_offset, scales_offset; /* in the file (scales_offset 0 when none) */
 } mc_tensor;
 
 typedef struct mc_container {
   const uint8_t *bytes;
-  uint64_t size;      /* the file's bytes (with MC_HEAD_ONLY more than the buffer holds) */
-  size_t head_size;   /* bytes in the buffer */
-  unsigned flags;     /* mc_open's */
+  uint64_t size;          /* the file's bytes (with MC_HEAD_ONLY more than the buffer holds) */
+  size_t head_size;       /* bytes in the buffer */
+  unsigned flags;         /* mc_open's */
   uint32_t architecture;  /* mc_arch */
   uint32_t weight_format; /* summary: the largest tensor's format */
   uint32_t group_size;    /* and its group size */

@@ -17,12 +17,12 @@
 
 typedef struct mc_map {
   const mc_container *c;
-  em_arena *arena;  /* where widened vectors go */
+  em_arena *arena;                /* where widened vectors go */
   const em_weight_source *source; /* streaming: vectors are read through it (else NULL) */
-  size_t in_place;  /* weight bytes used where they lie */
-  size_t copied;    /* weight bytes widened into the arena */
-  int min_group;    /* smallest q8/q4 group size of the mapped matrices, 0 if none */
-  em_status status; /* EM_OK, or the first error (msg says which) */
+  size_t in_place;                /* weight bytes used where they lie */
+  size_t copied;                  /* weight bytes widened into the arena */
+  int min_group;                  /* smallest q8/q4 group size of the mapped matrices, 0 if none */
+  em_status status;               /* EM_OK, or the first error (msg says which) */
   const char *msg;
 } mc_map;
 

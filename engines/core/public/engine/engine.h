@@ -48,7 +48,7 @@ typedef struct em_memory_report {
   size_t activations;      /* run-state buffers */
   size_t arena_used;       /* everything the engine took from the arena */
   /* Weight streaming (em_load_options.source), else 0: */
-  size_t stream_buffers;    /* the two layer buffers (in arena_used) */
+  size_t stream_buffers;       /* the two layer buffers (in arena_used) */
   uint64_t streamed_per_token; /* weight bytes read through the source per forward pass */
 } em_memory_report;
 
