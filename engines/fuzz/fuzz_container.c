@@ -22,6 +22,49 @@ static void set_u32(uint8_t *b, uint32_t v) {
   for (int i = 0; i < 4; i++) b[i] = (uint8_t)(v >> (8 * i));
 }
 
+/* A weight source over the fuzz input itself: the streamed load reads what it would read
+ * from a card (every read bounds-checked here as a card's reader does). */
+typedef struct mem_source {
+  const uint8_t *data;
+  size_t size;
+  em_status status;
+} mem_source;
+
+static em_status mem_start(void *user, const em_read *reads, int n) {
+  mem_source *m = (mem_source *)user;
+  m->status = EM_OK;
+  for (int k = 0; k < n; k++) {
+    if (reads[k].offset > m->size || reads[k].size > m->size - reads[k].offset) {
+      m->status = EM_ERR_TRUNCATED;
+      break;
+    }
+    memcpy(reads[k].dst, m->data + reads[k].offset, reads[k].size);
+  }
+  return EM_OK;
+}
+
+static em_status mem_wait(void *user) { return ((mem_source *)user)->status; }
+
+/* The same bytes streamed: the head opened MC_HEAD_ONLY, the rest read through a source. */
+static void run_streamed(const em_engine *e, const uint8_t *data, size_t size) {
+  uint64_t head = mc_head_size(data, size);
+  if (head == 0 || head > size) return;
+  mem_source m = {data, size, EM_OK};
+  em_weight_source src = {size, mem_start, mem_wait, &m};
+  em_arena arena;
+  em_arena_init(&arena, arena_mem, sizeof arena_mem);
+  void *model;
+  const char *msg;
+  em_load_options opt = {8, {NULL, NULL}, 0, &src};
+  if (e->load(&model, data, (size_t)head, &opt, &arena, &msg) != EM_OK) return;
+  em_model_info info;
+  e->info(model, &info);
+  const float *logits;
+  for (int i = 0; i < 2; i++) {
+    if (e->decode(model, (info.bos_id + i) % info.vocab_size, &logits) != EM_OK) break;
+  }
+}
+
 static int run(const uint8_t *data, size_t size) {
   mc_container c;
   const char *msg;
@@ -35,6 +78,7 @@ static int run(const uint8_t *data, size_t size) {
   }
   const em_engine *e = em_registry_find(data, size);
   if (!e) return 0;
+  run_streamed(e, data, size);
   em_arena arena;
   em_arena_init(&arena, arena_mem, sizeof arena_mem);
   void *model;

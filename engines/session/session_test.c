@@ -123,6 +123,68 @@ static void test_llama(const char *container, const char *v0, em_arena *arena) {
   free(v0_bytes);
 }
 
+/* A weight source over a file in memory that fails every read from the fail_at-th on. */
+typedef struct test_source {
+  const uint8_t *bytes;
+  size_t size;
+  int reads, fail_at;
+  em_status status;
+} test_source;
+
+static em_status test_start(void *user, const em_read *reads, int n) {
+  test_source *t = (test_source *)user;
+  t->status = EM_OK;
+  for (int k = 0; k < n; k++) {
+    if (++t->reads >= t->fail_at) t->status = EM_ERR_IO;
+    if (t->status == EM_OK) memcpy(reads[k].dst, t->bytes + reads[k].offset, reads[k].size);
+  }
+  return EM_OK;
+}
+
+static em_status test_wait(void *user) { return ((test_source *)user)->status; }
+
+/* Streamed (the head in memory, the rest through a source): the same logits as resident; a
+ * failed read is EM_ERR_IO and the context does not move; a llama2.c file cannot stream. */
+static void test_streamed(const char *container, const char *v0, em_arena *arena) {
+  size_t size, v0_size;
+  uint8_t *bytes = read_file(container, &size);
+  void *v0_bytes = read_file(v0, &v0_size);
+  CHECK(bytes && v0_bytes);
+  if (!bytes || !v0_bytes) return;
+  uint64_t head = em_session_stream_head(bytes, size, size, 0);
+  CHECK(head > 256 && head < size);
+  CHECK(em_session_stream_head(bytes, size, size, (uint64_t)size * 2) == 0); /* fits: resident */
+  CHECK(em_session_stream_head(v0_bytes, v0_size, v0_size, 0) == 0);      /* not a container */
+  em_session whole, s;
+  em_session_options o = greedy();
+  CHECK(em_session_load(&whole, bytes, size, &o, arena) == EM_OK);
+  test_source src = {bytes, size, 0, 1 << 30, EM_OK};
+  em_weight_source source = {size, test_start, test_wait, &src};
+  em_session_options so = o;
+  so.source = &source;
+  CHECK(em_session_load(&s, bytes, (size_t)head, &so, arena) == EM_OK);
+  em_memory_report mem;
+  s.engine->memory(s.model, &mem);
+  CHECK(mem.weights_in_place == 0 && mem.stream_buffers > 0 && mem.streamed_per_token > 0);
+  const float *a, *b;
+  int vocab = whole.info.vocab_size;
+  for (int pos = 0; pos < 3; pos++) {
+    CHECK(whole.engine->decode(whole.model, 1 + pos, &a) == EM_OK);
+    CHECK(s.engine->decode(s.model, 1 + pos, &b) == EM_OK);
+    CHECK(memcmp(a, b, (size_t)vocab * sizeof(float)) == 0);
+  }
+  src.fail_at = src.reads + 3; /* a read in the middle of the next pass fails */
+  CHECK(s.engine->decode(s.model, 5, &b) == EM_ERR_IO);
+  s.engine->info(s.model, &s.info);
+  CHECK(s.info.pos == 3);
+  src.fail_at = 1 << 30; /* the storage is back: the pass runs again */
+  CHECK(s.engine->decode(s.model, 5, &b) == EM_OK);
+  em_session v;
+  CHECK(em_session_load(&v, v0_bytes, v0_size, &so, arena) == EM_ERR_UNSUPPORTED);
+  free(bytes);
+  free(v0_bytes);
+}
+
 static void test_failures(em_arena *arena) {
   em_session s;
   em_session_options o = greedy();
@@ -141,6 +203,8 @@ int main(int argc, char **argv) {
   test_nanochat(argv[1], &arena);
   em_arena_reset(&arena, 0);
   test_llama(argv[2], argv[3], &arena);
+  em_arena_reset(&arena, 0);
+  test_streamed(argv[2], argv[3], &arena);
   em_arena_reset(&arena, 0);
   test_failures(&arena);
   return finish();
