@@ -154,7 +154,7 @@ static void test_streamed(const char *container, const char *v0, em_arena *arena
   uint64_t head = em_session_stream_head(bytes, size, size, 0);
   CHECK(head > 256 && head < size);
   CHECK(em_session_stream_head(bytes, size, size, (uint64_t)size * 2) == 0); /* fits: resident */
-  CHECK(em_session_stream_head(v0_bytes, v0_size, v0_size, 0) == 0);      /* not a container */
+  CHECK(em_session_stream_head(v0_bytes, v0_size, v0_size, 0) == 0);         /* not a container */
   em_session whole, s;
   em_session_options o = greedy();
   CHECK(em_session_load(&whole, bytes, size, &o, arena) == EM_OK);

@@ -63,7 +63,7 @@ def test_every_model_is_listed_a_page_at_a_time() -> None:
     out = _chat(_card("many.img", files, empty), b"n\rn\rp\r1\x03\rq\r").decode()
     assert (
         "card: 300 folders without a model (a model is a folder with model.bin and "
-        "tokenizer.bin, or with model.mcm)" in out
+        "tokenizer.bin, or with model.mcm (or its shards model.mcm.000, .001, ...))" in out
     )
     assert "1. m00 [llama]" in out and "16. m15 [llama]" in out
     assert "(models 1-16 of 20, page 1 of 2)" in out

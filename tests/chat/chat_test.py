@@ -293,8 +293,8 @@ def test_cards_without_models(chat, tmp_path: Path) -> None:
     c = chat(*card_drive(empty))
     out = c.until(MENU_PROMPT)
     assert (
-        "card: no models (a model is a folder with model.bin and tokenizer.bin, or with model.mcm)"
-        in out
+        "card: no models (a model is a folder with model.bin and tokenizer.bin, or with model.mcm "
+        "(or its shards model.mcm.000, .001, ...))" in out
     )
     c.power_off()
 
