@@ -83,8 +83,9 @@ static void put_be(uint8_t *p, uint64_t v, int n) {
   for (int i = 0; i < n; i++) p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
 }
 
-// The data-in bytes of the command in s->cbw, into out (room: s->expected); returns how many.
-static uint32_t respond(fake_stick *s, uint8_t *out) {
+// The data-in bytes of the command in s->cbw, into out (room: len bytes; the host may ask for
+// less than the CBW announced when it is out of step); returns how many.
+static uint32_t respond(fake_stick *s, uint8_t *out, uint32_t len) {
   const uint8_t *cb = s->cbw + 15;
   uint8_t reply[36] = {0};
   uint32_t n = 0;
@@ -136,11 +137,12 @@ static uint32_t respond(fake_stick *s, uint8_t *out) {
         return 0;
       }
       if (s->expected > s->largest_read) s->largest_read = s->expected;
-      for (uint64_t i = 0; i < count * 512; i++) {
+      uint32_t n = s->expected < len ? s->expected : len;
+      for (uint32_t i = 0; i < n; i++) {
         uint64_t at = lba * 512 + i;
         out[i] = at < s->disk_bytes ? s->disk[at] : 0;
       }
-      return s->expected;
+      return n;
     }
     default:
       s->status = 1;
@@ -148,6 +150,7 @@ static uint32_t respond(fake_stick *s, uint8_t *out) {
       return 0;
   }
   if (n > s->expected) n = s->expected;
+  if (n > len) n = len;
   memcpy(out, reply, n);
   return n;
 }
@@ -172,7 +175,7 @@ static int bulk(void *ctx, int in, void *data, uint32_t len, uint32_t *actual) {
                              (uint32_t)s->cbw[11] << 24);
     s->phase = s->expected ? 1 : 2;
     s->residue = s->expected;
-    if (!s->expected) respond(s, 0);
+    if (!s->expected) respond(s, 0, 0);
     *actual = 31;
     return USB_OK;
   }
@@ -184,9 +187,8 @@ static int bulk(void *ctx, int in, void *data, uint32_t len, uint32_t *actual) {
       sense(s, 3, 0x11, 0);  // unrecovered read error
       return USB_ERR_STALL;
     }
-    uint32_t n = respond(s, data);
+    uint32_t n = respond(s, data, len);
     if (take(s, FAKE_SHORT_DATA)) n /= 2;
-    if (n > len) n = len;
     s->residue = s->expected - n;
     *actual = n;
     return USB_OK;
