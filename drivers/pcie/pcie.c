@@ -9,7 +9,7 @@ enum {
   REG_CLASS = 0x08,
   REG_HEADER = 0x0c,  // byte 2: header type, bit 7 multi-function
   REG_BAR0 = 0x10,
-  REG_BUSES = 0x18,   // type 1: primary, secondary, subordinate, latency
+  REG_BUSES = 0x18,  // type 1: primary, secondary, subordinate, latency
   REG_IO_BASE = 0x1c,
   REG_MEM_BASE = 0x20,  // type 1: memory base/limit, 1 MB granules
   REG_PREF_BASE = 0x24,
@@ -70,7 +70,8 @@ static int assign_bars(walk *w, uint16_t bdf, int bars, pcie_function *f) {
     uint64_t size = ~mask + 1;
     uint64_t at = align_up(w->next, size);
     int fits = size != 0 && at >= w->next && at + size <= w->end && at + size > at &&
-               (is64 ? w->h->allow_64bit || at + size <= UINT64_C(1) << 32 : at + size <= UINT64_C(1) << 32);
+               (is64 ? w->h->allow_64bit || at + size <= UINT64_C(1) << 32
+                     : at + size <= UINT64_C(1) << 32);
     if (!fits) {
       ok = -1;
       wr(w, bdf, reg, orig);

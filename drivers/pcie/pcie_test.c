@@ -78,7 +78,8 @@ int main(void) {
     uint64_t bar0 = x->bar_cpu[0] - host.mem_cpu + host.mem_bus;
     uint64_t bar2 = x->bar_cpu[2] - host.mem_cpu + host.mem_bus;
     CHECK(bar0 % 4096 == 0 && bar2 % (1 << 20) == 0);
-    CHECK(bar0 >= base && bar0 + 4096 - 1 <= limit && bar2 >= base && bar2 + (1 << 20) - 1 <= limit);
+    CHECK(bar0 >= base && bar0 + 4096 - 1 <= limit && bar2 >= base &&
+          bar2 + (1 << 20) - 1 <= limit);
     CHECK((fns[1].regs[4] & ~0xfu) == (uint32_t)bar0 && fns[1].regs[5] == 0);
     CHECK(x->bar_cpu[0] >= host.mem_cpu && x->bar_cpu[0] < host.mem_cpu + host.mem_size);
   }

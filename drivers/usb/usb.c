@@ -15,16 +15,26 @@ enum {
 
 const char *usb_strerror(int status) {
   switch (status) {
-    case USB_OK: return "ok";
-    case USB_ERR_STALL: return "device stalled";
-    case USB_ERR_IO: return "transfer error";
-    case USB_ERR_TIMEOUT: return "device timed out";
-    case USB_ERR_SHORT: return "descriptor too short";
-    case USB_ERR_DESCRIPTOR: return "malformed descriptor";
-    case USB_ERR_NO_MSC: return "not a USB mass-storage (bulk-only SCSI) device";
-    case USB_ERR_NO_DEVICE: return "no USB device connected";
-    case USB_ERR_RESOURCES: return "USB controller out of resources";
-    default: return "unknown USB error";
+    case USB_OK:
+      return "ok";
+    case USB_ERR_STALL:
+      return "device stalled";
+    case USB_ERR_IO:
+      return "transfer error";
+    case USB_ERR_TIMEOUT:
+      return "device timed out";
+    case USB_ERR_SHORT:
+      return "descriptor too short";
+    case USB_ERR_DESCRIPTOR:
+      return "malformed descriptor";
+    case USB_ERR_NO_MSC:
+      return "not a USB mass-storage (bulk-only SCSI) device";
+    case USB_ERR_NO_DEVICE:
+      return "no USB device connected";
+    case USB_ERR_RESOURCES:
+      return "USB controller out of resources";
+    default:
+      return "unknown USB error";
   }
 }
 
@@ -110,8 +120,8 @@ int usb_find_msc(const uint8_t *d, size_t n, usb_msc_choice *out) {
   return USB_OK;
 }
 
-int usb_get_descriptor(const usb_transport *t, uint8_t type, uint8_t index, void *buf,
-                       uint16_t len, uint32_t *actual) {
+int usb_get_descriptor(const usb_transport *t, uint8_t type, uint8_t index, void *buf, uint16_t len,
+                       uint32_t *actual) {
   usb_setup s = {0x80, USB_REQ_GET_DESCRIPTOR, (uint16_t)(type << 8 | index), 0, len};
   return t->control(t->ctx, &s, buf, actual);
 }

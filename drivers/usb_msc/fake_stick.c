@@ -9,10 +9,10 @@ const uint8_t fake_stick_device_desc[18] = {
 
 // Configuration 1: interface 0 (mass storage, SCSI, bulk-only), bulk-in 0x81, bulk-out 0x02.
 const uint8_t fake_stick_config_desc[32] = {
-    9, 2, 32, 0, 1, 1, 0, 0x80, 50,         // configuration
-    9, 4, 0, 0, 2, 8, 6, 0x50, 0,           // interface
-    7, 5, 0x81, 2, 0x00, 0x02, 0,           // bulk in, 512
-    7, 5, 0x02, 2, 0x00, 0x02, 0,           // bulk out, 512
+    9, 2, 32,   0, 1,    1,    0, 0x80, 50,  // configuration
+    9, 4, 0,    0, 2,    8,    6, 0x50, 0,   // interface
+    7, 5, 0x81, 2, 0x00, 0x02, 0,            // bulk in, 512
+    7, 5, 0x02, 2, 0x00, 0x02, 0,            // bulk out, 512
 };
 
 void fake_stick_init(fake_stick *s, const uint8_t *disk, size_t bytes, uint64_t blocks) {
@@ -38,7 +38,7 @@ static int control(void *ctx, const usb_setup *setup, void *data, uint32_t *actu
   *actual = 0;
   if (setup->request_type == 0x80 && setup->request == USB_REQ_GET_DESCRIPTOR) {
     int type = setup->value >> 8;
-    const uint8_t *d = type == USB_DESC_DEVICE ? s->device_desc
+    const uint8_t *d = type == USB_DESC_DEVICE   ? s->device_desc
                        : type == USB_DESC_CONFIG ? s->config_desc
                                                  : 0;
     size_t n = type == USB_DESC_DEVICE ? s->device_len : s->config_len;
@@ -159,7 +159,10 @@ static int bulk(void *ctx, int in, void *data, uint32_t len, uint32_t *actual) {
   fake_stick *s = ctx;
   *actual = 0;
   if (s->faults & FAKE_STALL_ALWAYS) {
-    if (in) s->halted_in = 1; else s->halted_out = 1;
+    if (in)
+      s->halted_in = 1;
+    else
+      s->halted_out = 1;
   }
   if (in ? s->halted_in : s->halted_out) return USB_ERR_STALL;
   if (!in && s->phase == 0) {  // CBW
@@ -171,8 +174,8 @@ static int bulk(void *ctx, int in, void *data, uint32_t len, uint32_t *actual) {
     memcpy(s->cbw, data, 31);
     s->commands++;
     s->tag = (uint32_t)(s->cbw[4] | s->cbw[5] << 8 | s->cbw[6] << 16 | (uint32_t)s->cbw[7] << 24);
-    s->expected = (uint32_t)(s->cbw[8] | s->cbw[9] << 8 | s->cbw[10] << 16 |
-                             (uint32_t)s->cbw[11] << 24);
+    s->expected =
+        (uint32_t)(s->cbw[8] | s->cbw[9] << 8 | s->cbw[10] << 16 | (uint32_t)s->cbw[11] << 24);
     s->phase = s->expected ? 1 : 2;
     s->residue = s->expected;
     if (!s->expected) respond(s, 0, 0);
@@ -213,7 +216,10 @@ static int bulk(void *ctx, int in, void *data, uint32_t len, uint32_t *actual) {
     return USB_OK;
   }
   // out of step (a host bug): what a real device would do is stall
-  if (in) s->halted_in = 1; else s->halted_out = 1;
+  if (in)
+    s->halted_in = 1;
+  else
+    s->halted_out = 1;
   return USB_ERR_STALL;
 }
 

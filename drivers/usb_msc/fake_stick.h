@@ -12,16 +12,16 @@
 #include "drivers/usb_msc.h"
 
 enum fake_fault {
-  FAKE_STALL_CBW = 1,        // the next CBW is stalled
-  FAKE_STALL_DATA = 2,       // the next data phase is stalled (CSW then says failed)
-  FAKE_STALL_CSW = 4,        // the next CSW read is stalled once (the retry gets it)
-  FAKE_PHASE_ERROR = 8,      // the next CSW says phase error
-  FAKE_BAD_TAG = 16,         // the next CSW carries another tag
-  FAKE_SHORT_CSW = 32,       // the next CSW is 12 bytes
-  FAKE_SHORT_DATA = 64,      // the next data-in phase sends half the bytes
-  FAKE_UNIT_ATTENTION = 128, // the next TEST UNIT READY fails with a unit attention
-  FAKE_STALL_ALWAYS = 256,   // every bulk transfer stalls (persistent)
-  FAKE_NOT_READY = 512,      // TEST UNIT READY always fails: not ready, no medium (persistent)
+  FAKE_STALL_CBW = 1,         // the next CBW is stalled
+  FAKE_STALL_DATA = 2,        // the next data phase is stalled (CSW then says failed)
+  FAKE_STALL_CSW = 4,         // the next CSW read is stalled once (the retry gets it)
+  FAKE_PHASE_ERROR = 8,       // the next CSW says phase error
+  FAKE_BAD_TAG = 16,          // the next CSW carries another tag
+  FAKE_SHORT_CSW = 32,        // the next CSW is 12 bytes
+  FAKE_SHORT_DATA = 64,       // the next data-in phase sends half the bytes
+  FAKE_UNIT_ATTENTION = 128,  // the next TEST UNIT READY fails with a unit attention
+  FAKE_STALL_ALWAYS = 256,    // every bulk transfer stalls (persistent)
+  FAKE_NOT_READY = 512,       // TEST UNIT READY always fails: not ready, no medium (persistent)
 };
 
 typedef struct fake_stick {
@@ -31,10 +31,10 @@ typedef struct fake_stick {
   size_t config_len;
   const uint8_t *disk;  // the medium; sectors past disk_bytes read as zeros
   size_t disk_bytes;
-  uint64_t blocks;  // the capacity reported
-  uint32_t block_len;  // the logical block length reported (512)
+  uint64_t blocks;      // the capacity reported
+  uint32_t block_len;   // the logical block length reported (512)
   uint8_t device_type;  // INQUIRY's peripheral device type (0: direct access)
-  unsigned faults;  // enum fake_fault bits; one-shot ones clear when used
+  unsigned faults;      // enum fake_fault bits; one-shot ones clear when used
   // what happened
   int configured, endpoints_opened, resets, halts_cleared, commands, reads;
   uint32_t largest_read;  // bytes in the largest READ

@@ -45,10 +45,14 @@ static uint64_t get_be(const uint8_t *p, int bytes) {
 
 static int block_status_of(int usb) {
   switch (usb) {
-    case USB_OK: return BLOCK_OK;
-    case USB_ERR_TIMEOUT: return BLOCK_ERR_TIMEOUT;
-    case USB_ERR_NO_DEVICE: return BLOCK_ERR_NO_MEDIUM;
-    default: return BLOCK_ERR_IO;
+    case USB_OK:
+      return BLOCK_OK;
+    case USB_ERR_TIMEOUT:
+      return BLOCK_ERR_TIMEOUT;
+    case USB_ERR_NO_DEVICE:
+      return BLOCK_ERR_NO_MEDIUM;
+    default:
+      return BLOCK_ERR_IO;
   }
 }
 
@@ -69,8 +73,8 @@ static int read_csw(usb_msc *m, uint32_t *actual) {
 
 // One command: CBW, data phase (len bytes in or out; 0: none), CSW. Returns a block_status, or
 // CHECK_CONDITION when the device says the command failed. *moved: data bytes transferred.
-static int command(usb_msc *m, const uint8_t *cb, uint8_t cb_len, int in, void *data,
-                   uint32_t len, uint32_t *moved) {
+static int command(usb_msc *m, const uint8_t *cb, uint8_t cb_len, int in, void *data, uint32_t len,
+                   uint32_t *moved) {
   uint8_t *w = m->cbw;
   for (int i = 0; i < CBW_LEN; i++) w[i] = 0;
   put_le32(w, CBW_SIGNATURE);

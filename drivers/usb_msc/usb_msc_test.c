@@ -41,7 +41,7 @@ static void test_bring_up_and_reads(void) {
 }
 
 static void test_recovered_faults(void) {
-  static const unsigned faults[] = {FAKE_STALL_CBW,  FAKE_STALL_DATA, FAKE_STALL_CSW,
+  static const unsigned faults[] = {FAKE_STALL_CBW,   FAKE_STALL_DATA, FAKE_STALL_CSW,
                                     FAKE_PHASE_ERROR, FAKE_BAD_TAG,    FAKE_SHORT_CSW,
                                     FAKE_SHORT_DATA};
   for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++) {
@@ -104,16 +104,23 @@ static void test_descriptors(void) {
     const char *error;
   } cases[] = {
       {"short header", {9, 2, 32, 0}, 4, "configuration descriptor: descriptor too short"},
-      {"bLength 0", {9, 2, 18, 0, 1, 1, 0, 0x80, 50, 0, 4}, 18,
+      {"bLength 0",
+       {9, 2, 18, 0, 1, 1, 0, 0x80, 50, 0, 4},
+       18,
        "configuration descriptor: malformed descriptor"},
-      {"interface past the end", {9, 2, 18, 0, 1, 1, 0, 0x80, 50, 200, 4, 0}, 18,
+      {"interface past the end",
+       {9, 2, 18, 0, 1, 1, 0, 0x80, 50, 200, 4, 0},
+       18,
        "configuration descriptor: malformed descriptor"},
-      {"printer, no storage", {9, 2, 32, 0, 1, 1, 0, 0x80, 50, 9, 4, 0, 0, 2, 7, 1, 2, 0, 7, 5,
-                               0x81, 2, 0, 2, 0, 7, 5, 2, 2, 0, 2, 0},
-       32, "configuration descriptor: not a USB mass-storage (bulk-only SCSI) device"},
-      {"one endpoint", {9, 2, 25, 0, 1, 1, 0, 0x80, 50, 9, 4, 0, 0, 1, 8, 6, 0x50, 0, 7, 5, 0x81,
-                        2, 0, 2, 0},
-       25, "configuration descriptor: not a USB mass-storage (bulk-only SCSI) device"},
+      {"printer, no storage",
+       {9, 2, 32, 0, 1,    1, 0, 0x80, 50, 9, 4, 0, 0, 2, 7, 1,
+        2, 0, 7,  5, 0x81, 2, 0, 2,    0,  7, 5, 2, 2, 0, 2, 0},
+       32,
+       "configuration descriptor: not a USB mass-storage (bulk-only SCSI) device"},
+      {"one endpoint",
+       {9, 2, 25, 0, 1, 1, 0, 0x80, 50, 9, 4, 0, 0, 1, 8, 6, 0x50, 0, 7, 5, 0x81, 2, 0, 2, 0},
+       25,
+       "configuration descriptor: not a USB mass-storage (bulk-only SCSI) device"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     fake_stick_init(&s, disk, sizeof disk, DISK_BLOCKS);

@@ -39,7 +39,8 @@ block_device *usb_stick_open(usb_stick *s, const usb_stick_config *c) {
   s->where[0] = s->error[0] = '\0';
   int n = pcie_enumerate(&c->host, s->functions, PCIE_MAX_FUNCTIONS);
   if (n < 0) {
-    return none(s, "PCIe: ", n == PCIE_ERR_NO_ROOM ? "memory window too small" : "too many bridges");
+    return none(s,
+                "PCIe: ", n == PCIE_ERR_NO_ROOM ? "memory window too small" : "too many bridges");
   }
   if (n > PCIE_MAX_FUNCTIONS) n = PCIE_MAX_FUNCTIONS;
   const pcie_function *f = pcie_find_class(s->functions, n, PCIE_CLASS_XHCI);

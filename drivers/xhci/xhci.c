@@ -27,7 +27,7 @@ enum {
   PORT_RESET = 1u << 4,
   PORT_POWER = 1u << 9,
   PORT_RESET_CHANGE = 1u << 21,
-  PORT_CHANGES = 0x7fu << 17,  // write-1-to-clear change bits
+  PORT_CHANGES = 0x7fu << 17,                       // write-1-to-clear change bits
   PORT_KEEP = (1u << 9) | (3u << 14) | (7u << 25),  // PP, PIC, WCE/WDE/WOE
   // runtime registers, interrupter 0
   RT_IMAN = 0x20,
@@ -222,8 +222,8 @@ static void clear_input(xhci *x) {
   for (uint32_t i = 0; i < 33 * x->context_size / 4; i++) x->input[i] = 0;
 }
 
-static void endpoint_ctx(xhci *x, int dci, int type, uint16_t max_packet, int burst,
-                         xhci_ring *r, uint32_t avg) {
+static void endpoint_ctx(xhci *x, int dci, int type, uint16_t max_packet, int burst, xhci_ring *r,
+                         uint32_t avg) {
   volatile uint32_t *ep = input_ctx(x, 1 + dci);
   ep[0] = 0;
   ep[1] = 3u << 1 | (uint32_t)type << 3 | (uint32_t)burst << 8 | (uint32_t)max_packet << 16;
@@ -282,8 +282,8 @@ int xhci_init(xhci *x, const xhci_config *config) {
   x->next_dma = config->dma;
   x->end_dma = (uint8_t *)config->dma + config->dma_size;
   uint64_t last = bus(x, x->end_dma - 1);
-  if (!x->ac64 && last >> 32) return fail(x, "DMA memory above 4 GB for a 32-bit controller",
-                                          USB_ERR_RESOURCES);
+  if (!x->ac64 && last >> 32)
+    return fail(x, "DMA memory above 4 GB for a 32-bit controller", USB_ERR_RESOURCES);
   uint32_t slots = x->slots < 8 ? x->slots : 8;
   x->dcbaa = alloc(x, 256 * 8, 64);
   x->events = alloc(x, XHCI_RING_TRBS * 16, XHCI_RING_TRBS * 16);
@@ -354,8 +354,10 @@ static int restart_endpoint(xhci *x, xhci_ring *r, int dci) {
   invalidate(x, ep, 16);
   uint32_t state = ep[0] & 7;
   uint32_t target = (uint32_t)x->slot << 24 | (uint32_t)dci << 16;
-  if (state == EP_STATE_HALTED) command(x, 0, TRB_RESET_ENDPOINT << 10 | target, 0);
-  else if (state == 1) command(x, 0, TRB_STOP_ENDPOINT << 10 | target, 0);  // running
+  if (state == EP_STATE_HALTED)
+    command(x, 0, TRB_RESET_ENDPOINT << 10 | target, 0);
+  else if (state == 1)
+    command(x, 0, TRB_STOP_ENDPOINT << 10 | target, 0);  // running
   uint64_t deq = bus(x, r->trb + r->enqueue * 4) | r->cycle;
   int cc = command(x, deq, TRB_SET_DEQUEUE << 10 | target, 0);
   return cc == CC_SUCCESS ? USB_OK : USB_ERR_IO;
@@ -402,8 +404,8 @@ static int control(void *ctx, const usb_setup *s, void *data, uint32_t *actual) 
   uint64_t first = push(x, &x->ep0, setup, 8, TRB_SETUP << 10 | TRB_IDT | trt << 16);
   uint64_t data_trb = 0;
   if (len)
-    data_trb = push(x, &x->ep0, bus(x, data), len,
-                    TRB_DATA << 10 | TRB_ISP | (in ? TRB_DIR_IN : 0));
+    data_trb =
+        push(x, &x->ep0, bus(x, data), len, TRB_DATA << 10 | TRB_ISP | (in ? TRB_DIR_IN : 0));
   uint32_t status_dir = (len && in) ? 0 : TRB_DIR_IN;
   uint64_t last = push(x, &x->ep0, 0, 0, TRB_STATUS << 10 | TRB_IOC | status_dir);
   wr32(x->db + 4 * (uint32_t)x->slot, 1);
@@ -501,9 +503,7 @@ usb_transport xhci_transport(xhci *x) {
 
 // --- devices ---
 
-static uint16_t default_max_packet(int speed) {
-  return speed >= 4 ? 512 : speed == 3 ? 64 : 8;
-}
+static uint16_t default_max_packet(int speed) { return speed >= 4 ? 512 : speed == 3 ? 64 : 8; }
 
 int xhci_open_port(xhci *x, int port) {
   if (port < 1 || (uint32_t)port > x->ports) return fail(x, "no such port", USB_ERR_NO_DEVICE);
@@ -599,8 +599,8 @@ int xhci_configure(void *ctx, const usb_msc_choice *c) {
   int entries = x->dci_in > x->dci_out ? x->dci_in : x->dci_out;
   sl[0] = (sl[0] & ~(0x1fu << 27)) | (uint32_t)entries << 27;
   sl[3] = 0;  // slot state and device address are the controller's
-  endpoint_ctx(x, x->dci_in, EP_BULK_IN, c->bulk_in.max_packet, c->bulk_in.max_burst,
-               &x->bulk_in, 3072);
+  endpoint_ctx(x, x->dci_in, EP_BULK_IN, c->bulk_in.max_packet, c->bulk_in.max_burst, &x->bulk_in,
+               3072);
   endpoint_ctx(x, x->dci_out, EP_BULK_OUT, c->bulk_out.max_packet, c->bulk_out.max_burst,
                &x->bulk_out, 3072);
   clean(x, x->input, 33 * x->context_size);

@@ -13,9 +13,13 @@ static uint8_t dma[XHCI_DMA_BYTES + SCRATCHPAD_PAGES * 4096] __attribute__((alig
 
 board_card board_storage_card(void) {
   usb_stick_config config = {
-      .host = {{(void *)(uintptr_t)QEMU_VIRT_PCIE_ECAM, pcie_ecam_read, pcie_ecam_write}, 0,
-               QEMU_VIRT_PCIE_BUS_LAST, QEMU_VIRT_PCIE_MEM, QEMU_VIRT_PCIE_MEM,
-               QEMU_VIRT_PCIE_MEM_SIZE, 0},
+      .host = {{(void *)(uintptr_t)QEMU_VIRT_PCIE_ECAM, pcie_ecam_read, pcie_ecam_write},
+               0,
+               QEMU_VIRT_PCIE_BUS_LAST,
+               QEMU_VIRT_PCIE_MEM,
+               QEMU_VIRT_PCIE_MEM,
+               QEMU_VIRT_PCIE_MEM_SIZE,
+               0},
       // coherent DMA, bus address = CPU address
       .xhci = {0, dma, sizeof dma, 0, board_time_us, 0, 0},
   };

@@ -3,9 +3,10 @@
 The image walks the PCIe bus, starts the qemu-xhci controller, enumerates the usb-storage
 device and reads the stick's FAT32 volume over Bulk-Only SCSI (drivers/pcie, xhci, usb,
 usb_msc). Each test boots it and types at its console:
-- the menu lists the stick's models (folder names longer than 8.3: FAT long names); greedy chat turns give exactly the token ids of the chat
-  app's host build (//images:chat_host for the Cortex-A72 under QEMU user mode: the same NEON
-  kernels) reading the same stick image as a file, on the test stick and the demo stick;
+- the menu lists the stick's models (folder names longer than 8.3: FAT long names); greedy
+  chat turns give exactly the token ids of the chat app's host build (//images:chat_host for
+  the Cortex-A72 under QEMU user mode: the same NEON kernels) reading the same stick image as
+  a file, on the test stick and the demo stick;
 - no stick, no controller, a stick with no FAT32 volume, a stick whose FAT32 boot sector is
   broken: one line each, back to the menu, "r" tries again;
 - a USB keyboard in the first port: it is passed over and the stick behind it still serves.
@@ -24,8 +25,6 @@ from pathlib import Path
 
 import pytest
 from qemu import Session, qemu_command
-
-from metalchat import sdcard
 
 KERNEL = Path(os.environ.get("KERNEL", "qemu_virt.elf"))
 STICK = Path(os.environ.get("STICK", "usb_test_stick.img"))
@@ -51,7 +50,9 @@ def stick(path: Path, *more: str) -> list[str]:
 
 class Chat:
     def __init__(self, *extra: str) -> None:
-        command = qemu_command("aarch64", MACHINE, KERNEL, [*BOARD_ARGS, "-icount", "shift=0", *extra])
+        command = qemu_command(
+            "aarch64", MACHINE, KERNEL, [*BOARD_ARGS, "-icount", "shift=0", *extra]
+        )
         self.session = Session(command)
         self.at = 0
 
@@ -95,7 +96,7 @@ def ids_of(out: str) -> list[int]:
 
 
 def host_ids(script: str, image: Path) -> list[list[int]]:
-    """The answer ids of every turn of the chat app's host build fed `script`, `image` as its card."""
+    """The answer ids of every turn of the chat app's host build fed `script`, `image` its card."""
     done = subprocess.run(
         [CHAT_HOST, "--card", image], input=script.encode(), capture_output=True, timeout=120
     )
@@ -113,7 +114,10 @@ def turns(c: Chat, model: str, prompts: list[str]) -> list[list[int]]:
     return ids
 
 
-STICK_LINE = r"^card on USB port \d+ \((high|super) speed\): QEMU QEMU HARDDISK: FAT32 volume \"METALCHAT\"\r?$"
+STICK_LINE = (
+    r"^card on USB port \d+ \((high|super) speed\): QEMU QEMU HARDDISK: "
+    r"FAT32 volume \"METALCHAT\"\r?$"
+)
 
 
 def test_menu_from_the_stick_and_parity_with_host(chat) -> None:
@@ -193,7 +197,6 @@ def test_keyboard_before_the_stick(chat) -> None:
     assert re.search(STICK_LINE, menu, re.M), menu
     assert "2. tiny-stories [llama]" in menu
     c.power_off()
-
 
 
 if __name__ == "__main__":

@@ -90,8 +90,8 @@ long usb_config_total_length(const uint8_t *desc, size_t n);
 int usb_find_msc(const uint8_t *desc, size_t n, usb_msc_choice *out);
 
 // Standard requests over a transport's control pipe.
-int usb_get_descriptor(const usb_transport *t, uint8_t type, uint8_t index, void *buf,
-                       uint16_t len, uint32_t *actual);
+int usb_get_descriptor(const usb_transport *t, uint8_t type, uint8_t index, void *buf, uint16_t len,
+                       uint32_t *actual);
 int usb_set_configuration(const usb_transport *t, uint8_t value);
 int usb_clear_halt(const usb_transport *t, uint8_t endpoint_address);
 

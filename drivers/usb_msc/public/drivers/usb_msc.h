@@ -20,13 +20,13 @@
 typedef struct usb_msc {
   block_device dev;  // what FAT32 reads through; dev.ctx points back here
   usb_transport t;
-  uint8_t interface;  // for the class request (mass storage reset)
+  uint8_t interface;      // for the class request (mass storage reset)
   uint8_t ep_in, ep_out;  // endpoint addresses, for CLEAR_FEATURE HALT
   uint32_t tag;
-  uint64_t blocks;  // capacity in 512-byte sectors
-  char vendor[9], product[17];  // from INQUIRY, NUL-terminated, printable ASCII only
+  uint64_t blocks;               // capacity in 512-byte sectors
+  char vendor[9], product[17];   // from INQUIRY, NUL-terminated, printable ASCII only
   uint8_t sense_key, asc, ascq;  // the last REQUEST SENSE
-  int recoveries;  // reset recoveries done so far (tests read it)
+  int recoveries;                // reset recoveries done so far (tests read it)
   // The wrappers and small replies: DMA-reachable because the structure is (the board puts it
   // in memory the controller reaches).
   uint8_t cbw[32] __attribute__((aligned(64)));

@@ -23,7 +23,7 @@ typedef struct usb_stick {
   xhci x;
   usb_msc msc;
   pcie_function functions[PCIE_MAX_FUNCTIONS];
-  char where[96];  // on success, e.g. "USB port 5 (high speed): QEMU HARDDISK"
+  char where[96];   // on success, e.g. "USB port 5 (high speed): QEMU HARDDISK"
   char error[128];  // on failure: one phrase, e.g. "no USB stick (nothing on the 8 xHCI ports)"
 } usb_stick;
 

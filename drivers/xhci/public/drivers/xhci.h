@@ -19,8 +19,8 @@
 #define XHCI_RING_TRBS 64u            // TRBs per ring (the last one links back)
 
 typedef struct xhci_config {
-  uintptr_t base;       // capability registers, CPU address
-  void *dma;            // DMA memory: XHCI_DMA_BYTES + scratchpads, 4 KiB aligned
+  uintptr_t base;  // capability registers, CPU address
+  void *dma;       // DMA memory: XHCI_DMA_BYTES + scratchpads, 4 KiB aligned
   size_t dma_size;
   uint64_t dma_offset;  // bus address = CPU address + dma_offset (every buffer, data too)
   uint64_t (*now_us)(void);
@@ -52,8 +52,8 @@ typedef struct xhci {
   int slot, port, speed;
   uint16_t max_packet0;
   int dci_in, dci_out;
-  uint8_t addr_in, addr_out;  // endpoint addresses, for CLEAR_FEATURE
-  const char *error;          // the last failure in words
+  uint8_t addr_in, addr_out;                      // endpoint addresses, for CLEAR_FEATURE
+  const char *error;                              // the last failure in words
   uint8_t desc[64] __attribute__((aligned(64)));  // the first bytes of the device descriptor
 } xhci;
 
