@@ -90,13 +90,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   in = data;
   in_left = size;
   calls = 0;
-  for (size_t i = 0; i < sizeof disk; i++) disk[i] = (uint8_t)(i * 7 + i / 512);
+  if (!disk[1])
+    for (size_t i = 0; i < sizeof disk; i++) disk[i] = (uint8_t)(i * 7 + i / 512);
   fake_stick_init(&stick, disk, sizeof disk, DISK_BLOCKS);
   good = fake_stick_transport(&stick);
   usb_transport bent = {0, control, bulk, reset_endpoint};
   int st = usb_msc_open(&m, &bent, fake_stick_configure, &stick);
   if (st == BLOCK_OK) {
-    memset(buffer, 0xa5, sizeof buffer);
+    memset(buffer, 0xa5, GUARD);
+    memset(buffer + sizeof buffer - GUARD, 0xa5, GUARD);
     uint64_t lba = take() % DISK_BLOCKS;
     uint32_t count = 1 + take() % USB_MSC_MAX_BLOCKS;
     block_read(&m.dev, lba, count, buffer + GUARD);
