@@ -267,7 +267,8 @@ def _bad_card(tmp: Path) -> Path:
 def test_bad_models_each_one_line_then_the_good_one_works(chat, tmp_path: Path) -> None:
     c = chat(*card_drive(_bad_card(tmp_path)))
     menu = c.until(MENU_PROMPT)
-    names = dict(re.findall(r"^(\d+)\. (\S+) \[llama\]\r?$", menu, re.M))
+    # the Pi 4 marks where each model lies (SD card, USB stick): "(sd)"
+    names = dict(re.findall(r"^(\d+)\. (\S+) \[llama\](?: \(sd\))?\r?$", menu, re.M))
     number = {name: n for n, name in names.items()}
     assert set(number) == {"good", "truncated", "badmagic", "mismatch"}
     expect = {

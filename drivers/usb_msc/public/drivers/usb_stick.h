@@ -1,6 +1,6 @@
 // A USB stick as a block device, from the top: the first xHCI controller found on a PCIe host
 // (pcie.h), its ports in order, the first device on them that is bulk-only SCSI mass storage
-// (usb_msc.h). What a board calls from board_storage_card; it hands in the host, DMA memory,
+// (usb_msc.h). What a board calls from board_storage_cards; it hands in the host, DMA memory,
 // a clock and cache maintenance (xhci.h), and may run a step of its own between the PCIe walk
 // and the controller's reset (the Pi 4 has the VideoCore load the VL805's firmware there).
 #ifndef DRIVERS_USB_STICK_H_
