@@ -7,8 +7,8 @@ usb_msc). Each test boots it and types at its console:
   chat turns give exactly the token ids of the chat app's host build (//images:chat_host for
   the Cortex-A72 under QEMU user mode: the same NEON kernels) reading the same stick image as
   a file, on the test stick and the demo stick;
-- no stick, no controller, a stick with no FAT32 volume, a stick whose FAT32 boot sector is
-  broken: one line each, back to the menu, "r" tries again;
+- no stick, no controller, a card reader without a card, a stick with no FAT32 volume, a
+  stick whose FAT32 boot sector is broken: one line each, back to the menu, "r" tries again;
 - a USB keyboard in the first port: it is passed over and the stick behind it still serves.
 Descriptor and protocol faults (stalls, short or oversized descriptors, phase errors) need a
 misbehaving device QEMU does not offer: drivers/usb_msc's host tests cover them on a fake stick.
@@ -160,6 +160,15 @@ def test_no_stick_and_no_controller(chat) -> None:
     c = chat()
     out = c.until(MENU_PROMPT)
     assert "card: no USB stick (no xHCI controller on PCIe)" in out, out
+    c.power_off()
+
+    # a card reader with no card: TEST UNIT READY fails, REQUEST SENSE says not ready
+    c = chat(
+        "-device", "qemu-xhci", "-drive", "if=none,id=stick",
+        "-device", "usb-storage,drive=stick,removable=on",
+    )  # fmt: skip
+    out = c.until(MENU_PROMPT)
+    assert re.search(r"^card: USB port \d+: SCSI: no medium", out, re.M), out
     c.power_off()
 
 
