@@ -97,7 +97,9 @@ def check_chat(out: str, cap: int, size: int) -> None:
 
 
 def menu_numbers(menu: str) -> dict[str, str]:
-    return {name: n for n, name in re.findall(r"^(\d+)\. (\S+) \[llama\]\r?$", menu, re.M)}
+    # "2. streamed [llama]", with " (sd)" where the board marks where a model lies
+    line = r"^(\d+)\. (\S+) \[llama\](?: \(\w+\))?\r?$"
+    return {name: n for n, name in re.findall(line, menu, re.M)}
 
 
 def test_host_chat_streams_under_the_cap(model: tuple[Path, int], card: Path) -> None:
