@@ -18,7 +18,7 @@ a container in --work (about 7.2 GB; kept and reused by later runs of the same s
    shift=0: 1 ns of guest time per instruction; the chat's "Prompt: N tokens in X ms" line),
    its RAM peak line and /logits. The card's controller is read by PIO in QEMU: about 1 MB/s of
    wall time on a busy 2-core build machine, so 7.2 GB take hours (the run prints its estimate
-   first).
+   first). This step has not been run to its end on the build machine (docs/BENCHMARKS.md).
 
 The predicted Pi Zero seconds per token (printed with their arithmetic): storage, the bytes read
 per token over the SD bus at 25 MB/s (50 MHz, 4 bits); CPU, the multiply-accumulates per token
