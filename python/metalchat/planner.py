@@ -370,7 +370,7 @@ def paper_json(t: PaperTables) -> str:
 
 KiB = 1024
 CONTEXT_CAPS = (4096, 2048, 1024, 512, 256, 128, 64)  # engines/session/session.c kContextCaps
-SRAM_CONTEXT = 256  # a model is copied to SRAM only if this context (or its own) still fits
+SRAM_CONTEXT = 128  # a model is copied to SRAM only if this context (or its own) still fits
 CHAT_SCRATCH = 16 * KiB  # the chat's prompt tokens and the sampler's buffers in the arena
 
 
