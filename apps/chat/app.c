@@ -93,6 +93,10 @@ static fat_volume *open_card(void) {
 }
 
 // Fetches model i into RAM, loads it and chats until /exit.
+// The autorun prompt (chat_main_autorun), answered once by the first model loaded.
+static const char *autorun_prompt;
+static int autorun_tokens;
+
 static void run_model(const model_store *store, int i, fat_volume *vol, ram_region ram) {
   static chat_model model;
   model_bytes bytes;
@@ -102,7 +106,15 @@ static void run_model(const model_store *store, int i, fat_volume *vol, ram_regi
   if (chat_model_load(&model, &store->entries[i], &bytes, ram.base + arena_at,
                       ram.size - arena_at) != 0)
     return;
-  chat_run(&model);
+  const char *autorun = autorun_prompt;
+  autorun_prompt = 0;
+  chat_run(&model, autorun, autorun_tokens);
+}
+
+int chat_main_autorun(const char *prompt, int tokens) {
+  autorun_prompt = prompt;
+  autorun_tokens = tokens;
+  return chat_main();
 }
 
 int chat_main(void) {

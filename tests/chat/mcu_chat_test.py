@@ -9,11 +9,12 @@ Each test boots the image, types at its CMSDK UART and checks:
   cache;
 - 1 core and 2 cores give the same ids (the two-core parallel-for on the twin's two M33s);
 - a region of two models shows the menu, and either model chats;
+- the autorun build answers its prompt on boot, with no input, and prints the tokens/s lines;
 - bad input at the prompt (an unknown command, a bad setting, a prompt longer than the
   context) gets one line and the prompt back.
 
 Inputs from the environment (tests/BUILD.bazel): KERNEL (the ELF), MENU_KERNEL (the image with
-two models), REGION (the demo image's model region, for the host build), CHAT_HOST, QEMU_ARGS.
+two models), AUTORUN_KERNEL, REGION (the demo image's model region, for the host build), CHAT_HOST, QEMU_ARGS.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import pytest
 from qemu import Session, qemu_command
 
 KERNEL = Path(os.environ.get("KERNEL", "mps2_an521.elf"))
+AUTORUN_KERNEL = Path(os.environ.get("AUTORUN_KERNEL", "autorun.elf"))
 MENU_KERNEL = Path(os.environ.get("MENU_KERNEL", "menu.elf"))
 REGION = Path(os.environ.get("REGION", "region.inc"))
 CHAT_HOST = Path(os.environ.get("CHAT_HOST", "chat_host"))
@@ -140,6 +142,18 @@ def test_two_models_show_the_menu(twin) -> None:
     t.line("/exit", "to power off: ")
     t.session.send(b"q\r")
     assert t.session.finish(TIMEOUT) == 0
+
+
+def test_autorun_tells_a_story_on_boot(twin) -> None:
+    t = twin(AUTORUN_KERNEL)
+    out = t.until("Generation:")  # nothing typed
+    out += t.until("\n> ")
+    assert "> In the beginning\r\n" in out or "> In the beginning\n" in out, out
+    m = re.search(r"Generation: (\d+) tokens in \d+ ms \((\d+\.\d+) tokens/sec\)", out)
+    assert m and int(m.group(1)) > 0 and float(m.group(2)) > 0, out
+    t.line("/temp 0")
+    t.line("/ids")
+    assert len(t.turn("And the LORD")) > 0  # and then it chats
 
 
 def test_bad_input_at_the_prompt(twin) -> None:
