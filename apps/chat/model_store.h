@@ -27,8 +27,8 @@
 #ifndef MODEL_STORE_MAX
 #define MODEL_STORE_MAX 1024
 #endif
-#define MODEL_NAME_MAX 64     // bytes of a folder name, NUL included
-#define MODEL_PATH_MAX 96     // "/<folder>/<file>"
+#define MODEL_NAME_MAX 64  // bytes of a folder name, NUL included
+#define MODEL_PATH_MAX 96  // "/<folder>/<file>"
 
 // The card layouts in words, for the line of a card with no models.
 extern const char model_store_layouts[];

@@ -2,10 +2,11 @@
 // cores: CPU 1 is released from the SSE-200's CPUWAIT into arch/armv8m_smp.h's parallel-for.
 // board/time.h on the SSE-200's CMSDK timer 0; board/memory.h and board/storage.h (520 KB of
 // RAM, the model region in read-only "flash") from arch/armv8m_flash.h.
+#include "board/board.h"
+
 #include "arch/armv8m.h"
 #include "arch/armv8m_flash.h"
 #include "arch/armv8m_smp.h"
-#include "board/board.h"
 #include "board/time.h"
 #include "drivers/cmsdk_timer.h"
 #include "drivers/cmsdk_uart.h"

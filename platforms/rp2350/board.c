@@ -3,10 +3,11 @@
 // (1 MHz ticks from the 12 MHz crystal); board/memory.h and board/storage.h (the SRAM after
 // the image, the model region in flash) from arch/armv8m_flash.h. Runs forever on hardware,
 // no semihosting.
+#include "board/board.h"
+
 #include "arch/armv8m.h"
 #include "arch/armv8m_flash.h"
 #include "arch/armv8m_smp.h"
-#include "board/board.h"
 #include "board/time.h"
 #include "drivers/pl011.h"
 #include "memory_map.h"

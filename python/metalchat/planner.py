@@ -520,7 +520,9 @@ def placement_text(target: McuTarget, placements: list[Placement], region_bytes:
             shape = ((c.n_layers,) if stacked else ()) + r.shape
             size = r.bytes * (c.n_layers if stacked else 1)
             lines.append(f"  {r.name:<18}{'x'.join(map(str, shape)):<16}{size:>12,}  {where}")
-        capped = f" (capped: the model has {pl.model_context})" if pl.context < pl.model_context else ""
+        capped = (
+            f" (capped: the model has {pl.model_context})" if pl.context < pl.model_context else ""
+        )
         lines += [
             f"  {'KV cache (f32)':<34}{p.kv_cache:>12,}  SRAM, context {pl.context}{capped}",
             f"  {'activations':<34}{p.activations:>12,}  SRAM",

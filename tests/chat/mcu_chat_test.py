@@ -14,7 +14,8 @@ Each test boots the image, types at its CMSDK UART and checks:
   context) gets one line and the prompt back.
 
 Inputs from the environment (tests/BUILD.bazel): KERNEL (the ELF), MENU_KERNEL (the image with
-two models), AUTORUN_KERNEL, REGION (the demo image's model region, for the host build), CHAT_HOST, QEMU_ARGS.
+two models), AUTORUN_KERNEL, REGION (the demo image's model region, for the host build),
+CHAT_HOST, QEMU_ARGS.
 """
 
 from __future__ import annotations

@@ -11,6 +11,9 @@ instructions per token = 1e9 / Y. The prediction for an RP2350 at 150 MHz:
     flash s/token = weight bytes read from flash per token / FLASH_BW (0 when in SRAM)
     tok/s, 1 core = 1 / (cycles/token / 150e6 + flash s/token)
     tok/s, 2 cores <= 1 / (cycles/token / 2 / 150e6 + flash s/token)   (the compute halved)
+    tok/s, 2 cores  = 1 / (cycles/token * (1 - PARALLEL / 2) / 150e6 + flash s/token)
+with PARALLEL the share of the instructions inside the parallel-for, measured once from a QEMU
+block trace (docs/BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from qemu import Session, qemu_command
 
 CLOCK_HZ = 150e6
 CPI = 1.2  # assumed cycles per instruction of the M33 on this code (see docs/BENCHMARKS.md)
+PARALLEL = 0.74  # share of the instructions in the parallel-for (see docs/BENCHMARKS.md)
 FLASH_BW = 21e6  # bytes/s from QSPI flash through XIP cache misses (see docs/BENCHMARKS.md)
 TIMEOUT = 300.0
 PROMPT = "Once upon a time"
@@ -74,10 +78,15 @@ def measure(name: str, elf: Path, qemu_args: list[str]) -> dict[str, object]:
         twin.session.stop()
 
 
-def predict(row: dict[str, object]) -> tuple[float, float]:
+def predict(row: dict[str, object]) -> tuple[float, float, float]:
     cycles = CPI * float(row["instr1"])  # type: ignore[arg-type]
     flash = float(row["bytes"]) / FLASH_BW if row["where"] == "flash" else 0.0  # type: ignore[arg-type]
-    return 1 / (cycles / CLOCK_HZ + flash), 1 / (cycles / 2 / CLOCK_HZ + flash)
+    split = cycles * (1 - PARALLEL / 2)
+    return (
+        1 / (cycles / CLOCK_HZ + flash),
+        1 / (cycles / 2 / CLOCK_HZ + flash),
+        1 / (split / CLOCK_HZ + flash),
+    )
 
 
 def main() -> int:
@@ -95,15 +104,16 @@ def main() -> int:
         rows.append(measure(name, Path(elf), args.qemu_arg))
     print(
         "| model | weights | context | instr/token, 1 core | instr/token, 2 cores (sum) "
-        "| weight bytes from flash/token | predicted RP2350 tok/s, 1 core | 2 cores (bound) |"
+        "| weight bytes from flash/token | predicted RP2350 tok/s, 1 core | 2 cores (bound) "
+        "| 2 cores |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for row in rows:
-        one, two = predict(row)
+        one, bound, two = predict(row)
         flash = f"{row['bytes']:,.0f}" if row["where"] == "flash" else "0"
         print(
             f"| {row['name']} | {row['where']} | {row['context']} | {row['instr1']:,.0f} "
-            f"| {row['instr2']:,.0f} | {flash} | {one:.1f} | {two:.1f} |"
+            f"| {row['instr2']:,.0f} | {flash} | {one:.1f} | {bound:.1f} | {two:.1f} |"
         )
     return 0
 

@@ -39,9 +39,7 @@ enum {
   MAIR_NORMAL_WB = 0xffu,         // attribute 0: normal memory, write-back, read/write-allocate
 };
 
-static inline volatile uint32_t *sys(uint32_t addr) {
-  return (volatile uint32_t *)(uintptr_t)addr;
-}
+static inline volatile uint32_t *sys(uint32_t addr) { return (volatile uint32_t *)(uintptr_t)addr; }
 
 void armv8m_mpu_read_only(uintptr_t start, uintptr_t end) {
   if (end <= start) return;
