@@ -9,6 +9,8 @@ Each test boots the image, types at its CMSDK UART and checks:
   cache;
 - 1 core and 2 cores give the same ids (the two-core parallel-for on the twin's two M33s);
 - a region of two models shows the menu, and either model chats;
+- stories260K (../shared/testdata, skipped without it; with a stand-in 512-token tokenizer,
+  so only ids are compared) in the demo image's flash: greedy ids equal to the host build;
 - the autorun build answers its prompt on boot, with no input, and prints the tokens/s lines;
 - bad input at the prompt (an unknown command, a bad setting, a prompt longer than the
   context) gets one line and the prompt back.
@@ -33,6 +35,9 @@ AUTORUN_KERNEL = Path(os.environ.get("AUTORUN_KERNEL", "autorun.elf"))
 MENU_KERNEL = Path(os.environ.get("MENU_KERNEL", "menu.elf"))
 REGION = Path(os.environ.get("REGION", "region.inc"))
 CHAT_HOST = Path(os.environ.get("CHAT_HOST", "chat_host"))
+EXPORT = Path(os.environ.get("EXPORT", "export"))
+TESTDATA = Path(os.environ.get("METALCHAT_TESTDATA", "../shared_testdata"))
+TMP = Path(os.environ.get("TEST_TMPDIR", "/tmp"))
 QEMU_ARGS = os.environ.get("QEMU_ARGS", "").split()
 TIMEOUT = 120.0
 SETUP = ["/temp 0", "/len 16", "/ids"]
@@ -82,11 +87,11 @@ def twin():
         t.close()
 
 
-def host_ids(lines: list[str]) -> list[list[int]]:
+def host_ids(lines: list[str], region: Path = REGION) -> list[list[int]]:
     """The answer ids of every turn of the host build fed the twin's model region."""
     script = "\n".join(lines) + "\n"
     done = subprocess.run(
-        [CHAT_HOST, "--bundle", REGION], input=script.encode(), capture_output=True, timeout=60
+        [CHAT_HOST, "--bundle", region], input=script.encode(), capture_output=True, timeout=60
     )
     out = done.stdout.decode(errors="replace")
     return [[int(x) for x in m.split()] for m in re.findall(r"^ids:((?: \d+)*)\r?$", out, re.M)]
@@ -143,6 +148,45 @@ def test_two_models_show_the_menu(twin) -> None:
     t.line("/exit", "to power off: ")
     t.session.send(b"q\r")
     assert t.session.finish(TIMEOUT) == 0
+
+
+def test_stories260k_in_flash_gives_the_host_ids(twin) -> None:
+    """The demo image with stories260K in its flash instead (the region's bytes replaced in a
+    copy of the ELF, as flashing another region would): same code, another model."""
+    weights = TESTDATA / "stories260K.bin"
+    if not weights.is_file():
+        pytest.skip(f"no {weights} (../shared/testdata is not part of the project)")
+    import flash
+
+    from metalchat import planner
+    from metalchat.testing import tokenizer_bin
+
+    tokenizer = TMP / "tok512.bin"
+    tokenizer.write_bytes(tokenizer_bin(512))
+    model = TMP / "stories260K.mcm"
+    subprocess.run(
+        [EXPORT, "llama2c", weights, "--tokenizer", tokenizer, "--format", "f32", "--name",
+         "stories260K", "--quiet", "-o", model],
+        check=True,
+    )  # fmt: skip
+    data, placements = flash.region(planner.mcu_target("mps2_an521"), [("stories260K", model)])
+    demo = REGION.read_bytes()
+    assert len(data) <= len(demo), (len(data), len(demo))
+    region = TMP / "stories260K_region.bin"
+    region.write_bytes(data)
+    elf = bytearray(KERNEL.read_bytes())
+    at = elf.find(demo[:4096])
+    assert at > 0 and elf[at : at + len(demo)] == demo
+    elf[at : at + len(demo)] = data + bytes(len(demo) - len(data))
+    kernel = TMP / "stories260K.elf"
+    kernel.write_bytes(bytes(elf))
+
+    turns = ["Once upon a time", "The end"]
+    expected = host_ids(SETUP + turns, region)
+    t = twin(kernel)
+    out = start_chat(t)
+    assert "stories260K: weights used in place" in out, out
+    assert [t.turn(text) for text in turns] == expected and len(expected[0]) == 16
 
 
 def test_autorun_tells_a_story_on_boot(twin) -> None:
