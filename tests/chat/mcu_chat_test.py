@@ -170,6 +170,7 @@ def test_stories260k_in_flash_gives_the_host_ids(twin) -> None:
         check=True,
     )  # fmt: skip
     data, placements = flash.region(planner.mcu_target("mps2_an521"), [("stories260K", model)])
+    assert placements[0].weights_in == "flash"  # 1 MB of f32: it stays in flash
     demo = REGION.read_bytes()
     assert len(data) <= len(demo), (len(data), len(demo))
     region = TMP / "stories260K_region.bin"
