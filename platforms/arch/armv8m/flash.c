@@ -15,9 +15,10 @@ int board_ram(uintptr_t *base, size_t *size) {
   return 0;
 }
 
-board_card board_storage_card(void) {
-  board_card none = {0, 0, "none on this board (the models are linked into flash)"};
-  return none;
+int board_storage_cards(board_card cards[BOARD_CARDS_MAX]) {
+  board_card none = {0, 0, "none on this board (the models are linked into flash)", "flash"};
+  cards[0] = none;
+  return 1;
 }
 
 const void *board_model_region(size_t *size) {

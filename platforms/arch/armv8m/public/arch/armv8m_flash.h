@@ -2,7 +2,7 @@
 // the free RAM and the model region come from their linker scripts, which define
 //   __ram_free, __ram_end           the RAM after data, bss and stacks (64-byte aligned start)
 //   __models_start, __models_end    the model bundles linked into flash (images/model_region.bzl)
-// There is no card: board_storage_card says so.
+// There is no card: board_storage_cards says so.
 #ifndef ARCH_ARMV8M_FLASH_H_
 #define ARCH_ARMV8M_FLASH_H_
 
