@@ -13,7 +13,7 @@ em_status em_tokenizer_encode(em_tokenizer *tok, const char *text, bool bos, boo
 }
 
 const char *em_tokenizer_decode(const em_tokenizer *tok, int prev, int token, int *len) {
-  if (tok->kind == EM_TOKENIZER_BPE) return em_bpe_decode(tok, token, len);
+  if (tok->kind == EM_TOKENIZER_BPE) return em_bpe_decode(tok, prev, token, len);
   return em_llama2c_decode(tok, prev, token, len);
 }
 
