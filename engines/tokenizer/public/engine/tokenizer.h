@@ -106,6 +106,12 @@ em_status em_tokenizer_load_bpe(em_tokenizer *tok, const void *bytes, size_t siz
 em_status em_tokenizer_load_hf(em_tokenizer *tok, const void *bytes, size_t size, int vocab_size,
                                em_arena *arena, const char **msg);
 
+/* Loads the payload of a container's tokenizer section by its kind (docs/CONTAINER.md:
+ * 1 llama2.c tokenizer.bin, 2 nanochat BPE, 3 Hugging Face BPE) for a model of vocab_size
+ * tokens; any other kind is EM_ERR_UNSUPPORTED. */
+em_status em_tokenizer_load_kind(em_tokenizer *tok, uint32_t kind, const void *bytes, size_t size,
+                                 int vocab_size, em_arena *arena, const char **msg);
+
 /* Id of the special token with this text (BPE), or -1. */
 int em_tokenizer_special(const em_tokenizer *tok, const char *text);
 
