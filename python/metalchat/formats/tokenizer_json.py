@@ -339,3 +339,55 @@ def read_bpe(path: str | Path) -> HfBpeTokenizer:
         return convert_bpe(data)
     except MetalchatError as exc:
         raise exc.with_path(path) from None
+
+
+class _Fields:
+    """Little-endian fields read in order from a payload, every read checked against its end."""
+
+    def __init__(self, payload: bytes) -> None:
+        self.payload, self.pos = payload, 0
+
+    def bytes(self, length: int, what: str) -> bytes:
+        end = self.pos + length
+        if end > len(self.payload):
+            raise MetalchatError(f"tokenizer: {what} needs {length} bytes at byte {self.pos}")
+        self.pos = end
+        return self.payload[end - length : end]
+
+    def u32(self, what: str) -> int:
+        return int(struct.unpack("<I", self.bytes(4, what))[0])
+
+    def text(self, what: str) -> bytes:
+        return self.bytes(self.u32(f"{what}'s length"), what)
+
+
+def parse_payload(payload: bytes, vocab_size: int) -> HfBpeTokenizer:
+    """A kind-3 payload read back, every field checked as the C loader checks it
+    (docs/CONTAINER.md); raises MetalchatError naming the first problem."""
+    f = _Fields(payload)
+    names = {v: k for k, v in PRE_TOKENIZERS.items()}
+    pre, flags = f.u32("the pre-tokenizer"), f.u32("the flags")
+    if pre not in names:
+        raise MetalchatError(f"tokenizer: pre-tokenizer {pre} is unknown ({names})")
+    if flags & ~(IGNORE_MERGES | DUMMY_PREFIX):
+        raise MetalchatError(f"tokenizer: flags {flags:#x} has unknown bits")
+    n_tokens = f.u32("the token count")
+    if n_tokens > vocab_size:
+        raise MetalchatError(f"tokenizer: {n_tokens} tokens > vocabulary {vocab_size}")
+    tokens = [f.text(f"token {i}") for i in range(n_tokens)]
+    n_merges = f.u32("the merge count")
+    if n_merges >= 1 << 24:
+        raise MetalchatError(f"tokenizer: {n_merges} merges (at most 2^24 - 1)")
+    merges = [struct.unpack("<III", f.bytes(12, f"merge {i}")) for i in range(n_merges)]
+    if any(i >= n_tokens for m in merges for i in m):
+        raise MetalchatError("tokenizer: a merge names an id that is not a token")
+    specials = []
+    for i in range(f.u32("the special token count")):
+        token_id = f.u32(f"special token {i}'s id")
+        if token_id >= vocab_size:
+            raise MetalchatError(f"tokenizer: special token {i} has id {token_id} >= {vocab_size}")
+        specials.append((token_id, f.text(f"special token {i}").decode("utf-8", "replace")))
+    if f.pos != len(payload):
+        raise MetalchatError(f"tokenizer: {len(payload) - f.pos} bytes after the special tokens")
+    merge_list = [(int(a), int(b), int(c)) for a, b, c in merges]
+    return HfBpeTokenizer(names[pre], flags, tokens, merge_list, specials, "")
