@@ -391,3 +391,47 @@ def parse_payload(payload: bytes, vocab_size: int) -> HfBpeTokenizer:
         raise MetalchatError(f"tokenizer: {len(payload) - f.pos} bytes after the special tokens")
     merge_list = [(int(a), int(b), int(c)) for a, b, c in merges]
     return HfBpeTokenizer(names[pre], flags, tokens, merge_list, specials, "")
+
+
+def read_sentencepiece(path: str | Path) -> HfBpeTokenizer:
+    """A SentencePiece BPE ``tokenizer.model`` (byte fallback, identity normalization) as the
+    kind-3 payload. SentencePiece merges the adjacent pair whose joined piece scores highest;
+    the merge list here is every split of every piece into two pieces, ordered by the joined
+    piece's score, which gives the same ids (checked on Llama 2's model against sentencepiece,
+    //engines/tokenizer:sentencepiece_parity_test). User-defined pieces are ordinary pieces
+    here, not matched whole in the text first as SentencePiece does."""
+    try:
+        from sentencepiece import sentencepiece_model_pb2 as spb
+    except ImportError:
+        raise MetalchatError("reading tokenizer.model needs the sentencepiece package") from None
+    from google.protobuf.message import DecodeError
+
+    m = spb.ModelProto()
+    try:
+        m.ParseFromString(Path(path).read_bytes())
+    except (OSError, DecodeError) as exc:
+        raise MetalchatError(f"not a SentencePiece model: {exc}", path) from None
+    ns, ts = m.normalizer_spec, m.trainer_spec
+    if ts.model_type != spb.TrainerSpec.BPE or not ts.byte_fallback:
+        raise MetalchatError("only SentencePiece BPE models with byte_fallback convert", path)
+    if ns.name != "identity" or ns.remove_extra_whitespaces or not ns.escape_whitespaces:
+        raise MetalchatError(f"SentencePiece normalization {ns.name!r} is not supported", path)
+    kind = spb.ModelProto.SentencePiece
+    normal = (kind.NORMAL, kind.USER_DEFINED)
+    ids = {p.piece: i for i, p in enumerate(m.pieces) if p.type in normal}
+    tokens, specials, merges = [], [], []
+    for i, p in enumerate(m.pieces):
+        if p.type == kind.BYTE:
+            tokens.append(p.piece.encode("utf-8"))
+        elif p.type in normal:
+            tokens.append(p.piece.replace(SPACE, " ").encode("utf-8"))
+            splits = [(p.piece[:k], p.piece[k:]) for k in range(1, len(p.piece))]
+            merges += [(-p.score, i, ids[a], ids[b]) for a, b in splits if a in ids and b in ids]
+        else:
+            tokens.append(b"")
+            if p.type in (kind.CONTROL, kind.UNKNOWN):
+                specials.append((i, p.piece))
+    merges.sort()
+    flags = DUMMY_PREFIX if ns.add_dummy_prefix else 0
+    ranked = [(a, b, joined) for _, joined, a, b in merges]
+    return HfBpeTokenizer("sentencepiece", flags, tokens, ranked, specials, "")
