@@ -24,7 +24,7 @@ static uint8_t payload[2][16384];
 static size_t payload_size[2];
 static uint8_t arena_mem[2][1 << 20] __attribute__((aligned(64)));
 static uint8_t scratch_mem[4 << 20] __attribute__((aligned(64))); /* the merge heap */
-static em_tokenizer hf[2]; /* byte-level, SentencePiece */
+static em_tokenizer hf[2];                                        /* byte-level, SentencePiece */
 static int ready;
 
 static size_t put_u32(uint8_t *p, size_t at, uint32_t v) {
