@@ -28,10 +28,8 @@ import pytest
 
 from metalchat.formats.tokenizer_json import SPACE, convert_bpe
 
-tokenizers = pytest.importorskip("tokenizers", reason="tokenizers is in the torch extra only")
-
 sys.path.insert(0, str(Path(__file__).parent))
-import parity_corpus  # noqa: E402
+import parity_corpus
 
 ENCODE = Path(os.environ.get("ENCODE", "engines/tokenizer/encode"))
 LLAMA3 = (
@@ -45,6 +43,7 @@ TRAIN_LINES = 3000
 
 @pytest.fixture(scope="module")
 def corpus() -> list[str]:
+    pytest.importorskip("tokenizers", reason="tokenizers is in the torch extra only")
     docs = parity_corpus.lines()
     assert len(docs) >= 10000
     return docs
