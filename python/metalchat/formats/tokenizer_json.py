@@ -247,18 +247,22 @@ def _byte_level_split(pre: Any) -> str:
 
 def _sentencepiece_prefix(data: dict[str, Any]) -> bool:
     """Whether a SentencePiece-style tokenizer.json puts U+2581 before the text (Llama 2,
-    TinyLlama) or not (Gemma); refuses other normalizers and pre-tokenizers."""
-    prefix = False
+    TinyLlama) or not (Gemma); refuses other normalizers and pre-tokenizers. Gemma's Split on
+    " " after its normalizer has replaced every space cuts nothing, so it is accepted."""
+    prefix = replaced = False
     for step in _steps(data.get("normalizer"), "normalizers"):
         kind = _type(step)
         pattern = step.get("pattern", {}) if isinstance(step, dict) else {}
         if kind == "Prepend" and step.get("prepend") == SPACE:
             prefix = True
         elif kind == "Replace" and pattern == {"String": " "} and step.get("content") == SPACE:
-            pass
+            replaced = True
         else:
             raise MetalchatError(f"SentencePiece-style normalizer step {step!r} is not supported")
     for step in _steps(data.get("pre_tokenizer"), "pretokenizers"):
+        no_space_left = replaced and _type(step) == "Split" and not step.get("invert")
+        if no_space_left and step.get("pattern") == {"String": " "}:
+            continue
         if _type(step) != "Metaspace" or step.get("replacement") != SPACE or step.get("split"):
             raise MetalchatError(f"SentencePiece-style pre-tokenizer {step!r} is not supported")
         prefix = step.get("prepend_scheme", "always") in ("always", "first")
