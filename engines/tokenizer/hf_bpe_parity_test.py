@@ -5,7 +5,8 @@ Six tokenizer.json files are made here, none downloaded: byte-level BPE with the
 of GPT-2 (ByteLevel), SmolLM (Digits, ByteLevel), Llama 3 (Split with its regex, ByteLevel,
 ignore_merges) and Qwen2 (its Split regex, NFC normalizer), each trained by `tokenizers` on
 part of the corpus with that pre-tokenizer; and SentencePiece-style BPE with byte fallback as
-TinyLlama's (U+2581 for spaces, a dummy prefix) and Gemma's (no prefix), trained the same way
+TinyLlama's (U+2581 for spaces, a dummy prefix) and Gemma's (no prefix; its Split on " "
+after the normalizer), trained the same way
 with a small alphabet so that rarer characters go through <0xXX> byte tokens. Each is converted
 by metalchat.formats.tokenizer_json.convert_bpe and encoded by //engines/tokenizer:encode
 --hf; the ids must equal `tokenizers`' ids for every document, and the C decode of those ids
@@ -112,6 +113,9 @@ def sentencepiece_style(style: str, train: list[str]) -> Any:
         for i, s in enumerate(specials)
     ]  # fmt: skip
     data["pre_tokenizer"] = None
+    if not prefix:  # Gemma's: a Split on " ", which cuts nothing once Replace has run
+        data["pre_tokenizer"] = {"type": "Split", "pattern": {"String": " "},
+                                 "behavior": "MergedWithPrevious", "invert": False}  # fmt: skip
     steps_out = [
         {"type": "Replace", "pattern": {"String": SPACE}, "content": " "},
         {"type": "ByteFallback"},
