@@ -227,21 +227,15 @@ TOKENIZER_JSON = {
     },
 }
 
-_GPT2_CHARS = list(tokenizer_json.gpt2_byte_chars())
 BYTE_LEVEL_JSON = {
-    "added_tokens": [{"id": 258, "content": "<|endoftext|>"}],
+    "added_tokens": [{"id": 5, "content": "<|endoftext|>"}],
     "normalizer": None,
     "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "use_regex": True},
     "decoder": {"type": "ByteLevel"},
     "model": {
         "type": "BPE",
         "ignore_merges": False,
-        "vocab": {
-            **{c: i for i, c in enumerate(_GPT2_CHARS)},
-            "ab": 256,
-            "\u0120ab": 257,
-            "<|endoftext|>": 258,
-        },
+        "vocab": {"a": 0, "b": 1, "\u0120": 2, "ab": 3, "\u0120ab": 4, "<|endoftext|>": 5},
         "merges": ["a b", "\u0120 ab"],
     },
 }
