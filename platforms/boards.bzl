@@ -14,17 +14,23 @@ BOARDS = {
         cpu = "cortex-m33",
         privilege = "mode=thread-secure",
         cores = 2,
-        core = "cortex_m33",
+        # The RP2350's core flags (DSP + FPU): QEMU's SSE-200 gives CPU 0 neither unless asked.
+        core = "cortex_m33_dsp_fp",
         image = "",
-        qemu = _qemu("arm", "mps2-an521", "elf"),
+        qemu = _qemu("arm", "mps2-an521", "elf", [
+            "-global",
+            "sse-200.CPU0_FPU=on",
+            "-global",
+            "sse-200.CPU0_DSP=on",
+        ]),
     ),
     "qemu_virt": struct(
         cpu = "cortex-a72",
-        privilege = "el=1",
+        privilege = "el=2",
         cores = 4,
         core = "cortex_a72",
         image = "",
-        qemu = _qemu("aarch64", "virt", "elf", ["-cpu", "cortex-a72", "-smp", "4", "-nic", "none"]),
+        qemu = _qemu("aarch64", "virt,virtualization=on,highmem=off", "elf", ["-cpu", "cortex-a72", "-smp", "4", "-m", "1024", "-nic", "none"]),
     ),
     "rp2350": struct(
         cpu = "cortex-m33",
