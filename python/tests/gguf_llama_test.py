@@ -210,7 +210,9 @@ def test_errors(tmp_path: Path) -> None:
         gguf_llama.read_model(path)
 
     _write_gguf(path, tensors, T.Q4_1)
-    with pytest.raises(MetalchatError, match="is Q4_1; supported: F32, F16, Q8_0, Q4_0"):
+    with pytest.raises(
+        MetalchatError, match="is Q4_1; supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K"
+    ):
         gguf_llama.read_model(path)
     with pytest.raises(MetalchatError, match="no such file"):
         gguf_llama.read_model(tmp_path / "absent.gguf")

@@ -16,13 +16,25 @@ and llama.cpp rotates adjacent pairs for llama; so GGUF q/k are already in llama
 interleaved layout and are taken as they are.
 
 Tensor types (``ne[0]`` is the row length; the reader gives numpy shapes reversed):
-F32, F16, and blocks of 32 values along a row:
+F32, F16, BF16, blocks of 32 values along a row (below), and the K-quants Q4_K and Q6_K
+(super-blocks of 256 values; dequantized with the ``gguf`` package's ``gguf.quants``):
 
 Q8_0 (34 bytes)
     float16 ``d``, then 32 int8 ``q``: value ``j`` is ``q[j] * d``.
 Q4_0 (18 bytes)
     float16 ``d``, then 16 bytes: byte ``j`` holds value ``j`` in its low nibble and value
     ``j + 16`` in its high nibble, each ``(nibble - 8) * d``.
+
+:func:`gguf_container` makes a container without going through float32 where it need not:
+a stacked tensor whose layers are all Q8_0 (no code -128) is taken over as q8 in groups of 32
+(the block's float16 ``d`` widened to the float32 scale, the codes as they are), all Q4_0 as
+q4 in groups of 32 (the nibbles reordered to the container's packing: code ``j`` low, ``j+1``
+high; Q4_0's code -8 is kept, which the q4 reader decodes), F16 as f16, F32 and BF16 as f32:
+all exactly. Q4_K is requantized to q4 and Q6_K to q8 (groups of 32), mixed layers to the
+wider of their types, each with its error against the dequantized GGUF values in the report;
+``--format`` requantizes everything to one format instead (Q8_0/Q4_0 blocks still taken over
+when that format is q8/q4 in groups of 32). The report of a taken-over tensor is its error
+against the ``gguf`` package's own dequantization: 0, a check of the repacking.
 
 The tokenizer (``tokenizer.ggml.model == "llama"``, i.e. SentencePiece) converts the way
 llama2.c's ``tokenizer.py`` does: ``▁`` -> space, BOS/EOS as ``\\n<s>\\n``/``\\n</s>\\n``,
@@ -33,18 +45,22 @@ from __future__ import annotations
 
 import math
 import numbers
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import gguf
 import numpy as np
+from tqdm import tqdm
 
-from metalchat.config import LlamaConfig
+from metalchat import quant
+from metalchat.config import MATRIX_TENSORS, LlamaConfig
 from metalchat.errors import MetalchatError
 from metalchat.formats.llama2c import Llama2cModel, Llama2cTokenizer
+from metalchat.quant import QTensor, TensorError
 
 _T = gguf.GGMLQuantizationType
-SUPPORTED_TYPES = (_T.F32, _T.F16, _T.Q8_0, _T.Q4_0)
+SUPPORTED_TYPES = (_T.F32, _T.F16, _T.BF16, _T.Q8_0, _T.Q4_0, _T.Q4_K, _T.Q6_K)
 _LAYER_TENSORS = {
     "rms_att": "attn_norm",
     "wq": "attn_q",
@@ -129,6 +145,8 @@ def tensor_array(tensor: Any, path: str | Path) -> np.ndarray:
         return dequantize_q8_0(tensor.data)
     if kind == _T.Q4_0:
         return dequantize_q4_0(tensor.data)
+    if kind in (_T.BF16, _T.Q4_K, _T.Q6_K):
+        return _library_array(tensor, Path(path))
     return np.asarray(tensor.data, dtype=np.float32)
 
 
@@ -255,3 +273,183 @@ def read_tokenizer(path: str | Path) -> Llama2cTokenizer:
         text = "\n<s>\n" if i == bos else "\n</s>\n" if i == eos else piece.replace("\u2581", " ")
         tokens.append(text.encode("utf-8"))
     return Llama2cTokenizer(tokens, [float(s) for s in scores], max(len(t) for t in tokens))
+
+
+# ---------------------------------------------------------------------------------------
+# straight to a container
+
+
+def q8_0_codes(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, n * 34) Q8_0 bytes -> (int8 codes (rows, n * 32), float32 scales (rows * n))."""
+    b = np.ascontiguousarray(blocks, dtype=np.uint8).reshape(blocks.shape[0], -1, 34)
+    scales = b[..., :2].copy().view("<f2").astype(np.float32).reshape(-1)
+    return b[..., 2:].view(np.int8).reshape(blocks.shape[0], -1), scales
+
+
+def q4_0_codes(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, n * 18) Q4_0 bytes -> (int8 codes in [-8, 7] (rows, n * 32), float32 scales)."""
+    b = np.ascontiguousarray(blocks, dtype=np.uint8).reshape(blocks.shape[0], -1, 18)
+    scales = b[..., :2].copy().view("<f2").astype(np.float32).reshape(-1)
+    packed = b[..., 2:]
+    codes = np.concatenate([packed & 0x0F, packed >> 4], axis=-1).astype(np.int8) - 8
+    return codes.reshape(blocks.shape[0], -1), scales
+
+
+def _library_array(tensor: Any, path: Path) -> np.ndarray:
+    """A tensor as float32 by the ``gguf`` package's own dequantization (the reference the
+    taken-over blocks are checked against)."""
+    kind = _T(tensor.tensor_type)
+    if kind in (_T.F32, _T.F16):
+        return np.asarray(tensor.data, dtype=np.float32)
+    try:
+        return np.asarray(gguf.quants.dequantize(tensor.data, kind), dtype=np.float32)
+    except (ValueError, IndexError, TypeError) as exc:
+        raise MetalchatError(
+            f"tensor {tensor.name}: malformed {kind.name} data: {exc}", path
+        ) from None
+
+
+_NATIVE = {_T.F32: ("f32", 0), _T.BF16: ("f32", 0), _T.F16: ("f16", 0)}
+_NATIVE |= {_T.Q8_0: ("q8", 32), _T.Q6_K: ("q8", 32), _T.Q4_0: ("q4", 32), _T.Q4_K: ("q4", 32)}
+_WIDTH = {"f32": 3, "f16": 2, "q8": 1, "q4": 0}
+
+
+def _take_over(parts: list[Any], target: tuple[str, int]) -> QTensor | None:
+    """The layers' blocks as one q8/q4 tensor without requantizing, if they allow it."""
+    kinds = {_T(t.tensor_type) for t in parts}
+    if target == ("q8", 32) and kinds == {_T.Q8_0}:
+        codes = [q8_0_codes(t.data) for t in parts]
+        if any((c == -128).any() for c, _ in codes):
+            return None  # outside the container's q8 range: requantize
+    elif target == ("q4", 32) and kinds == {_T.Q4_0}:
+        codes = [q4_0_codes(t.data) for t in parts]
+    elif target == ("f16", 0) and kinds == {_T.F16}:
+        return QTensor("f16", np.stack([np.asarray(t.data, dtype=np.float16) for t in parts]))
+    elif target == ("f32", 0) and kinds == {_T.F32}:
+        return QTensor("f32", np.stack([np.asarray(t.data, dtype=np.float32) for t in parts]))
+    else:
+        return None
+    values = np.stack([c for c, _ in codes])
+    scales = np.concatenate([s for _, s in codes])
+    return QTensor(target[0], values, scales, 32)
+
+
+def container_tensors(
+    reader: gguf.GGUFReader,
+    path: str | Path,
+    config: LlamaConfig,
+    *,
+    fmt: str | None = None,
+    group_size: int = 64,
+    progress: bool | None = None,
+) -> tuple[dict[str, QTensor], list[TensorError]]:
+    """The container tensors (llama2.c names and order) of a llama GGUF file and the report.
+
+    ``fmt`` None keeps each tensor's own type (taken over or the nearest container format),
+    else every matrix goes to ``fmt``/``group_size`` (:func:`metalchat.quant.tensor_plan`).
+    """
+    source = Path(path)
+    tensors = {t.name: t for t in reader.tensors}
+    shapes = config.tensor_shapes()
+    names = {n: [f"{g}.weight"] for n, g in _GLOBAL_TENSORS.items()}
+    for n, g in _LAYER_TENSORS.items():
+        names[n] = [f"blk.{layer}.{g}.weight" for layer in range(config.n_layers)]
+    for n, parts in names.items():
+        if n not in shapes:
+            continue
+        for part in parts:
+            if part not in tensors:
+                raise MetalchatError(f"tensor {part} is missing", source)
+            got = tuple(int(d) for d in reversed(tensors[part].shape))
+            want = shapes[n][1:] if n in _LAYER_TENSORS else shapes[n]
+            if got != want:
+                raise MetalchatError(
+                    f"tensor {part} has shape {list(got)}, the metadata implies {list(want)}",
+                    source,
+                )
+            kind = _T(tensors[part].tensor_type)
+            if kind not in SUPPORTED_TYPES:
+                raise MetalchatError(
+                    f"tensor {part} is {kind.name}; supported: "
+                    f"{', '.join(t.name for t in SUPPORTED_TYPES)}",
+                    source,
+                )
+    expected = {p for n, parts in names.items() if n in shapes for p in parts}
+    unused = sorted(set(tensors) - expected - {"rope_freqs.weight"})
+    if unused:
+        raise MetalchatError(f"unexpected tensors: {', '.join(unused[:5])}", source)
+    out: dict[str, QTensor] = {}
+    report: list[TensorError] = []
+    disable = None if progress is None else not progress
+    for n in tqdm(list(shapes), desc="gguf tensors", unit="tensor", disable=disable):
+        parts = [tensors[p] for p in names[n]]
+        if n not in MATRIX_TENSORS:
+            target = ("f32", 0)
+        elif fmt is None:
+            target = max((_NATIVE[_T(t.tensor_type)] for t in parts), key=lambda f: _WIDTH[f[0]])
+        else:
+            target = quant.tensor_plan(shapes[n], fmt, group_size)
+        exact = np.stack([_library_array(t, source) for t in parts]).reshape(shapes[n])
+        taken = _take_over(parts, target)
+        try:
+            if taken is not None:
+                t = taken
+                t.values = t.values.reshape(shapes[n])
+            else:
+                if target[0] == "f16" and float(np.abs(exact).max(initial=0.0)) > quant.F16_MAX:
+                    target = ("f32", 0)
+                t = quant.quantize(exact, *target)
+        except MetalchatError as exc:
+            raise MetalchatError(f"tensor {n!r}: {exc.message}", source) from None
+        out[n] = t
+        if t.fmt != "f32":
+            report.append(quant.measure(n, exact, t))
+    return out, report
+
+
+@dataclass
+class GgufChat:
+    """BOS, EOS, end-of-turn, special tokens and chat template of a GGUF file's metadata."""
+
+    bos_id: int  # -1 when absent
+    eos_ids: list[int]
+    specials: dict[str, int]
+    template: str | None
+    bos_text: str | None
+    eos_text: str | None
+
+
+def read_chat(reader: gguf.GGUFReader, path: str | Path) -> GgufChat:
+    """The tokenizer.ggml.* ids, control tokens (type 3) and user-defined tokens (4), and
+    tokenizer.chat_template."""
+    source = Path(path)
+    pieces = _field(reader, "tokenizer.ggml.tokens", source)
+    if not isinstance(pieces, list) or not all(isinstance(p, str) for p in pieces):
+        raise MetalchatError("tokenizer.ggml.tokens is not a list of strings", source)
+    ids = {
+        key: _int_field(reader, f"tokenizer.ggml.{key}_token_id", source, -1)
+        for key in ("bos", "eos", "eot", "eom")
+    }
+    types = _field(reader, "tokenizer.ggml.token_type", source, [])
+    if not isinstance(types, list) or (types and len(types) != len(pieces)):
+        raise MetalchatError("tokenizer.ggml.token_type does not match the tokens", source)
+    specials = {pieces[i]: i for i, kind in enumerate(types) if kind in (3, 4) and pieces[i]}
+    for key in ("bos", "eos", "eot", "eom"):
+        if 0 <= ids[key] < len(pieces) and pieces[ids[key]]:
+            specials.setdefault(pieces[ids[key]], ids[key])
+    template = _field(reader, "tokenizer.chat_template", source, None)
+    if template is not None and not isinstance(template, str):
+        raise MetalchatError("tokenizer.chat_template is not a string", source)
+
+    def text(key: str) -> str | None:
+        return pieces[ids[key]] if 0 <= ids[key] < len(pieces) else None
+
+    eos_ids = [ids[k] for k in ("eos", "eot", "eom") if 0 <= ids[k] < len(pieces)]
+    return GgufChat(
+        ids["bos"] if 0 <= ids["bos"] < len(pieces) else -1,
+        list(dict.fromkeys(eos_ids)),
+        specials,
+        template or None,
+        text("bos"),
+        text("eos"),
+    )
