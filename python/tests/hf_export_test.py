@@ -160,6 +160,20 @@ def test_templates_that_turns_cannot_express(tmp_path: Path) -> None:
     )
     with pytest.raises(MetalchatError, match="cannot be expressed as turn strings"):
         chat_template.render_turns(late, bos="<s>", eos="</s>", specials=specials, eos_ids=[2])
+    # the system text goes to the last user turn (as Mistral's templates do): no system turns
+    last = (
+        "{% set sys = messages[0]['content'] if messages[0]['role'] == 'system' else '' %}"
+        "{% for m in messages if m['role'] != 'system' %}{% if m['role'] == 'user' %}"
+        "{{ '[INST] ' + (sys + '\\n\\n' if sys and loop.last else '') + m['content'] + "
+        "' [/INST]' }}{% else %}{{ m['content'] + '</s>' }}{% endif %}{% endfor %}"
+    )
+    turns, stop = chat_template.render_turns(
+        last, bos="<s>", eos="</s>", specials=specials, eos_ids=[2]
+    )
+    assert (turns.system_prefix, turns.system_suffix, stop) == ("", "", "</s>")
+    assert (turns.first_prefix, turns.user_prefix, turns.user_suffix) == (
+        "[INST] ", "[INST] ", " [/INST]"
+    )  # fmt: skip
     plain = "{% for m in messages %}{{ m['content'] }}\n{% endfor %}"
     with pytest.raises(MetalchatError, match="which is no special token"):
         chat_template.render_turns(plain, bos="<s>", eos="</s>", specials=specials, eos_ids=[2])

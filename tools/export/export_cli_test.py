@@ -227,7 +227,7 @@ def test_export_hf(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     printed = capsys.readouterr().out
     assert "note: w2: rows of 96 are not a multiple of 64: q8 groups of 48" in printed
     assert printed.rstrip().endswith(
-        "bytes, rope_theta 500000, chat template CHAT_TEMPLATE_TURNS (chatml)"
+        "bytes, rope_theta 500000, chat template CHAT_TEMPLATE_TURNS (chatml); fits rpi4"
     )
     m = manifest.load_manifest(text)
     manifest.verify_weights(m, out)

@@ -352,10 +352,15 @@ def _hf_or_gguf(args: argparse.Namespace) -> int:
         m = model_container.manifest
         kind = pb.ChatTemplateKind.Name(m.chat_template.kind)
         turns = f" ({m.chat_template.turns.family})" if m.chat_template.HasField("turns") else ""
+        fit = ""
+        if args.board:  # checked before converting; the verdict (fits, or streamed) here
+            config = model_container.llama_config()
+            fmt, group = (args.format, args.group_size) if args.format else ("q8", 32)
+            fit = f"; {export.check_fit(config, fmt, group, args.board, m.name)} {args.board}"
         print(
             f"{args.output}: llama container, {len(model_container.tensors)} tensors, "
             f"{len(data):,} bytes, rope_theta {m.llama.rope_theta:g}, chat template "
-            f"{kind}{turns}"
+            f"{kind}{turns}{fit}"
         )
     return 0
 

@@ -11,10 +11,12 @@ the pieces of :class:`ChatTurns` (``ChatTurns`` in ``model_manifest.proto``):
 
 ``<stop>`` is the special token the template puts right after an answer (``<|im_end|>``,
 ``<|eot_id|>``, ``<end_of_turn>``, ``</s>``). A leading BOS text is taken off and recorded
-as ``add_bos``. The pieces are then checked: a three-turn conversation with a system message
-rebuilt from them must equal the template's own rendering, else the template cannot be
-expressed as turns and export stops with one line naming the difference (``--chat-template
-none`` exports the model without a template). Every stop id — that token, the ``eos`` ids of
+as ``add_bos``. The pieces are then checked: a three-turn conversation rebuilt from them must
+equal the template's own rendering, else the template cannot be expressed as turns and
+export stops with one line naming the difference (``--chat-template none`` exports the model
+without a template). The same check with a system message first decides whether the turns
+keep system messages (Mistral's templates put the system text into the last user turn: those
+turns have none). Every stop id — that token, the ``eos`` ids of
 ``generation_config.json``, ``config.json`` and ``tokenizer_config.json`` — is recorded.
 """
 
@@ -187,7 +189,13 @@ def render_turns(
         family, add_bos, first_prefix, system_prefix, system_suffix, user_prefix, user_suffix,
         stop_ids,
     )  # fmt: skip
-    _check(jinja, turns, stop, bos if add_bos else "")
+    bos_text = str(bos) if add_bos else ""
+    _check(jinja, turns, stop, bos_text, None)
+    if turns.system_prefix or turns.system_suffix:
+        try:
+            _check(jinja, turns, stop, bos_text, _SYSTEM)
+        except MetalchatError:  # e.g. Mistral's: the system text goes to the last user turn
+            turns.system_prefix = turns.system_suffix = ""
     return turns, stop
 
 
@@ -208,25 +216,26 @@ def conversation(
     return "".join(parts)
 
 
-def _check(jinja: _Template, turns: ChatTurns, stop: str, bos: str) -> None:
-    """The template's own rendering of a longer chat must equal what the turns make of it."""
+def _check(jinja: _Template, turns: ChatTurns, stop: str, bos: str, system: str | None) -> None:
+    """The template's own rendering of a three-turn chat (with ``system`` first, if given)
+    must equal what the turns make of it. A template whose system message does not fit the
+    turns keeps its chats and loses system messages (``render_turns``)."""
     exchanges = [(_USER1, _ANSWER1), (_USER2, _ANSWER2)]
-    messages = [m for q, a in exchanges for m in (("user", q), ("assistant", a))]
-    cases = [(None, [*messages, ("user", _USER3)])]
-    if turns.system_prefix or turns.system_suffix:
-        cases.append((_SYSTEM, [("system", _SYSTEM), *messages, ("user", _USER3)]))
-    for system, chat in cases:
-        want = jinja.render(chat, "a three-turn chat")
-        got = bos + conversation(turns, stop, system, exchanges, _USER3)
-        if want != got:
-            where = next(
-                (i for i, (a, b) in enumerate(zip(want, got, strict=False)) if a != b),
-                min(len(want), len(got)),
-            )
-            raise MetalchatError(
-                "chat_template cannot be expressed as turn strings: a three-turn chat renders "
-                f"{want[where : where + 40]!r} where the turns give {got[where : where + 40]!r}"
-            )
+    chat = [m for q, a in exchanges for m in (("user", q), ("assistant", a))]
+    chat.append(("user", _USER3))
+    if system is not None:
+        chat.insert(0, ("system", system))
+    want = jinja.render(chat, "a three-turn chat")
+    got = bos + conversation(turns, stop, system, exchanges, _USER3)
+    if want != got:
+        where = next(
+            (i for i, (a, b) in enumerate(zip(want, got, strict=False)) if a != b),
+            min(len(want), len(got)),
+        )
+        raise MetalchatError(
+            "chat_template cannot be expressed as turn strings: a three-turn chat renders "
+            f"{want[where : where + 40]!r} where the turns give {got[where : where + 40]!r}"
+        )
 
 
 def read_chat_template(tokenizer_config: dict[str, Any]) -> str | None:
