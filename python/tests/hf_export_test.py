@@ -193,6 +193,50 @@ def test_templates_that_turns_cannot_express(tmp_path: Path) -> None:
     assert model.manifest.chat_template.kind == pb.CHAT_TEMPLATE_NONE
 
 
+DEFAULT_SYSTEM = (  # a default system message when the chat has none (SmolLM2, Qwen2.5 style)
+    "{%- if messages[0]['role'] == 'system' %}"
+    "{{- '<|im_start|>system\\n' + messages[0]['content'] + '<|im_end|>\\n' }}"
+    "{%- else %}{{- '<|im_start|>system\\nYou are a helpful assistant.<|im_end|>\\n' }}"
+    "{%- endif %}{%- for m in messages %}{%- if m.role != 'system' or not loop.first %}"
+    "{{- '<|im_start|>' + m.role + '\\n' + m.content + '<|im_end|>\\n' }}{%- endif %}"
+    "{%- endfor %}{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}"
+)
+DATED_HEADER = (  # a system header with the date, always there (Llama 3.1 style)
+    "{{- bos_token }}{%- if messages[0]['role'] == 'system' %}"
+    "{%- set sys = messages[0]['content'] | trim %}{%- set messages = messages[1:] %}"
+    "{%- else %}{%- set sys = '' %}{%- endif %}"
+    "{{- '<|start_header_id|>system<|end_header_id|>\\n\\nToday Date: ' + "
+    "strftime_now('%d %b %Y') + '\\n\\n' + sys + '<|eot_id|>' }}{%- for m in messages %}"
+    "{{- '<|start_header_id|>' + m['role'] + '<|end_header_id|>\\n\\n' + m['content'] | trim"
+    " + '<|eot_id|>' }}{%- endfor %}{%- if add_generation_prompt %}"
+    "{{- '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}{%- endif %}"
+)
+
+
+def test_default_system_messages_and_dated_headers() -> None:
+    specials = {t: i for i, t in enumerate(
+        ["<|im_start|>", "<|im_end|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"]
+    )}  # fmt: skip
+    turns, stop = chat_template.render_turns(
+        DEFAULT_SYSTEM, bos=None, eos="<|im_end|>", specials=specials, eos_ids=[9]
+    )
+    assert turns.first_prefix == (
+        "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n"
+    )
+    assert (turns.system_prefix, stop, turns.stop_ids) == (
+        "<|im_start|>system\n",
+        "<|im_end|>",
+        [1, 9],
+    )
+    turns, stop = chat_template.render_turns(
+        DATED_HEADER, bos="<s>", eos="<|eot_id|>", specials=specials, eos_ids=[4]
+    )
+    header = "<|start_header_id|>system<|end_header_id|>\n\nToday Date: 01 Jan 2026\n\n"
+    assert turns.add_bos and turns.system_prefix == header  # the date is fixed: reproducible
+    assert turns.first_prefix == header + "<|eot_id|><|start_header_id|>user<|end_header_id|>\n\n"
+    assert (stop, turns.stop_ids) == ("<|eot_id|>", [4])
+
+
 # --- GGUF ----------------------------------------------------------------------------------
 
 
