@@ -356,9 +356,12 @@ def hf_weights(hf: dict[str, object], seed: int) -> dict[str, np.ndarray]:
     shapes["model.norm.weight"] = (dim,)
     if not hf.get("tie_word_embeddings"):
         shapes["lm_head.weight"] = (vocab, dim)
+    # matrices: rows of norm about 2, so activations stay O(1) and logits far from ties
     return {
         n: (
-            1.0 + 0.1 * rng.standard_normal(s) if len(s) == 1 else 0.3 * rng.standard_normal(s)
+            1.0 + 0.1 * rng.standard_normal(s)
+            if len(s) == 1
+            else 2.0 * rng.standard_normal(s) / np.sqrt(s[-1])
         ).astype(np.float32)
         for n, s in shapes.items()
     }
@@ -456,8 +459,8 @@ def write_llama_gguf(
     kind (``types``: e.g. {"wq": "Q4_0", "w2": "Q6_K"}; default F32 for norms, Q8_0 for
     matrices) in that GGML type, a SentencePiece vocabulary with ``family``'s chat tokens
     (control tokens) and its chat template. F32/F16/BF16/Q8_0/Q4_0 come from
-    ``gguf.quants.quantize``; Q4_K/Q6_K (which it cannot quantize) are random blocks with a
-    small float16 scale."""
+    ``gguf.quants.quantize`` of random rows of norm about 1; Q4_K/Q6_K (which it cannot
+    quantize) are random blocks whose float16 scale keeps values in the same range."""
     import gguf
 
     kinds = gguf.GGMLQuantizationType
@@ -503,9 +506,10 @@ def write_llama_gguf(
         kind = ours[name.split(".")[-1]]
         default = "F32" if len(shape) == 1 else "Q8_0"
         qtype = kinds[types.get(kind, default)]
-        x = (0.3 * rng.standard_normal(shape)).astype(np.float32)
+        # rows of unit norm or so, as trained weights: activations stay O(1) through layers
+        x = (rng.standard_normal(shape) / np.sqrt(shape[-1])).astype(np.float32)
         if len(shape) == 1:
-            x += 1.0
+            x = 1.0 + 0.3 * x
         if qtype == kinds.F32:
             writer.add_tensor(f"{name}.weight", x)
         elif qtype == kinds.F16:
@@ -513,7 +517,10 @@ def write_llama_gguf(
         elif qtype in (kinds.Q4_K, kinds.Q6_K):
             block, size = gguf.GGML_QUANT_SIZES[qtype]
             raw = rng.integers(0, 256, (shape[0], shape[1] // block, size), dtype=np.uint8)
-            scale = np.array([0.002], dtype="<f2").view(np.uint8)
+            # super-block scales that keep values about 1/sqrt(row) (6-bit sub-scales up to
+            # 63 times 4-bit codes for Q4_K; int8 sub-scales times 6-bit codes for Q6_K)
+            d = 2.0 / np.sqrt(shape[1]) / (63 * 15 if qtype == kinds.Q4_K else 127 * 32)
+            scale = np.array([d], dtype="<f2").view(np.uint8)
             if qtype == kinds.Q4_K:  # d and dmin lead the block
                 raw[..., 0:2] = scale
                 raw[..., 2:4] = scale
