@@ -293,6 +293,17 @@ CHAT_SPECIALS = {
 }
 
 
+# A small Llama config.json for the export tests: rope_theta 500000 (Llama 3's, which the
+# llama2.c route loses), GQA 4/2, an FFN width of 96 (not a multiple of 64: ragged groups).
+HF_LLAMA_CONFIG: dict[str, object] = {
+    "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 64,
+    "intermediate_size": 96, "num_hidden_layers": 2, "num_attention_heads": 4,
+    "num_key_value_heads": 2, "vocab_size": 320, "max_position_embeddings": 64,
+    "rms_norm_eps": 1e-5, "rope_theta": 500000.0, "tie_word_embeddings": False,
+    "hidden_act": "silu", "bos_token_id": 1, "eos_token_id": 2,
+}  # fmt: skip
+
+
 def sentencepiece_tokenizer_json(
     pieces: list[str], specials: int, merges: list[object]
 ) -> dict[str, object]:

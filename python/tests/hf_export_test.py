@@ -16,13 +16,7 @@ from metalchat.errors import MetalchatError
 from metalchat.formats import chat_template, container, gguf_llama, hf_llama
 from metalchat.manifest import pb
 
-HF = {
-    "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 64,
-    "intermediate_size": 96, "num_hidden_layers": 2, "num_attention_heads": 4,
-    "num_key_value_heads": 2, "vocab_size": 320, "max_position_embeddings": 64,
-    "rms_norm_eps": 1e-5, "rope_theta": 500000.0, "tie_word_embeddings": False,
-    "hidden_act": "silu", "bos_token_id": 1, "eos_token_id": 2,
-}  # fmt: skip
+HF = dict(testmodels.HF_LLAMA_CONFIG)
 
 
 def _folder(tmp_path: Path, **kwargs: object) -> Path:

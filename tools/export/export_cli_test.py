@@ -206,12 +206,7 @@ if __name__ == "__main__":
 
 # --- export hf / export gguf -------------------------------------------------------------
 
-HF_CONFIG = {
-    "architectures": ["LlamaForCausalLM"], "hidden_size": 64, "intermediate_size": 96,
-    "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
-    "vocab_size": 320, "max_position_embeddings": 64, "rms_norm_eps": 1e-5,
-    "rope_theta": 500000.0, "tie_word_embeddings": True, "bos_token_id": 1, "eos_token_id": 2,
-}  # fmt: skip
+HF_CONFIG = dict(testmodels.HF_LLAMA_CONFIG, tie_word_embeddings=True)
 
 
 def test_export_hf(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -21,12 +21,7 @@ from metalchat import export, testmodels
 from metalchat.formats import container
 
 ENGINE_CLI = Path(os.environ["ENGINE_CLI"])
-HF = {
-    "architectures": ["LlamaForCausalLM"], "hidden_size": 64, "intermediate_size": 96,
-    "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
-    "vocab_size": 320, "max_position_embeddings": 64, "rms_norm_eps": 1e-5,
-    "rope_theta": 500000.0, "tie_word_embeddings": False, "bos_token_id": 1, "eos_token_id": 2,
-}  # fmt: skip
+HF = dict(testmodels.HF_LLAMA_CONFIG)
 
 
 def _check(model: container.ContainerModel, path: Path, tolerance: float) -> float:
