@@ -1,7 +1,8 @@
 """GGUF files of the llama family (llama.cpp) into llama2.c-shaped models and tokenizers.
 
-Read with the ``gguf`` package's :class:`gguf.GGUFReader`; only ``general.architecture ==
-"llama"`` is accepted. Hyperparameters come from ``llama.embedding_length``,
+Read with the ``gguf`` package's :class:`gguf.GGUFReader`; ``general.architecture`` must be
+in :data:`ARCHITECTURES` (today ``llama``; others are refused with one line naming it).
+Hyperparameters come from ``llama.embedding_length``,
 ``llama.feed_forward_length``, ``llama.block_count``, ``llama.attention.head_count``,
 ``llama.attention.head_count_kv``, ``llama.context_length``,
 ``llama.attention.layer_norm_rms_epsilon`` and ``llama.rope.freq_base``; the vocabulary
@@ -60,6 +61,9 @@ from metalchat.formats.llama2c import Llama2cModel, Llama2cTokenizer
 from metalchat.quant import QTensor, TensorError
 
 _T = gguf.GGMLQuantizationType
+# general.architecture -> the engine that runs it; hyperparameters are read from keys named
+# after the architecture ("<arch>.embedding_length", ...). A new architecture is a new entry.
+ARCHITECTURES = {"llama": "llama"}
 SUPPORTED_TYPES = (_T.F32, _T.F16, _T.BF16, _T.Q8_0, _T.Q4_0, _T.Q4_K, _T.Q6_K)
 _LAYER_TENSORS = {
     "rms_att": "attn_norm",
@@ -160,29 +164,33 @@ def read_config(reader: gguf.GGUFReader, path: str | Path) -> LlamaConfig:
     """The :class:`LlamaConfig` of a llama GGUF file (vocab size from token_embd)."""
     source = Path(path)
     arch = _field(reader, "general.architecture", source)
-    if arch != "llama":
+    if not isinstance(arch, str) or arch not in ARCHITECTURES:
         raise MetalchatError(
-            f"general.architecture is {arch!r}; only 'llama' imports as a llama2.c model", source
+            f"general.architecture is {arch!r}; export gguf reads "
+            f"{', '.join(repr(a) for a in ARCHITECTURES)}",
+            source,
         )
-    scaling = _field(reader, "llama.rope.scaling.type", source, "none")
+    scaling = _field(reader, f"{arch}.rope.scaling.type", source, "none")
     if scaling != "none":
         raise MetalchatError(f"RoPE scaling {scaling!r} is not supported by llama2.c", source)
     tensors = {t.name: t for t in reader.tensors}
     if "token_embd.weight" not in tensors:
         raise MetalchatError("tensor token_embd.weight is missing", source)
-    heads = _int_field(reader, "llama.attention.head_count", source)
+    heads = _int_field(reader, f"{arch}.attention.head_count", source)
     embedding_shape = tensors["token_embd.weight"].shape
     config = LlamaConfig(
-        dim=_int_field(reader, "llama.embedding_length", source),
-        hidden_dim=_int_field(reader, "llama.feed_forward_length", source),
-        n_layers=_int_field(reader, "llama.block_count", source),
+        dim=_int_field(reader, f"{arch}.embedding_length", source),
+        hidden_dim=_int_field(reader, f"{arch}.feed_forward_length", source),
+        n_layers=_int_field(reader, f"{arch}.block_count", source),
         n_heads=heads,
-        n_kv_heads=_int_field(reader, "llama.attention.head_count_kv", source, heads),
+        n_kv_heads=_int_field(reader, f"{arch}.attention.head_count_kv", source, heads),
         vocab_size=int(embedding_shape[-1]) if len(embedding_shape) else 0,
-        seq_len=_int_field(reader, "llama.context_length", source),
+        seq_len=_int_field(reader, f"{arch}.context_length", source),
         shared_classifier="output.weight" not in tensors,
-        rope_theta=_f32_value(_float_field(reader, "llama.rope.freq_base", source, 10000.0)),
-        norm_eps=_f32_value(_float_field(reader, "llama.attention.layer_norm_rms_epsilon", source)),
+        rope_theta=_f32_value(_float_field(reader, f"{arch}.rope.freq_base", source, 10000.0)),
+        norm_eps=_f32_value(
+            _float_field(reader, f"{arch}.attention.layer_norm_rms_epsilon", source)
+        ),
     )
     try:
         config.validate()
@@ -190,10 +198,10 @@ def read_config(reader: gguf.GGUFReader, path: str | Path) -> LlamaConfig:
         config.require_bytes(source.stat().st_size, 18 / 32, "the file")
     except MetalchatError as exc:
         raise exc.with_path(source) from None
-    rope_dims = _int_field(reader, "llama.rope.dimension_count", source, config.head_size)
+    rope_dims = _int_field(reader, f"{arch}.rope.dimension_count", source, config.head_size)
     if rope_dims != config.head_size:
         raise MetalchatError(
-            f"llama.rope.dimension_count {rope_dims} is not the head size {config.head_size} "
+            f"{arch}.rope.dimension_count {rope_dims} is not the head size {config.head_size} "
             "(partial RoPE is not supported)",
             source,
         )
