@@ -231,6 +231,37 @@ def test_default_system_messages_and_dated_headers() -> None:
     assert (stop, turns.stop_ids) == ("<|eot_id|>", [4])
 
 
+def test_tokenizer_config_forms(tmp_path: Path) -> None:
+    """tokenizer_config.json as transformers writes it: AddedToken objects for bos/eos, an
+    added_tokens_decoder, named templates; generation_config.json with a list of EOS ids."""
+    folder = _folder(tmp_path, family="llama3")
+    config = json.loads((folder / "tokenizer_config.json").read_text())
+    config |= {
+        "bos_token": {"content": "<s>", "special": True},
+        "eos_token": {"content": "<|eot_id|>", "lstrip": False},
+        "added_tokens_decoder": {"7": {"content": "<|extra|>", "special": True}},
+        "chat_template": [
+            {"name": "tool_use", "template": "{{ raise_exception('tools') }}"},
+            {"name": "default", "template": config["chat_template"]},
+        ],
+    }
+    (folder / "tokenizer_config.json").write_text(json.dumps(config))
+    (folder / "generation_config.json").write_text(json.dumps({"eos_token_id": [5, 2]}))
+    info = export.hf_tokenizer_info(folder, json.loads((folder / "config.json").read_text()))
+    assert (info.bos_id, info.eos_ids) == (1, [5, 2])
+    assert info.specials["<|extra|>"] == 7 and info.specials["<|eot_id|>"] == 5
+    model, _ = export.hf_container(folder, fmt="f32", group_size=0, progress=False)
+    m = model.manifest
+    assert (m.tokenizer.bos_id, m.tokenizer.eos_id) == (1, 5)
+    assert list(m.chat_template.turns.stop_ids) == [5, 2]
+    (folder / "generation_config.json").write_text(json.dumps({"eos_token_id": "two"}))
+    with pytest.raises(MetalchatError, match=r"generation_config\.json: eos_token_id is 'two'"):
+        export.hf_container(folder, fmt="f32", group_size=0, progress=False)
+    (folder / "generation_config.json").write_text(json.dumps({"eos_token_id": [900]}))
+    with pytest.raises(MetalchatError, match="special token id 900 is outside the vocabulary"):
+        export.hf_container(folder, fmt="f32", group_size=0, progress=False)
+
+
 # --- GGUF ----------------------------------------------------------------------------------
 
 
