@@ -171,6 +171,13 @@ def test_templates_that_turns_cannot_express(tmp_path: Path) -> None:
     plain = "{% for m in messages %}{{ m['content'] }}\n{% endfor %}"
     with pytest.raises(MetalchatError, match="which is no special token"):
         chat_template.render_turns(plain, bos="<s>", eos="</s>", specials=specials, eos_ids=[2])
+    slow = "{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}"
+    limit, chat_template.RENDER_SECONDS = chat_template.RENDER_SECONDS, 0.2
+    try:
+        with pytest.raises(MetalchatError, match=r"fails to render .*: rendering took over 0\.2 s"):
+            chat_template.render_turns(slow, bos=None, eos=None, specials=specials, eos_ids=[])
+    finally:
+        chat_template.RENDER_SECONDS = limit
     for broken, message in [
         ("{% for m in messages %}", "not a valid Jinja template"),
         ("{{ raise_exception('no') }}", "fails to render one user message: no"),

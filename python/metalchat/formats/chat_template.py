@@ -22,7 +22,10 @@ turns have none). Every stop id — that token, the ``eos`` ids of
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+import signal
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,13 +61,6 @@ class ChatTurns:
     stop_ids: list[int] = field(default_factory=list)
 
 
-def _token_text(value: Any) -> str | None:
-    """A token given as text or as {"content": text} (tokenizer_config's AddedToken)."""
-    if isinstance(value, dict):
-        value = value.get("content")
-    return value if isinstance(value, str) and value else None
-
-
 def _environment() -> Any:
     import jinja2
     from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -96,20 +92,46 @@ class _Template:
         self._bos, self._eos = bos or "", eos or ""
 
     def render(self, messages: list[tuple[str, str]], what: str) -> str:
-        try:
-            text = self._template.render(
-                messages=[{"role": r, "content": c} for r, c in messages],
-                add_generation_prompt=True,
-                bos_token=self._bos,
-                eos_token=self._eos,
-                tools=None,
-                documents=None,
-            )
-        except self._errors as exc:
-            raise MetalchatError(f"chat_template fails to render {what}: {exc}") from None
-        except RecursionError:
-            raise MetalchatError(f"chat_template recurses too deeply rendering {what}") from None
+        with _time_limit(RENDER_SECONDS):
+            try:
+                text = self._template.render(
+                    messages=[{"role": r, "content": c} for r, c in messages],
+                    add_generation_prompt=True,
+                    bos_token=self._bos,
+                    eos_token=self._eos,
+                    tools=None,
+                    documents=None,
+                )
+            except RecursionError:
+                raise MetalchatError(
+                    f"chat_template recurses too deeply rendering {what}"
+                ) from None
+            except self._errors as exc:
+                raise MetalchatError(f"chat_template fails to render {what}: {exc}") from None
         return str(text)
+
+
+RENDER_SECONDS = 10.0  # a template's loops are its own: one that runs longer is refused
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Raise TimeoutError inside the block after ``seconds`` (on the main thread, where
+    signals are delivered; elsewhere no limit)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise TimeoutError(f"rendering took over {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _cut(text: str, marker: str, what: str) -> tuple[str, str]:
@@ -253,5 +275,8 @@ def read_chat_template(tokenizer_config: dict[str, Any]) -> str | None:
 
 
 def token_text(value: Any) -> str | None:
-    """A special token of ``tokenizer_config.json`` (text, or an AddedToken object)."""
-    return _token_text(value)
+    """A special token of ``tokenizer_config.json``: text, or an AddedToken object
+    ({"content": text, ...})."""
+    if isinstance(value, dict):
+        value = value.get("content")
+    return value if isinstance(value, str) and value else None
