@@ -26,12 +26,6 @@ DESCRIPTION = """\
   nanochat  a nanochat checkpoint directory (model_<step>.pt + meta_<step>.json) and its
             tokenizer.pkl to a container: matrices in --format (default f32), the BPE
             tokenizer inside.
-  --manifest FILE (llama2c, nanochat, hf, gguf): a model manifest (.textproto, the schema in
-            metalchat/proto/model_manifest.proto) drives the export: its name, chat_template
-            and export { format group_size } give --name, --chat-template, --format and
-            --group-size. It is validated first; the checkpoint must match its parameter
-            block (and weights_sha256 / tokenizer.sha256 when recorded), else one line names
-            the field. A flag given as well must agree with the manifest (conflicts fail).
   hf        a Hugging Face model folder (config.json, model.safetensors or sharded
             model-*.safetensors in bf16/f16/f32, tokenizer.json or tokenizer.model,
             tokenizer_config.json, generation_config.json) to a container: rope_theta, GQA
@@ -43,6 +37,12 @@ DESCRIPTION = """\
             tensors. Q8_0 and Q4_0 blocks are taken over as q8 / q4 groups of 32 without
             requantizing (unless --format asks otherwise); the other types are dequantized and
             requantized, with the error report.
+  --manifest FILE (llama2c, nanochat, hf, gguf): a model manifest (.textproto, the schema in
+            metalchat/proto/model_manifest.proto) drives the export: its name, chat_template
+            and export { format group_size } give --name, --chat-template, --format and
+            --group-size. It is validated first; the checkpoint must match its parameter
+            block (and weights_sha256 / tokenizer.sha256 when recorded), else one line names
+            the field. A flag given as well must agree with the manifest (conflicts fail).
   quantize  print the per-tensor error report (max and mean absolute error) of a format
             without writing anything.
 """
@@ -154,10 +154,18 @@ def build_parser() -> argparse.ArgumentParser:
     gg = sub.add_parser("gguf", help="llama.cpp GGUF file to a container")
     gg.add_argument("model", type=user_path, help="GGUF file (architecture llama)")
     for sub_parser, chats in ((hf, ["auto", *sorted(export.CHAT_TEMPLATES)]), (gg, None)):
-        sub_parser.add_argument("--format", choices=quant.FORMATS, help="matrix format")
-        sub_parser.add_argument("--group-size", type=int, help="q8/q4 values per scale")
+        sub_parser.add_argument(
+            "--format",
+            choices=quant.FORMATS,
+            help="matrix format (hf: default f32; gguf: default each tensor's own type)",
+        )
+        sub_parser.add_argument(
+            "--group-size", type=int, help="q8/q4 values per scale (default 64)"
+        )
         _manifest_option(sub_parser)
-        sub_parser.add_argument("-o", "--output", type=user_path, required=True, help=".mcm")
+        sub_parser.add_argument(
+            "-o", "--output", type=user_path, required=True, help="container (.mcm)"
+        )
         sub_parser.add_argument("--name", default=None, help="model name (default: its name)")
         if chats:
             sub_parser.add_argument(
