@@ -7,8 +7,8 @@ static const char *bpe_piece(const em_tokenizer *tok, int id, int *len) {
   if (id >= 0 && id < tok->n_ranked) {
     const uint8_t *entry = tok->data + tok->entry_offset[id];
     *len = (int)em_read_u32(entry);
-    return (const char *)(entry + 4);
-  }
+    if (*len > 0) return (const char *)(entry + 4);
+  } /* kind 3: an id without a piece may be a special token */
   for (int i = 0; i < tok->n_special; i++) {
     const uint8_t *entry = tok->data + tok->special_offset[i];
     if (em_read_u32(entry) == (uint32_t)id) {
@@ -49,12 +49,16 @@ static int compare_ids(const em_tokenizer *tok, int32_t a, int32_t b) {
   return c ? c : (a > b) - (a < b);
 }
 
-static void sift_down(const em_tokenizer *tok, int32_t *ids, int root, int n) {
+static int compare_piece_ids(const void *ctx, int32_t a, int32_t b) {
+  return compare_ids((const em_tokenizer *)ctx, a, b);
+}
+
+static void sift_down(int32_t *ids, int root, int n, em_compare_fn compare, const void *ctx) {
   for (;;) {
     int child = 2 * root + 1;
     if (child >= n) return;
-    if (child + 1 < n && compare_ids(tok, ids[child], ids[child + 1]) < 0) child++;
-    if (compare_ids(tok, ids[root], ids[child]) >= 0) return;
+    if (child + 1 < n && compare(ctx, ids[child], ids[child + 1]) < 0) child++;
+    if (compare(ctx, ids[root], ids[child]) >= 0) return;
     int32_t t = ids[root];
     ids[root] = ids[child];
     ids[child] = t;
@@ -62,15 +66,18 @@ static void sift_down(const em_tokenizer *tok, int32_t *ids, int root, int n) {
   }
 }
 
-/* Heapsort: in place, O(n log n), no recursion. */
-void em_tokenizer_sort_ids(const em_tokenizer *tok, int32_t *ids, int n) {
-  for (int i = n / 2 - 1; i >= 0; i--) sift_down(tok, ids, i, n);
+void em_heapsort(int32_t *ids, int n, em_compare_fn compare, const void *ctx) {
+  for (int i = n / 2 - 1; i >= 0; i--) sift_down(ids, i, n, compare, ctx);
   for (int end = n - 1; end > 0; end--) {
     int32_t t = ids[0];
     ids[0] = ids[end];
     ids[end] = t;
-    sift_down(tok, ids, 0, end);
+    sift_down(ids, 0, end, compare, ctx);
   }
+}
+
+void em_tokenizer_sort_ids(const em_tokenizer *tok, int32_t *ids, int n) {
+  em_heapsort(ids, n, compare_piece_ids, tok);
 }
 
 int em_tokenizer_lookup(const em_tokenizer *tok, const char *str, int len) {

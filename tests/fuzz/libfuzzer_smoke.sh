@@ -73,7 +73,7 @@ fat=(drivers/fat32/fat32.c drivers/block/block.c drivers/block/block_ram.c)
 # target -> its sources (after the entry point), seeds, extra flags, longest input.
 declare -A sources=(
   [container]="${engines[*]}" [llama2c]="${engines[*]}" [tokenizer]="${engines[*]}"
-  [encoder]="${engines[*]}" [turn]="${engines[*]}"
+  [encoder]="${engines[*]}" [pretokenizer]="${engines[*]}" [turn]="${engines[*]}"
   [fat32]="${fat[*]}" [line_edit]="common/line_edit.c" [command]="apps/chat/command.c"
   [bundle]="apps/chat/bundle.c common/crc32.c" [sdhci]="drivers/sdhci/sdhci.c"
   [mailbox]="drivers/bcm_mailbox/bcm_mailbox.c drivers/bcm_mailbox/bcm_firmware.c"
@@ -81,22 +81,25 @@ declare -A sources=(
 declare -A entry=(
   [container]=engines/fuzz/fuzz_container.c [llama2c]=engines/fuzz/fuzz_llama2c.c
   [tokenizer]=engines/fuzz/fuzz_tokenizer.c [encoder]=engines/fuzz/fuzz_encoder.c
+  [pretokenizer]=engines/fuzz/fuzz_pretokenizer.c
   [turn]=engines/fuzz/fuzz_turn.c [fat32]=drivers/fat32/fat32_fuzz_target.c
   [line_edit]=common/fuzz_line_edit.c [command]=apps/chat/fuzz_command.c
   [bundle]=apps/chat/fuzz_bundle.c [sdhci]=drivers/sdhci/fuzz_sdhci.c
   [mailbox]=drivers/bcm_mailbox/fuzz_mailbox.c
 )
 declare -A seeds=(
-  [container]="$models/*.mcm" [llama2c]="$models/*.bin" [tokenizer]="$models/*.seed"
-  [encoder]="engines/tokenizer/testdata/*.txt" [turn]="engines/fuzz/testdata/turn_*.txt"
+  [container]="$models/*.mcm" [llama2c]="$models/*.bin"
+  [tokenizer]="$models/*.seed engines/fuzz/testdata/tokseed_hf_*.seed"
+  [encoder]="engines/tokenizer/testdata/*.txt" [pretokenizer]="engines/tokenizer/testdata/*.txt"
+  [turn]="engines/fuzz/testdata/turn_*.txt"
   [fat32]="$bin/drivers/fat32/fuzz_seed_*.img" [line_edit]="common/testdata/line_edit_*.txt"
   [command]="apps/chat/testdata/command_*.txt" [bundle]="$bin/apps/chat/fuzz_seed_plain.bin $bin/apps/chat/fuzz_seed_alpaca.bin"
   [sdhci]="drivers/sdhci/testdata/*.bin" [mailbox]="drivers/bcm_mailbox/testdata/*.bin"
 )
 declare -A flags=([sdhci]="-DSDHCI_FAKE_REGISTERS" [mailbox]="-DBCM_MAILBOX_FAKE -DBCM_MAILBOX_SPINS=1000u")
 declare -A max_len=([container]=1100000 [llama2c]=1100000 [tokenizer]=1100000 [encoder]=65536
-  [fat32]=2097152 [bundle]=65536)
-all=(container llama2c tokenizer encoder turn fat32 line_edit command bundle sdhci mailbox)
+  [pretokenizer]=65536 [fat32]=2097152 [bundle]=65536)
+all=(container llama2c tokenizer encoder pretokenizer turn fat32 line_edit command bundle sdhci mailbox)
 targets=("$@")
 [[ ${#targets[@]} -gt 0 ]] || targets=("${all[@]}")
 for t in "${targets[@]}"; do

@@ -27,7 +27,7 @@ from metalchat import manifest as mf
 from metalchat.config import LlamaConfig
 from metalchat.errors import MetalchatError
 from metalchat.fileio import atomic_write, read_bytes
-from metalchat.formats import llama2c
+from metalchat.formats import llama2c, tokenizer_json
 from metalchat.manifest import ModelManifest, pb
 from metalchat.quant import QUANTIZED, QTensor, check_group_size
 
@@ -271,8 +271,15 @@ def _check_tokenizer_payload(kind: int, payload: bytes, vocab: int, max_len: int
             )
     elif kind == pb.NANOCHAT_BPE:
         _check_nanochat_payload(payload, vocab)
+    elif kind == pb.HF_BPE:
+        try:
+            longest = tokenizer_json.parse_payload(payload, vocab).max_token_length
+        except MetalchatError as exc:
+            raise _fail(exc.message) from None
+        if longest != max_len:
+            raise _fail(f"tokenizer header says max token length {max_len}, the payload {longest}")
     else:
-        raise _fail(f"tokenizer kind {kind} is unknown (1 llama2.c BPE, 2 nanochat BPE)")
+        raise _fail(f"tokenizer kind {kind} is unknown (1 llama2.c, 2 nanochat, 3 HF BPE)")
 
 
 # ---------------------------------------------------------------------------------------
