@@ -66,7 +66,7 @@ def source_file(path: str | Path, data: bytes) -> object:
 def llama_manifest(
     config: LlamaConfig,
     name: str,
-    tokenizer: llama2c.Llama2cTokenizer,
+    tokenizer: llama2c.Llama2cTokenizer | tokenizer_json.HfBpeTokenizer,
     *,
     description: str = "",
     chat_template: str = "none",
@@ -407,6 +407,31 @@ def hf_tokenizer_info(folder: Path, hf: dict[str, object]) -> HfTokenizerInfo:
     return HfTokenizerInfo(bos[0], list(dict.fromkeys(eos)), specials, template, bos_text, eos_text)
 
 
+def _hf_tokenizer(
+    folder: Path,
+) -> tuple[llama2c.Llama2cTokenizer | tokenizer_json.HfBpeTokenizer, Path]:
+    """The tokenizer of a Hugging Face folder and its file: a SentencePiece-style
+    tokenizer.json or tokenizer.model as llama2.c's tokenizer (kind 1, which every engine
+    reads), a byte-level BPE tokenizer.json (GPT-2, SmolLM, Llama 3, Qwen2 pre-tokenizers) as
+    the container's Hugging Face BPE (kind 3)."""
+    path = folder / "tokenizer.json"
+    if path.is_file():
+        data = read_json_object(path)
+        try:
+            # llama2.c's convention: <s> and </s> (when present) read as "\n<s>\n", "\n</s>\n"
+            return tokenizer_json.convert(data), path
+        except MetalchatError:
+            pass  # not SentencePiece-style: byte-level BPE, or the reason it is neither
+        try:
+            return tokenizer_json.convert_bpe(data), path
+        except MetalchatError as exc:
+            raise exc.with_path(path) from None
+    path = folder / "tokenizer.model"
+    if path.is_file():
+        return hf_llama.sentencepiece_tokenizer(path), path
+    raise MetalchatError("no tokenizer.json or tokenizer.model", folder)
+
+
 def hf_container(
     directory: str | Path,
     *,
@@ -439,16 +464,13 @@ def hf_container(
         except MetalchatError as exc:
             raise exc.with_path(folder) from None
     info = hf_tokenizer_info(folder, hf)
-    if (folder / "tokenizer.json").is_file():
-        tok_path = folder / "tokenizer.json"
-        # llama2.c's convention: <s> and </s> (when present) read as "\n<s>\n", "\n</s>\n"
-        tokenizer = tokenizer_json.read_tokenizer(tok_path)
-    elif (folder / "tokenizer.model").is_file():
-        tok_path = folder / "tokenizer.model"
-        tokenizer = hf_llama.sentencepiece_tokenizer(tok_path)
-    else:
-        raise MetalchatError("no tokenizer.json or tokenizer.model", folder)
-    if tokenizer.vocab_size != config.vocab_size:
+    tokenizer, tok_path = _hf_tokenizer(folder)
+    wrong = (
+        tokenizer.vocab_size > config.vocab_size
+        if isinstance(tokenizer, tokenizer_json.HfBpeTokenizer)  # ids may stop short of it
+        else tokenizer.vocab_size != config.vocab_size
+    )
+    if wrong:
         raise MetalchatError(
             f"the tokenizer has {tokenizer.vocab_size} tokens, config.json's vocab_size is "
             f"{config.vocab_size}",
@@ -484,6 +506,7 @@ def hf_container(
         sources=sources,
     )
     m.tokenizer.bos_id, m.tokenizer.eos_id = info.bos_id, info.eos_ids[0]
+    m.tokenizer.vocab_size = config.vocab_size
     _add_specials(m, info.specials)
     if chat == "auto" and info.chat_template:
         try:
@@ -497,7 +520,12 @@ def hf_container(
             ) from None
     elif chat not in ("auto", "none"):
         m.chat_template.kind = CHAT_TEMPLATES[chat]
-    tokenizer_bytes = llama2c.serialize_tokenizer(tokenizer.tokens, tokenizer.scores)
+    if isinstance(tokenizer, tokenizer_json.HfBpeTokenizer):
+        m.tokenizer.kind = pb.HF_BPE
+        m.tokenizer.pre_tokenizer = tokenizer_json.PRE_TOKENIZERS[tokenizer.pre_tokenizer]
+        tokenizer_bytes = tokenizer.payload()
+    else:
+        tokenizer_bytes = llama2c.serialize_tokenizer(tokenizer.tokens, tokenizer.scores)
     try:
         return llama_container(
             config, model.weights, tokenizer_bytes, m, fmt=fmt, group_size=group_size,
