@@ -3,11 +3,18 @@
 #include "engine/tokenizer.h"
 #include "engines/tokenizer/tokenizer_internal.h"
 
+/* An ordinary token's bytes (BPE); empty for a kind-3 id that is a special token only. */
+static const char *ordinary_piece(const em_tokenizer *tok, int id, int *len) {
+  if (tok->kind != EM_TOKENIZER_BPE) return em_tokenizer_piece(tok, id, len);
+  const uint8_t *entry = tok->data + tok->entry_offset[id];
+  *len = (int)em_read_u32(entry);
+  return (const char *)(entry + 4);
+}
+
 static const char *bpe_piece(const em_tokenizer *tok, int id, int *len) {
   if (id >= 0 && id < tok->n_ranked) {
-    const uint8_t *entry = tok->data + tok->entry_offset[id];
-    *len = (int)em_read_u32(entry);
-    if (*len > 0) return (const char *)(entry + 4);
+    const char *piece = ordinary_piece(tok, id, len);
+    if (*len > 0) return piece;
   } /* kind 3: an id without a piece may be a special token */
   for (int i = 0; i < tok->n_special; i++) {
     const uint8_t *entry = tok->data + tok->special_offset[i];
@@ -43,8 +50,8 @@ static int compare_bytes(const char *a, int a_len, const char *b, int b_len) {
 /* Total order on ids: by piece, then by id (so equal pieces resolve to the lowest id). */
 static int compare_ids(const em_tokenizer *tok, int32_t a, int32_t b) {
   int a_len, b_len;
-  const char *pa = em_tokenizer_piece(tok, a, &a_len);
-  const char *pb = em_tokenizer_piece(tok, b, &b_len);
+  const char *pa = ordinary_piece(tok, a, &a_len);
+  const char *pb = ordinary_piece(tok, b, &b_len);
   int c = compare_bytes(pa, a_len, pb, b_len);
   return c ? c : (a > b) - (a < b);
 }
@@ -86,7 +93,7 @@ int em_tokenizer_lookup(const em_tokenizer *tok, const char *str, int len) {
   while (lo < hi) {
     int mid = lo + (hi - lo) / 2;
     int mid_len;
-    const char *piece = em_tokenizer_piece(tok, tok->sorted_ids[mid], &mid_len);
+    const char *piece = ordinary_piece(tok, tok->sorted_ids[mid], &mid_len);
     if (compare_bytes(piece, mid_len, str, len) < 0)
       lo = mid + 1;
     else
@@ -94,6 +101,6 @@ int em_tokenizer_lookup(const em_tokenizer *tok, const char *str, int len) {
   }
   if (lo == count) return -1;
   int found_len;
-  const char *piece = em_tokenizer_piece(tok, tok->sorted_ids[lo], &found_len);
+  const char *piece = ordinary_piece(tok, tok->sorted_ids[lo], &found_len);
   return compare_bytes(piece, found_len, str, len) == 0 ? tok->sorted_ids[lo] : -1;
 }

@@ -258,6 +258,14 @@ def _check_nanochat_payload(payload: bytes, vocab_size: int) -> None:
         raise _fail(f"tokenizer: {len(payload) - pos} unexpected bytes after the special tokens")
 
 
+def _check_pre_tokenizer(m: ModelManifest, payload: bytes) -> None:
+    """A kind-3 payload starts with its pre-tokenizer: the manifest's."""
+    if m.tokenizer.kind == pb.HF_BPE and payload[:4] != struct.pack(
+        "<I", m.tokenizer.pre_tokenizer
+    ):
+        raise _fail("tokenizer payload's pre-tokenizer differs from the manifest's")
+
+
 def _check_tokenizer_payload(kind: int, payload: bytes, vocab: int, max_len: int) -> None:
     if kind == pb.LLAMA2C_BPE:
         try:
@@ -329,6 +337,7 @@ def serialize(model: ContainerModel) -> bytes:
     _check_tokenizer_payload(
         m.tokenizer.kind, model.tokenizer, m.tokenizer.vocab_size, m.tokenizer.max_token_length
     )
+    _check_pre_tokenizer(m, model.tokenizer)
     manifest_bytes = m.SerializeToString(deterministic=True)
     manifest_offset = _align(data_offset + len(data))
     table = b"".join(_entry(t) for t in m.tensors)
@@ -544,6 +553,7 @@ def _parse(data: bytes) -> ContainerModel:
         )
     if _tokenizer_header(m) != tok_header:
         raise _fail("tokenizer header differs from the manifest's tokenizer")
+    _check_pre_tokenizer(m, payload)
     if len(m.tensors) != count:
         raise _fail(f"the manifest lists {len(m.tensors)} tensors, the header {count}")
     tensors: dict[str, QTensor] = {}

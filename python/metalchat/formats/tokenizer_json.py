@@ -173,6 +173,22 @@ class HfBpeTokenizer:
     def special_id(self, text: str) -> int | None:
         return next((i for i, s in self.specials if s == text), None)
 
+    def manifest(self, bos_id: int, eos_id: int, vocab_size: int = 0) -> Any:
+        """The manifest's ``Tokenizer`` for this payload (kind ``HF_BPE``, its pre-tokenizer,
+        the added tokens as special tokens); ``vocab_size`` 0: the payload's own."""
+        from metalchat.manifest import pb
+
+        kind = pb.PreTokenizer.Value(f"PRE_TOKENIZER_{self.pre_tokenizer.upper()}")
+        return pb.Tokenizer(
+            kind=pb.HF_BPE,
+            vocab_size=vocab_size or self.vocab_size,
+            bos_id=bos_id,
+            eos_id=eos_id,
+            max_token_length=self.max_token_length,
+            pre_tokenizer=kind,
+            special_tokens=[pb.SpecialToken(text=t, id=i) for i, t in self.specials],
+        )
+
     def payload(self) -> bytes:
         out = [
             struct.pack("<III", PRE_TOKENIZERS[self.pre_tokenizer], self.flags, len(self.tokens))
