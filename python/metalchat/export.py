@@ -505,9 +505,13 @@ def hf_container(
         chat_template="none",
         sources=sources,
     )
-    m.tokenizer.bos_id, m.tokenizer.eos_id = info.bos_id, info.eos_ids[0]
-    m.tokenizer.vocab_size = config.vocab_size
-    _add_specials(m, info.specials)
+    if isinstance(tokenizer, tokenizer_json.HfBpeTokenizer):  # as it is: kind 3
+        m.tokenizer.CopyFrom(tokenizer.manifest(info.bos_id, info.eos_ids[0], config.vocab_size))
+        tokenizer_bytes = tokenizer.payload()
+    else:
+        m.tokenizer.bos_id, m.tokenizer.eos_id = info.bos_id, info.eos_ids[0]
+        _add_specials(m, info.specials)
+        tokenizer_bytes = llama2c.serialize_tokenizer(tokenizer.tokens, tokenizer.scores)
     if chat == "auto" and info.chat_template:
         try:
             _set_turns(
@@ -520,12 +524,6 @@ def hf_container(
             ) from None
     elif chat not in ("auto", "none"):
         m.chat_template.kind = CHAT_TEMPLATES[chat]
-    if isinstance(tokenizer, tokenizer_json.HfBpeTokenizer):
-        m.tokenizer.kind = pb.HF_BPE
-        m.tokenizer.pre_tokenizer = tokenizer_json.PRE_TOKENIZERS[tokenizer.pre_tokenizer]
-        tokenizer_bytes = tokenizer.payload()
-    else:
-        tokenizer_bytes = llama2c.serialize_tokenizer(tokenizer.tokens, tokenizer.scores)
     try:
         return llama_container(
             config, model.weights, tokenizer_bytes, m, fmt=fmt, group_size=group_size,
