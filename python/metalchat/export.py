@@ -557,7 +557,12 @@ def gguf_container(
             check_fit(config, fmt or "q8", group_size if fmt else 32, board, model_name)
         except MetalchatError as exc:
             raise exc.with_path(source) from None
-    tokenizer = gguf_llama.read_tokenizer(source)
+    byte_level = gguf_llama.tokenizer_model(reader, source) == "gpt2"
+    tokenizer: llama2c.Llama2cTokenizer | tokenizer_json.HfBpeTokenizer = (
+        gguf_llama.read_byte_level(reader, source)
+        if byte_level
+        else gguf_llama.read_tokenizer(source)
+    )
     if tokenizer.vocab_size != config.vocab_size:
         raise MetalchatError(
             f"{tokenizer.vocab_size} tokens, but token_embd has {config.vocab_size} rows", source
@@ -573,11 +578,15 @@ def gguf_container(
         config, model_name, tokenizer, description=f"GGUF {source.name}",
         sources=[source_path(source)],
     )  # fmt: skip
-    if chat.bos_id >= 0:
-        m.tokenizer.bos_id = chat.bos_id
-    if chat.eos_ids:
-        m.tokenizer.eos_id = chat.eos_ids[0]
-    _add_specials(m, chat.specials)
+    bos = chat.bos_id if chat.bos_id >= 0 else m.tokenizer.bos_id
+    eos = chat.eos_ids[0] if chat.eos_ids else m.tokenizer.eos_id
+    if isinstance(tokenizer, tokenizer_json.HfBpeTokenizer):  # byte-level: kind 3 as it is
+        m.tokenizer.CopyFrom(tokenizer.manifest(bos, eos, config.vocab_size))
+        payload = tokenizer.payload()
+    else:
+        m.tokenizer.bos_id, m.tokenizer.eos_id = bos, eos
+        _add_specials(m, chat.specials)
+        payload = llama2c.serialize_tokenizer(tokenizer.tokens, tokenizer.scores)
     if chat.template:
         try:
             _set_turns(m, chat.template, chat.bos_text, chat.eos_text, chat.specials, chat.eos_ids)
@@ -587,7 +596,6 @@ def gguf_container(
         m.quantization_report.add(
             tensor=e.name, max_abs_error=e.max_abs_error, mean_l1_error=e.mean_l1_error
         )
-    payload = llama2c.serialize_tokenizer(tokenizer.tokens, tokenizer.scores)
     return ContainerModel(m, tensors, payload), report
 
 

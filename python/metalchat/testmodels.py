@@ -520,6 +520,7 @@ def write_llama_gguf(
     rope_theta: float = 500000.0,
     family: str | None = "chatml",
     seed: int = 0,
+    byte_level: bool = False,
 ) -> None:
     """A llama GGUF file written by the ``gguf`` package: random tensors, each llama2.c tensor
     kind (``types``: e.g. {"wq": "Q4_0", "w2": "Q6_K"}; default F32 for norms, Q8_0 for
@@ -540,18 +541,30 @@ def write_llama_gguf(
     writer.add_head_count_kv(kv_heads)
     writer.add_layer_norm_rms_eps(1e-5)
     writer.add_rope_freq_base(rope_theta)
-    writer.add_tokenizer_model("llama")
     specials = CHAT_SPECIALS[family] if family else []
-    head = ["<unk>", "<s>", "</s>", *specials]
-    pieces = head + [f"<0x{b:02X}>" for b in range(256)]
-    pieces += [f"\u2581{chr(97 + i % 26) * (1 + i // 26)}" for i in range(vocab - len(pieces))]
-    writer.add_token_list(pieces)
-    writer.add_token_scores([-float(i) for i in range(vocab)])
-    writer.add_token_types(
-        [2] + [3] * (len(head) - 1) + [6] * 256 + [1] * (vocab - len(head) - 256)
-    )
-    writer.add_bos_token_id(1)
-    writer.add_eos_token_id(4 if family in ("chatml", "gemma") else 2)
+    if byte_level:  # SmolLM2's: <|endoftext|> (BOS, EOS), chat tokens, bytes, merges
+        data = byte_level_tokenizer_json(vocab, ["<|endoftext|>", *specials])
+        model = data["model"]
+        assert isinstance(model, dict)
+        writer.add_tokenizer_model("gpt2")
+        writer.add_tokenizer_pre("smollm")
+        writer.add_token_list(list(model["vocab"]))
+        writer.add_token_merges(list(model["merges"]))
+        writer.add_token_types([3] * (1 + len(specials)) + [1] * (vocab - 1 - len(specials)))
+        writer.add_bos_token_id(0)
+        writer.add_eos_token_id(2 if family == "chatml" else 0)
+    else:
+        writer.add_tokenizer_model("llama")
+        head = ["<unk>", "<s>", "</s>", *specials]
+        pieces = head + [f"<0x{b:02X}>" for b in range(256)]
+        pieces += [f"\u2581{chr(97 + i % 26) * (1 + i // 26)}" for i in range(vocab - len(pieces))]
+        writer.add_token_list(pieces)
+        writer.add_token_scores([-float(i) for i in range(vocab)])
+        writer.add_token_types(
+            [2] + [3] * (len(head) - 1) + [6] * 256 + [1] * (vocab - len(head) - 256)
+        )
+        writer.add_bos_token_id(1)
+        writer.add_eos_token_id(4 if family in ("chatml", "gemma") else 2)
     if family:
         writer.add_chat_template(CHAT_TEMPLATES[family])
     kv = dim // heads * kv_heads

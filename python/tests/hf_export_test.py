@@ -339,6 +339,24 @@ def test_gguf_types(
     assert list(back.manifest.chat_template.turns.stop_ids) == [4]
 
 
+def test_gguf_byte_level_vocabulary(tmp_path: Path) -> None:
+    """A SmolLM2 GGUF (tokenizer.ggml.model gpt2, pre smollm, merges): the container's kind-3
+    tokenizer, the same payload as the tokenizer.json route gives the same vocabulary."""
+    path = tmp_path / "smol.gguf"
+    testmodels.write_llama_gguf(path, {"wq": "Q4_0"}, vocab=320, byte_level=True)
+    model, _ = export.gguf_container(path, progress=False)
+    m = container.parse(container.serialize(model)).manifest
+    assert (m.tokenizer.kind, m.tokenizer.pre_tokenizer) == (pb.HF_BPE, pb.PRE_TOKENIZER_SMOLLM)
+    assert (m.tokenizer.bos_id, m.tokenizer.eos_id) == (0, 2)
+    specials = ["<|endoftext|>", *testmodels.CHAT_SPECIALS["chatml"]]
+    want = tokenizer_json.convert_bpe(testmodels.byte_level_tokenizer_json(320, specials))
+    assert model.tokenizer == want.payload()
+    data = path.read_bytes().replace(b"smollm", b"tekken", 1)  # an unknown pre-tokenizer
+    (tmp_path / "bad.gguf").write_bytes(data)
+    with pytest.raises(MetalchatError, match=r"tokenizer\.ggml\.pre 'tekken' is not one of"):
+        export.gguf_container(tmp_path / "bad.gguf", progress=False)
+
+
 def test_gguf_requantize_to_one_format(tmp_path: Path) -> None:
     path = tmp_path / "m.gguf"
     testmodels.write_llama_gguf(path, {"wq": "Q4_0", "w2": "Q6_K"})
