@@ -66,7 +66,7 @@ def source_file(path: str | Path, data: bytes) -> object:
 def llama_manifest(
     config: LlamaConfig,
     name: str,
-    tokenizer: llama2c.Llama2cTokenizer,
+    tokenizer: llama2c.Llama2cTokenizer | tokenizer_json.HfBpeTokenizer,
     *,
     description: str = "",
     chat_template: str = "none",
@@ -407,6 +407,31 @@ def hf_tokenizer_info(folder: Path, hf: dict[str, object]) -> HfTokenizerInfo:
     return HfTokenizerInfo(bos[0], list(dict.fromkeys(eos)), specials, template, bos_text, eos_text)
 
 
+def _hf_tokenizer(
+    folder: Path,
+) -> tuple[llama2c.Llama2cTokenizer | tokenizer_json.HfBpeTokenizer, Path]:
+    """The tokenizer of a Hugging Face folder and its file: a SentencePiece-style
+    tokenizer.json or tokenizer.model as llama2.c's tokenizer (kind 1, which every engine
+    reads), a byte-level BPE tokenizer.json (GPT-2, SmolLM, Llama 3, Qwen2 pre-tokenizers) as
+    the container's Hugging Face BPE (kind 3)."""
+    path = folder / "tokenizer.json"
+    if path.is_file():
+        data = read_json_object(path)
+        try:
+            # llama2.c's convention: <s> and </s> (when present) read as "\n<s>\n", "\n</s>\n"
+            return tokenizer_json.convert(data), path
+        except MetalchatError:
+            pass  # not SentencePiece-style: byte-level BPE, or the reason it is neither
+        try:
+            return tokenizer_json.convert_bpe(data), path
+        except MetalchatError as exc:
+            raise exc.with_path(path) from None
+    path = folder / "tokenizer.model"
+    if path.is_file():
+        return hf_llama.sentencepiece_tokenizer(path), path
+    raise MetalchatError("no tokenizer.json or tokenizer.model", folder)
+
+
 def hf_container(
     directory: str | Path,
     *,
@@ -439,16 +464,13 @@ def hf_container(
         except MetalchatError as exc:
             raise exc.with_path(folder) from None
     info = hf_tokenizer_info(folder, hf)
-    if (folder / "tokenizer.json").is_file():
-        tok_path = folder / "tokenizer.json"
-        # llama2.c's convention: <s> and </s> (when present) read as "\n<s>\n", "\n</s>\n"
-        tokenizer = tokenizer_json.read_tokenizer(tok_path)
-    elif (folder / "tokenizer.model").is_file():
-        tok_path = folder / "tokenizer.model"
-        tokenizer = hf_llama.sentencepiece_tokenizer(tok_path)
-    else:
-        raise MetalchatError("no tokenizer.json or tokenizer.model", folder)
-    if tokenizer.vocab_size != config.vocab_size:
+    tokenizer, tok_path = _hf_tokenizer(folder)
+    wrong = (
+        tokenizer.vocab_size > config.vocab_size
+        if isinstance(tokenizer, tokenizer_json.HfBpeTokenizer)  # ids may stop short of it
+        else tokenizer.vocab_size != config.vocab_size
+    )
+    if wrong:
         raise MetalchatError(
             f"the tokenizer has {tokenizer.vocab_size} tokens, config.json's vocab_size is "
             f"{config.vocab_size}",
@@ -483,8 +505,13 @@ def hf_container(
         chat_template="none",
         sources=sources,
     )
-    m.tokenizer.bos_id, m.tokenizer.eos_id = info.bos_id, info.eos_ids[0]
-    _add_specials(m, info.specials)
+    if isinstance(tokenizer, tokenizer_json.HfBpeTokenizer):  # as it is: kind 3
+        m.tokenizer.CopyFrom(tokenizer.manifest(info.bos_id, info.eos_ids[0], config.vocab_size))
+        tokenizer_bytes = tokenizer.payload()
+    else:
+        m.tokenizer.bos_id, m.tokenizer.eos_id = info.bos_id, info.eos_ids[0]
+        _add_specials(m, info.specials)
+        tokenizer_bytes = llama2c.serialize_tokenizer(tokenizer.tokens, tokenizer.scores)
     if chat == "auto" and info.chat_template:
         try:
             _set_turns(
@@ -497,7 +524,6 @@ def hf_container(
             ) from None
     elif chat not in ("auto", "none"):
         m.chat_template.kind = CHAT_TEMPLATES[chat]
-    tokenizer_bytes = llama2c.serialize_tokenizer(tokenizer.tokens, tokenizer.scores)
     try:
         return llama_container(
             config, model.weights, tokenizer_bytes, m, fmt=fmt, group_size=group_size,
@@ -531,7 +557,12 @@ def gguf_container(
             check_fit(config, fmt or "q8", group_size if fmt else 32, board, model_name)
         except MetalchatError as exc:
             raise exc.with_path(source) from None
-    tokenizer = gguf_llama.read_tokenizer(source)
+    byte_level = gguf_llama.tokenizer_model(reader, source) == "gpt2"
+    tokenizer: llama2c.Llama2cTokenizer | tokenizer_json.HfBpeTokenizer = (
+        gguf_llama.read_byte_level(reader, source)
+        if byte_level
+        else gguf_llama.read_tokenizer(source)
+    )
     if tokenizer.vocab_size != config.vocab_size:
         raise MetalchatError(
             f"{tokenizer.vocab_size} tokens, but token_embd has {config.vocab_size} rows", source
@@ -547,11 +578,15 @@ def gguf_container(
         config, model_name, tokenizer, description=f"GGUF {source.name}",
         sources=[source_path(source)],
     )  # fmt: skip
-    if chat.bos_id >= 0:
-        m.tokenizer.bos_id = chat.bos_id
-    if chat.eos_ids:
-        m.tokenizer.eos_id = chat.eos_ids[0]
-    _add_specials(m, chat.specials)
+    bos = chat.bos_id if chat.bos_id >= 0 else m.tokenizer.bos_id
+    eos = chat.eos_ids[0] if chat.eos_ids else m.tokenizer.eos_id
+    if isinstance(tokenizer, tokenizer_json.HfBpeTokenizer):  # byte-level: kind 3 as it is
+        m.tokenizer.CopyFrom(tokenizer.manifest(bos, eos, config.vocab_size))
+        payload = tokenizer.payload()
+    else:
+        m.tokenizer.bos_id, m.tokenizer.eos_id = bos, eos
+        _add_specials(m, chat.specials)
+        payload = llama2c.serialize_tokenizer(tokenizer.tokens, tokenizer.scores)
     if chat.template:
         try:
             _set_turns(m, chat.template, chat.bos_text, chat.eos_text, chat.specials, chat.eos_ids)
@@ -561,7 +596,6 @@ def gguf_container(
         m.quantization_report.add(
             tensor=e.name, max_abs_error=e.max_abs_error, mean_l1_error=e.mean_l1_error
         )
-    payload = llama2c.serialize_tokenizer(tokenizer.tokens, tokenizer.scores)
     return ContainerModel(m, tensors, payload), report
 
 

@@ -346,6 +346,56 @@ def hf_tokenizer_json(vocab_size: int, specials: list[str]) -> dict[str, object]
     return sentencepiece_tokenizer_json(pieces, 3 + len(specials), [])
 
 
+def byte_level_tokenizer_json(vocab_size: int, specials: list[str]) -> dict[str, object]:
+    """A SmolLM-style byte-level BPE tokenizer.json of ``vocab_size`` tokens: ``specials``
+    first (as SmolLM2's <|endoftext|>, <|im_start|>, <|im_end|>), the 256 bytes in GPT-2's
+    byte characters, then merges learned greedily (most frequent adjacent pair, ties by the
+    pair itself) on :data:`WORDS` with a leading space; Digits (one a chunk) then ByteLevel."""
+    from metalchat.formats.tokenizer_json import gpt2_byte_chars
+
+    by_byte = {b: c for c, b in gpt2_byte_chars().items()}
+    pieces = [*specials] + [by_byte[b] for b in range(256)]
+    words = [[by_byte[b] for b in f" {w}".encode()] for w in WORDS]
+    merges: list[str] = []
+    while len(pieces) < vocab_size:
+        counts: dict[tuple[str, str], int] = {}
+        for word in words:
+            for pair in itertools.pairwise(word):
+                counts[pair] = counts.get(pair, 0) + 1
+        if not counts:
+            raise MetalchatError(f"the word list makes only {len(pieces)} tokens")
+        best = min(counts, key=lambda pair: (-counts[pair], pair))
+        merges.append(f"{best[0]} {best[1]}")
+        pieces.append(best[0] + best[1])
+        for k, word in enumerate(words):
+            out, i = [], 0
+            while i < len(word):
+                if i + 1 < len(word) and (word[i], word[i + 1]) == best:
+                    out.append(best[0] + best[1])
+                    i += 2
+                else:
+                    out.append(word[i])
+                    i += 1
+            words[k] = out
+    added = [{"id": i, "content": t, "special": True} for i, t in enumerate(specials)]
+    byte_level = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True}
+    byte_level["use_regex"] = True
+    return {
+        "added_tokens": added,
+        "normalizer": None,
+        "pre_tokenizer": {
+            "type": "Sequence",
+            "pretokenizers": [{"type": "Digits", "individual_digits": True}, byte_level],
+        },
+        "decoder": dict(byte_level),
+        "model": {
+            "type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
+            "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False,
+            "ignore_merges": False, "vocab": {p: i for i, p in enumerate(pieces)}, "merges": merges,
+        },
+    }  # fmt: skip
+
+
 def hf_weights(hf: dict[str, object], seed: int) -> dict[str, np.ndarray]:
     """Random float32 weights under transformers' Llama names for config.json ``hf``."""
     rng = np.random.default_rng(seed)
@@ -423,9 +473,11 @@ def write_hf_folder(
     shards: int = 1,
     family: str | None = None,
     generation_eos: list[int] | None = None,
+    byte_level: bool = False,
 ) -> None:
     """A Hugging Face model folder: config.json, safetensors (one file or ``shards`` with an
-    index), tokenizer.json (:func:`hf_tokenizer_json`), and with ``family`` a
+    index), tokenizer.json (:func:`hf_tokenizer_json`, or with ``byte_level``
+    :func:`byte_level_tokenizer_json`), and with ``family`` a
     tokenizer_config.json holding that chat template, and generation_config.json."""
     import json
     from pathlib import Path
@@ -445,17 +497,20 @@ def write_hf_folder(
             weight_map |= dict.fromkeys(part, file)
         (path / "model.safetensors.index.json").write_text(json.dumps({"weight_map": weight_map}))
     specials = CHAT_SPECIALS[family] if family else []
-    (path / "tokenizer.json").write_text(
-        json.dumps(hf_tokenizer_json(int(hf["vocab_size"]), specials))
-    )
+    if byte_level:  # SmolLM2's layout: <|endoftext|> (BOS and EOS), then the chat tokens
+        tokenizer = byte_level_tokenizer_json(int(hf["vocab_size"]), ["<|endoftext|>", *specials])
+    else:
+        tokenizer = hf_tokenizer_json(int(hf["vocab_size"]), specials)
+    (path / "tokenizer.json").write_text(json.dumps(tokenizer))
     if family:
         eos = {"chatml": "<|im_end|>", "llama3": "<|eot_id|>", "gemma": "<end_of_turn>"}.get(
             family, "</s>"
         )
-        config = {"bos_token": "<s>", "eos_token": eos, "chat_template": CHAT_TEMPLATES[family]}
+        bos = "<|endoftext|>" if byte_level else "<s>"
+        config = {"bos_token": bos, "eos_token": eos, "chat_template": CHAT_TEMPLATES[family]}
         (path / "tokenizer_config.json").write_text(json.dumps(config))
     if generation_eos is not None:
-        generation = {"bos_token_id": 1, "eos_token_id": generation_eos}
+        generation = {"bos_token_id": 0 if byte_level else 1, "eos_token_id": generation_eos}
         (path / "generation_config.json").write_text(json.dumps(generation))
 
 
@@ -472,6 +527,7 @@ def write_llama_gguf(
     rope_theta: float = 500000.0,
     family: str | None = "chatml",
     seed: int = 0,
+    byte_level: bool = False,
 ) -> None:
     """A llama GGUF file written by the ``gguf`` package: random tensors, each llama2.c tensor
     kind (``types``: e.g. {"wq": "Q4_0", "w2": "Q6_K"}; default F32 for norms, Q8_0 for
@@ -492,18 +548,30 @@ def write_llama_gguf(
     writer.add_head_count_kv(kv_heads)
     writer.add_layer_norm_rms_eps(1e-5)
     writer.add_rope_freq_base(rope_theta)
-    writer.add_tokenizer_model("llama")
     specials = CHAT_SPECIALS[family] if family else []
-    head = ["<unk>", "<s>", "</s>", *specials]
-    pieces = head + [f"<0x{b:02X}>" for b in range(256)]
-    pieces += [f"\u2581{chr(97 + i % 26) * (1 + i // 26)}" for i in range(vocab - len(pieces))]
-    writer.add_token_list(pieces)
-    writer.add_token_scores([-float(i) for i in range(vocab)])
-    writer.add_token_types(
-        [2] + [3] * (len(head) - 1) + [6] * 256 + [1] * (vocab - len(head) - 256)
-    )
-    writer.add_bos_token_id(1)
-    writer.add_eos_token_id(4 if family in ("chatml", "gemma") else 2)
+    if byte_level:  # SmolLM2's: <|endoftext|> (BOS, EOS), chat tokens, bytes, merges
+        data = byte_level_tokenizer_json(vocab, ["<|endoftext|>", *specials])
+        model = data["model"]
+        assert isinstance(model, dict)
+        writer.add_tokenizer_model("gpt2")
+        writer.add_tokenizer_pre("smollm")
+        writer.add_token_list(list(model["vocab"]))
+        writer.add_token_merges(list(model["merges"]))
+        writer.add_token_types([3] * (1 + len(specials)) + [1] * (vocab - 1 - len(specials)))
+        writer.add_bos_token_id(0)
+        writer.add_eos_token_id(2 if family == "chatml" else 0)
+    else:
+        writer.add_tokenizer_model("llama")
+        head = ["<unk>", "<s>", "</s>", *specials]
+        pieces = head + [f"<0x{b:02X}>" for b in range(256)]
+        pieces += [f"\u2581{chr(97 + i % 26) * (1 + i // 26)}" for i in range(vocab - len(pieces))]
+        writer.add_token_list(pieces)
+        writer.add_token_scores([-float(i) for i in range(vocab)])
+        writer.add_token_types(
+            [2] + [3] * (len(head) - 1) + [6] * 256 + [1] * (vocab - len(head) - 256)
+        )
+        writer.add_bos_token_id(1)
+        writer.add_eos_token_id(4 if family in ("chatml", "gemma") else 2)
     if family:
         writer.add_chat_template(CHAT_TEMPLATES[family])
     kv = dim // heads * kv_heads

@@ -13,7 +13,7 @@ import pytest
 
 from metalchat import export, quant, testmodels
 from metalchat.errors import MetalchatError
-from metalchat.formats import chat_template, container, gguf_llama, hf_llama
+from metalchat.formats import chat_template, container, gguf_llama, hf_llama, tokenizer_json
 from metalchat.manifest import pb
 
 HF = dict(testmodels.HF_LLAMA_CONFIG)
@@ -79,6 +79,33 @@ def test_tied_embeddings_and_mistral(tmp_path: Path) -> None:
     (folder / "config.json").write_text(json.dumps(config))
     with pytest.raises(MetalchatError, match=r"sliding_window 16 .* is not supported"):
         export.hf_container(folder, fmt="f16", group_size=0, progress=False)
+
+
+def test_smollm_shaped_byte_level_tokenizer(tmp_path: Path) -> None:
+    """SmolLM2's layout: a byte-level BPE tokenizer.json (Digits, then ByteLevel) with
+    <|endoftext|> as BOS and EOS, ChatML: the container carries it as it is (kind 3, the SmolLM
+    pre-tokenizer, its ranked merges) and ChatML turns ending on <|im_end|>."""
+    hf = dict(HF, bos_token_id=0, eos_token_id=0, tie_word_embeddings=True)
+    folder = tmp_path / "smol"
+    testmodels.write_hf_folder(
+        folder, hf, testmodels.hf_weights(hf, 2), family="chatml", byte_level=True,
+        generation_eos=[2],
+    )  # fmt: skip
+    model, _ = export.hf_container(folder, fmt="q8", group_size=32, progress=False)
+    m = container.parse(container.serialize(model)).manifest
+    assert (m.tokenizer.kind, m.tokenizer.pre_tokenizer) == (pb.HF_BPE, pb.PRE_TOKENIZER_SMOLLM)
+    assert (m.tokenizer.bos_id, m.tokenizer.eos_id, m.tokenizer.vocab_size) == (0, 2, 320)
+    assert [(t.text, t.id) for t in m.tokenizer.special_tokens] == [
+        ("<|endoftext|>", 0), ("<|im_start|>", 1), ("<|im_end|>", 2),
+    ]  # fmt: skip
+    assert (m.chat_template.turns.family, list(m.chat_template.turns.stop_ids)) == (
+        "chatml",
+        [2, 0],
+    )
+    payload = tokenizer_json.parse_payload(model.tokenizer, 320)
+    source = tokenizer_json.read_bpe(folder / "tokenizer.json")
+    assert (payload.tokens, payload.merges) == (source.tokens, source.merges)
+    assert payload.tokens[3 + ord("a")] == b"a"  # GPT-2 byte characters back to bytes
 
 
 @pytest.mark.parametrize("arch", ["Qwen2ForCausalLM", "Gemma3ForCausalLM", "GPT2LMHeadModel"])
@@ -317,6 +344,24 @@ def test_gguf_types(
             )
     assert back.manifest.chat_template.turns.family == "chatml"
     assert list(back.manifest.chat_template.turns.stop_ids) == [4]
+
+
+def test_gguf_byte_level_vocabulary(tmp_path: Path) -> None:
+    """A SmolLM2 GGUF (tokenizer.ggml.model gpt2, pre smollm, merges): the container's kind-3
+    tokenizer, the same payload as the tokenizer.json route gives the same vocabulary."""
+    path = tmp_path / "smol.gguf"
+    testmodels.write_llama_gguf(path, {"wq": "Q4_0"}, vocab=320, byte_level=True)
+    model, _ = export.gguf_container(path, progress=False)
+    m = container.parse(container.serialize(model)).manifest
+    assert (m.tokenizer.kind, m.tokenizer.pre_tokenizer) == (pb.HF_BPE, pb.PRE_TOKENIZER_SMOLLM)
+    assert (m.tokenizer.bos_id, m.tokenizer.eos_id) == (0, 2)
+    specials = ["<|endoftext|>", *testmodels.CHAT_SPECIALS["chatml"]]
+    want = tokenizer_json.convert_bpe(testmodels.byte_level_tokenizer_json(320, specials))
+    assert model.tokenizer == want.payload()
+    data = path.read_bytes().replace(b"smollm", b"tekken", 1)  # an unknown pre-tokenizer
+    (tmp_path / "bad.gguf").write_bytes(data)
+    with pytest.raises(MetalchatError, match=r"tokenizer\.ggml\.pre 'tekken' is not one of"):
+        export.gguf_container(tmp_path / "bad.gguf", progress=False)
 
 
 def test_gguf_requantize_to_one_format(tmp_path: Path) -> None:

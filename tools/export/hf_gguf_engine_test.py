@@ -12,13 +12,14 @@ not add to it)."""
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
 import verify
 
 from metalchat import export, testmodels
-from metalchat.formats import container
+from metalchat.formats import container, tokenizer_json
 
 ENGINE_CLI = Path(os.environ["ENGINE_CLI"])
 HF = dict(testmodels.HF_LLAMA_CONFIG)
@@ -49,6 +50,33 @@ def test_export_hf_runs_in_the_engine(
         plan = {e.name: (e.fmt, e.group_size) for e in report}
         assert plan["w2"] == (fmt, 48 if fmt == "q8" else 32) and plan["wq"] == (fmt, 64)
     _check(model, tmp_path / f"hf_{fmt}.mcm", {"q8": 0.1, "q4": 0.15}.get(fmt, 1e-4))
+
+
+def test_smollm_shaped_export_runs_and_encodes_in_the_engine(tmp_path: Path) -> None:
+    """A SmolLM2-shaped folder (byte-level BPE tokenizer.json, tied head, ChatML): logits
+    against the reference, and the engine's own encoding of a prompt (the container's kind-3
+    tokenizer in C) spells the prompt's bytes exactly."""
+    hf = dict(HF, bos_token_id=0, eos_token_id=0, tie_word_embeddings=True)
+    folder = tmp_path / "smol"
+    testmodels.write_hf_folder(
+        folder, hf, testmodels.hf_weights(hf, 2), family="chatml", byte_level=True
+    )
+    model, _ = export.hf_container(folder, fmt="f32", group_size=0, progress=False)
+    path = tmp_path / "smol.mcm"
+    _check(model, path, 1e-4)
+    text = "the LORD said 1234 to Moses: Ünïcödé!"
+    done = subprocess.run(
+        [str(ENGINE_CLI), str(path), "-i", text, "--ids", "-n", "60", "-t", "0"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    ids = [int(t) for t in done.stdout.split()]
+    tokens = tokenizer_json.parse_payload(model.tokenizer, 320).tokens
+    spelled = [b"".join(tokens[t] for t in ids[:n]) for n in range(len(ids) + 1)]
+    assert text.encode() in spelled, spelled[-1]
+    count = spelled.index(text.encode())  # the prompt's ids, then the generated ones
+    assert count < len(text.encode()), "the merges made no token longer than a byte"
+    digits = [tokens[t] for t in ids[:count] if tokens[t].strip().isdigit()]
+    assert digits == [b"1", b"2", b"3", b"4"]  # SmolLM's pre-tokenizer: one digit a chunk
 
 
 @pytest.mark.parametrize(

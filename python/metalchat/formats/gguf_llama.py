@@ -461,3 +461,59 @@ def read_chat(reader: gguf.GGUFReader, path: str | Path) -> GgufChat:
         text("bos"),
         text("eos"),
     )
+
+
+# llama.cpp's tokenizer.ggml.pre names -> the container's pre-tokenizers (tokenizer_json)
+GGUF_PRE_TOKENIZERS = {"gpt-2": "gpt2", "default": "gpt2", "smollm": "smollm",
+                       "llama-bpe": "llama3", "llama3": "llama3", "qwen2": "qwen2"}  # fmt: skip
+
+
+def tokenizer_model(reader: gguf.GGUFReader, path: str | Path) -> str:
+    """``tokenizer.ggml.model``: "llama" (SentencePiece), "gpt2" (byte-level BPE), ..."""
+    kind = _field(reader, "tokenizer.ggml.model", Path(path), "")
+    return kind if isinstance(kind, str) else ""
+
+
+def read_byte_level(reader: gguf.GGUFReader, path: str | Path) -> Any:
+    """A byte-level (``tokenizer.ggml.model == "gpt2"``) vocabulary as the container's
+    Hugging Face BPE (:class:`metalchat.formats.tokenizer_json.HfBpeTokenizer`, kind 3):
+    tokens spelled in GPT-2's byte characters back to bytes, ``tokenizer.ggml.merges`` ("a b",
+    earliest first) as id triples, control and user-defined tokens as added tokens, and
+    ``tokenizer.ggml.pre`` naming the pre-tokenizer (:data:`GGUF_PRE_TOKENIZERS`)."""
+    from metalchat.formats import tokenizer_json
+
+    source = Path(path)
+    pre = _field(reader, "tokenizer.ggml.pre", source, "default")
+    if pre not in GGUF_PRE_TOKENIZERS:
+        raise MetalchatError(
+            f"tokenizer.ggml.pre {pre!r} is not one of {', '.join(GGUF_PRE_TOKENIZERS)}", source
+        )
+    pieces = _field(reader, "tokenizer.ggml.tokens", source)
+    merges = _field(reader, "tokenizer.ggml.merges", source)
+    types = _field(reader, "tokenizer.ggml.token_type", source, [])
+    for key, value in (("tokens", pieces), ("merges", merges)):
+        if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+            raise MetalchatError(f"tokenizer.ggml.{key} is not a list of strings", source)
+    if not isinstance(types, list) or (types and len(types) != len(pieces)):
+        raise MetalchatError("tokenizer.ggml.token_type does not match the tokens", source)
+    chars = tokenizer_json.gpt2_byte_chars()
+    added = {i for i, kind in enumerate(types) if kind in (3, 4)}  # control, user-defined
+    tokens, specials = [], []
+    for i, piece in enumerate(pieces):
+        if i in added:
+            tokens.append(b"")
+            specials.append((i, piece))
+        elif all(c in chars for c in piece):
+            tokens.append(bytes(chars[c] for c in piece))
+        else:
+            raise MetalchatError(f"token {i} {piece!r} is not in GPT-2's byte characters", source)
+    ids = {p: i for i, p in enumerate(pieces) if i not in added}
+    triples = []
+    for rank, merge in enumerate(merges):
+        left, _, right = merge.partition(" ")
+        if not right or left not in ids or right not in ids or left + right not in ids:
+            raise MetalchatError(
+                f"merge {rank} {merge!r} names no tokens of the vocabulary", source
+            )
+        triples.append((ids[left], ids[right], ids[left + right]))
+    return tokenizer_json.HfBpeTokenizer(GGUF_PRE_TOKENIZERS[pre], 0, tokens, triples, specials, "")
