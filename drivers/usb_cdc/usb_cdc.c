@@ -2,8 +2,6 @@
 // requests, bulk rings. No controller and no board in here.
 #include "drivers/usb_cdc.h"
 
-#include <string.h>
-
 // bmRequestType fields and bRequest values (USB 2.0 9.3, 9.4; CDC PSTN 6.3).
 enum {
   DIR_IN = 0x80,
@@ -66,6 +64,11 @@ int usb_setup_parse(const uint8_t *bytes, size_t len, usb_setup *out) {
 
 static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 
+// Freestanding: no libc here (a board links common/mem for what the compiler emits).
+static void copy(uint8_t *dst, const uint8_t *src, size_t n) {
+  for (size_t i = 0; i < n; i++) dst[i] = src[i];
+}
+
 static void put16(uint8_t *p, uint16_t v) {
   p[0] = (uint8_t)v;
   p[1] = (uint8_t)(v >> 8);
@@ -94,7 +97,7 @@ static size_t device_descriptor(const usb_cdc *c, uint8_t *d) {
       3,  // iManufacturer, iProduct, iSerialNumber
       1,  // bNumConfigurations
   };
-  memcpy(d, fixed, sizeof fixed);
+  copy(d, fixed, sizeof fixed);
   put16(d + 8, c->config.vendor_id);
   put16(d + 10, c->config.product_id);
   put16(d + 12, c->config.device_release);
@@ -174,7 +177,7 @@ static size_t config_descriptor(const usb_cdc *c, uint8_t *d) {
       0,
       0,
   };
-  memcpy(d, fixed, sizeof fixed);
+  copy(d, fixed, sizeof fixed);
   d[8] = (uint8_t)(c->config.max_power_ma / 2);  // bMaxPower in 2 mA units
   return sizeof fixed;
 }
@@ -201,7 +204,7 @@ const uint8_t *usb_cdc_descriptor(usb_cdc *c, uint8_t type, uint8_t index, size_
     *len = config_descriptor(c, d);
   } else if (type == DESC_STRING && index == 0) {
     const uint8_t languages[4] = {4, DESC_STRING, 0x09, 0x04};  // English (United States)
-    memcpy(d, languages, sizeof languages);
+    copy(d, languages, sizeof languages);
     *len = sizeof languages;
   } else if (type == DESC_STRING && index >= 1 && index <= 3) {
     const char *s[3] = {c->config.manufacturer, c->config.product, c->config.serial};
@@ -502,7 +505,7 @@ void usb_cdc_on_ep0_out(usb_cdc *c, const uint8_t *data, size_t len) {
   if (c->ep0_state != USB_EP0_DATA_OUT) return;
   size_t want = c->setup.length;  // at most LINE_CODING_LENGTH: checked in class_request
   size_t n = min_size(len, want - c->ep0_received);
-  memcpy(c->ep0_buf + c->ep0_received, data, n);
+  copy(c->ep0_buf + c->ep0_received, data, n);
   c->ep0_received += n;
   if (c->ep0_received == want) {
     out_data_done(c);
@@ -516,7 +519,7 @@ void usb_cdc_on_ep0_out(usb_cdc *c, const uint8_t *data, size_t len) {
 // --- Bus events, bulk completions ------------------------------------------------------------
 
 void usb_cdc_init(usb_cdc *c, const usb_cdc_config *config, const usb_dc_ops *ops, void *ctx) {
-  memset(c, 0, sizeof *c);
+  *c = (usb_cdc){0};
   c->ops = ops;
   c->ctx = ctx;
   c->config = *config;
@@ -590,7 +593,7 @@ size_t usb_cdc_tx_pending(const usb_cdc *c) { return c->tx_head - c->tx_tail; }
   } while (0)
 
 int usb_desc_walk(const uint8_t *cfg, size_t len, usb_config_summary *out, const char **why) {
-  memset(out, 0, sizeof *out);
+  *out = (usb_config_summary){0};
   if (len < 9) WALK_FAIL("shorter than a configuration descriptor");
   if (cfg[0] < 9 || cfg[1] != DESC_CONFIGURATION) WALK_FAIL("not a configuration descriptor");
   if ((size_t)(cfg[2] | cfg[3] << 8) != len) WALK_FAIL("wTotalLength is not the length read");
