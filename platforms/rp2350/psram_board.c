@@ -1,0 +1,61 @@
+// The Pico Plus 2W's PSRAM: chip select pin, bases and clock handed to drivers/qmi_psram.
+#include "psram_board.h"
+
+#include "common/fmt.h"
+
+enum {
+  IO_BANK0_BASE = 0x40028000u,
+  PADS_BANK0_BASE = 0x40038000u,
+  QMI_BASE = 0x400d0000u,
+  XIP_CTRL_BASE = 0x400c8000u,
+  GPIO_FUNC_XIP_CS1 = 9,
+  PAD_IE = 1u << 6,
+  PAD_OD = 1u << 7,
+  PAD_ISO = 1u << 8,
+  SELF_TEST_STEP = 1024,  // every 256th word of the chip: 16 K words written and read twice
+  SELF_TEST_SEED = 0x2350,
+};
+
+static inline volatile uint32_t *reg(uint32_t base, uint32_t off) {
+  return (volatile uint32_t *)(uintptr_t)(base + off);
+}
+
+uint32_t rp2350_psram_init(uint32_t sys_hz, rp2350_psram *out) {
+  out->bytes = 0;
+  out->self_test = 1;
+  // GPIO 47 as XIP_CS1 (IO_BANK0 and PADS_BANK0 are out of reset: board_init did that).
+  volatile uint32_t *pad = reg(PADS_BANK0_BASE, 4 + 4 * RP2350_PSRAM_CS_GPIO);
+  *pad = (*pad & ~PAD_OD) | PAD_IE;
+  *reg(IO_BANK0_BASE, 4 + 8 * RP2350_PSRAM_CS_GPIO) = GPIO_FUNC_XIP_CS1;
+  *pad &= ~PAD_ISO;
+  const qmi_psram_config config = {QMI_BASE, XIP_CTRL_BASE, sys_hz, RP2350_PSRAM_MAX_SCK_HZ};
+  out->status = qmi_psram_init(&config, &out->info);
+  if (out->status != QMI_PSRAM_OK) return 0;
+  out->bytes = qmi_psram_probe_size(RP2350_PSRAM_UNCACHED_BASE, RP2350_PSRAM_WINDOW_BYTES);
+  if (out->bytes == 0) return 0;
+  out->self_test = qmi_psram_self_test(RP2350_PSRAM_UNCACHED_BASE, out->bytes, SELF_TEST_STEP,
+                                       SELF_TEST_SEED, &out->fault);
+  return out->self_test == 0 ? out->bytes : 0;
+}
+
+void rp2350_psram_report(const rp2350_psram *p, void (*putc)(char c)) {
+  const qmi_psram_info *i = &p->info;
+  if (p->status == QMI_PSRAM_TIMEOUT) {
+    fmt_printf(putc, "psram: QMI direct mode timed out\n");
+  } else if (p->status == QMI_PSRAM_NO_DEVICE) {
+    fmt_printf(putc, "psram: none (id %02x %02x %02x)\n", i->manufacturer, i->kgd, i->eid);
+  } else if (p->bytes == 0) {
+    fmt_printf(putc, "psram: id %02x %02x %02x but no memory answers in the window\n",
+               i->manufacturer, i->kgd, i->eid);
+  } else {
+    fmt_printf(putc, "psram: %u MB at 0x%x (APS6404L id %02x %02x %02x), SCK %u MHz, ",
+               (unsigned)(p->bytes >> 20), RP2350_PSRAM_BASE, i->manufacturer, i->kgd, i->eid,
+               (unsigned)(i->sck_hz / 1000000u));
+    if (p->self_test == 0) {
+      fmt_printf(putc, "self-test passed\n");
+    } else {
+      fmt_printf(putc, "self-test FAILED at +0x%x: wrote %08x, read %08x\n",
+                 (unsigned)p->fault.offset, (unsigned)p->fault.expected, (unsigned)p->fault.got);
+    }
+  }
+}
