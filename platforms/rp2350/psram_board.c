@@ -2,10 +2,11 @@
 #include "psram_board.h"
 
 #include "common/fmt.h"
+#include "memory_map.h"
 
 enum {
-  IO_BANK0_BASE = 0x40028000u,
-  PADS_BANK0_BASE = 0x40038000u,
+  IO_BANK0_BASE = RP2350_IO_BANK0_BASE,
+  PADS_BANK0_BASE = RP2350_PADS_BANK0_BASE,
   QMI_BASE = 0x400d0000u,
   XIP_CTRL_BASE = 0x400c8000u,
   GPIO_FUNC_XIP_CS1 = 9,

@@ -7,12 +7,13 @@
 #include "board/board.h"
 #include "drivers/rp2350_usb.h"
 #include "drivers/usb_cdc.h"
+#include "memory_map.h"
 
 // Board facts used here only (RP2350 datasheet: 2.2 address map, 7.5 resets, 8.1 clocks,
-// 8.6 PLL).
+// 8.6 PLL); the shared bases come from memory_map.h.
 enum {
-  RESETS_BASE = 0x40020000u,
-  CLOCKS_BASE = 0x40010000u,
+  RESETS_BASE = RP2350_RESETS_BASE,
+  CLOCKS_BASE = RP2350_CLOCKS_BASE,
   PLL_USB_BASE = 0x40058000u,
   USBCTRL_DPRAM_BASE = 0x50100000u,
   USBCTRL_REGS_BASE = 0x50110000u,
