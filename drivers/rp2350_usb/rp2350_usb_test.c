@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/check.h"
+#include "drivers/usb_cdc/testing/usb_host.h"
 #include "rp2350_usb_registers.h"
 
 static uint32_t regs[0x120 / 4];
@@ -60,15 +61,7 @@ static void event(uint32_t sie, uint32_t buff) {
 }
 
 static void setup(uint8_t rt, uint8_t req, uint16_t value, uint16_t index, uint16_t length) {
-  const uint8_t p[8] = {rt,
-                        req,
-                        (uint8_t)value,
-                        (uint8_t)(value >> 8),
-                        (uint8_t)index,
-                        (uint8_t)(index >> 8),
-                        (uint8_t)length,
-                        (uint8_t)(length >> 8)};
-  memcpy(dpram + DPRAM_SETUP_PACKET, p, 8);
+  usb_host_setup_packet(dpram + DPRAM_SETUP_PACKET, rt, req, value, index, length);
   event(SIE_STATUS_SETUP_REC, 0);
 }
 
@@ -208,9 +201,99 @@ static void test_bulk_and_halt(void) {
   CHECK(available_races == 0);
 }
 
+// --- The shared simulated Linux host over this fake controller ------------------------------
+// The bus acts as the controller's far side: SETUP into the DPRAM, IN packets taken from armed
+// buffers, OUT packets put into them, and the data toggles a host keeps, checked against the
+// PIDs the driver put in the buffer control words.
+static int host_pid[16][2];  // the host's next PID per endpoint, [ep][1 = IN]
+static int pid_errors;
+
+static void rbus_reset(void *ctx) {
+  (void)ctx;
+  memset(host_pid, 0, sizeof host_pid);
+  event(SIE_STATUS_BUS_RESET, 0);
+}
+
+static void rbus_setup(void *ctx, const uint8_t packet[8]) {
+  (void)ctx;
+  regs[USB_EP_STALL_ARM / 4] = 0;  // the controller clears EP0's stall on a SETUP
+  host_pid[0][0] = host_pid[0][1] = 1;
+  // What the host resets on its side: every toggle at SET_CONFIGURATION, one at CLEAR_FEATURE.
+  if (packet[0] == 0x00 && packet[1] == 9) memset(host_pid[1], 0, sizeof host_pid - 8);
+  if (packet[0] == 0x02 && packet[1] == 1 && packet[2] == 0)
+    host_pid[packet[4] & 15][packet[4] >> 7 & 1] = 0;
+  memcpy(dpram + DPRAM_SETUP_PACKET, packet, 8);
+  event(SIE_STATUS_SETUP_REC, 0);
+}
+
+static int stalled(unsigned ep, int in) {
+  if (!(*buf_ctrl(ep, in) & BUF_STALL)) return 0;
+  return ep != 0 ||
+         (regs[USB_EP_STALL_ARM / 4] & (in ? EP_STALL_ARM_EP0_IN : EP_STALL_ARM_EP0_OUT));
+}
+
+static int rbus_in(void *ctx, unsigned ep, uint8_t *data) {
+  (void)ctx;
+  if (stalled(ep, 1)) return USB_BUS_STALL;
+  int pid;
+  const int n = take_in(ep, data, &pid);
+  if (n < 0) return USB_BUS_NAK;
+  pid_errors += pid != host_pid[ep][1];
+  host_pid[ep][1] ^= 1;
+  return n;
+}
+
+static int rbus_out(void *ctx, unsigned ep, const uint8_t *data, size_t len) {
+  (void)ctx;
+  if (stalled(ep, 0)) return USB_BUS_STALL;
+  int pid;
+  if (give_out(ep, data, len, &pid) < 0) return USB_BUS_NAK;
+  pid_errors += pid != host_pid[ep][0];
+  host_pid[ep][0] ^= 1;
+  return 0;
+}
+
+static void test_linux_host(void) {
+  rp2350_usb_init(&usb, (uintptr_t)regs, (uintptr_t)dpram, &cdc);
+  usb_cdc_init(&cdc, &kIdentity, &rp2350_usb_ops, &usb);
+  rp2350_usb_connect(&usb);
+  const usb_bus bus = {NULL, rbus_reset, rbus_setup, rbus_in, rbus_out};
+  usb_host_device dev;
+  CHECKF(usb_host_enumerate(&bus, 33, &dev) == 0, "%s", usb_host_error());
+  CHECK(regs[USB_ADDR_ENDP / 4] == 33 && strcmp(dev.product, "console") == 0);
+  CHECK(dev.bulk_in == USB_CDC_EP_IN && dev.bulk_out == USB_CDC_EP_OUT);
+  // cdc-acm opens the port; a line typed; a reply of exactly 128 bytes (two full packets, ZLP).
+  CHECK(usb_host_control(&bus, 0x21, 0x22, 3, 0, 0, NULL) == 0);
+  uint8_t coding[7] = {0x80, 0x25, 0, 0, 0, 0, 8};
+  CHECK(usb_host_control(&bus, 0x21, 0x20, 0, 0, 7, coding) == 0);
+  CHECK(usb_cdc_connected(&cdc) && cdc.line.baud == 9600);
+  CHECK(usb_host_bulk_write(&bus, 2, (const uint8_t *)"ping\r", 5) == 5);
+  char line[6] = {0};
+  for (int i = 0; i < 5; i++) line[i] = (char)usb_cdc_getc(&cdc);
+  CHECK(strcmp(line, "ping\r") == 0);
+  uint8_t out[128], in[256];
+  for (int i = 0; i < 128; i++) out[i] = (uint8_t)(i * 3);
+  CHECK(usb_cdc_write(&cdc, out, 128) == 128);
+  int ended;
+  CHECK(usb_host_bulk_read(&bus, 2, in, sizeof in, &ended) == 128 && ended);
+  CHECK(memcmp(in, out, 128) == 0);
+  // A halt and its clearing from the host; the bytes queued meanwhile arrive after it.
+  CHECK(usb_host_control(&bus, 0x02, 3, 0, 0x82, 0, NULL) == 0);
+  CHECK(usb_cdc_write(&cdc, out, 10) == 10);
+  CHECK(usb_host_bulk_read(&bus, 2, in, sizeof in, &ended) == 0);  // STALL
+  CHECK(usb_host_control(&bus, 0x02, 1, 0, 0x82, 0, NULL) == 0);
+  CHECK(usb_host_bulk_read(&bus, 2, in, sizeof in, &ended) == 10 && ended);
+  CHECK(usb_host_get_descriptor(&bus, 6, 0, 10, in) == USB_HOST_STALL);  // device qualifier
+  CHECK(usb_host_control(&bus, 0x21, 0x22, 0, 0, 0, NULL) == 0);         // port closed
+  CHECK(!usb_cdc_connected(&cdc));
+  CHECK(pid_errors == 0);
+  CHECK(available_races == 0);
+}
+
 int main(void) {
   test_bring_up();
   test_enumeration();
   test_bulk_and_halt();
+  test_linux_host();
   return finish();
 }

@@ -10,9 +10,11 @@
 #include <string.h>
 
 #include "common/check.h"
+#include "drivers/usb_cdc/testing/usb_host.h"
 
 // --- The simulated controller: what the protocol put on the bus ------------------------------
 typedef struct {
+  usb_cdc *cdc;
   uint8_t ep0_in[USB_EP0_SIZE + 8];
   size_t ep0_in_len;
   int ep0_in_pending, ep0_out_armed, ep0_stalled;
@@ -23,14 +25,16 @@ typedef struct {
   int bulk_in_pending, bulk_out_armed;
   int halt_in, halt_out, halt_calls;
   int oversize;  // a packet longer than its endpoint's size was handed to the controller
+  int misuse;    // a second packet armed over one not yet sent, or IN data left at a status
 } sim;
 
 static void sim_ep0_in(void *ctx, const uint8_t *data, size_t len) {
   sim *s = ctx;
   if (len > USB_EP0_SIZE) s->oversize++;
+  if (s->ep0_in_pending) s->misuse++;
   s->ep0_in_len = len;
   if (len) memcpy(s->ep0_in, data, len < USB_EP0_SIZE ? len : USB_EP0_SIZE);
-  s->ep0_in_pending++;
+  s->ep0_in_pending = 1;
 }
 static void sim_ep0_out(void *ctx) { ((sim *)ctx)->ep0_out_armed = 1; }
 static void sim_ep0_stall(void *ctx) {
@@ -56,13 +60,17 @@ static void sim_ep_in(void *ctx, uint8_t ep, const uint8_t *data, size_t len) {
     s->oversize++;
     return;
   }
+  if (s->bulk_in_pending) s->misuse++;
   memcpy(s->bulk_in, data, len);
   s->bulk_in_len = len;
-  s->bulk_in_pending++;
+  s->bulk_in_pending = 1;
 }
 static void sim_ep_out(void *ctx, uint8_t ep) {
   sim *s = ctx;
-  if (ep == USB_CDC_EP_OUT && s->configured) s->bulk_out_armed++;
+  if (ep == USB_CDC_EP_OUT && s->configured) {
+    if (s->bulk_out_armed) s->misuse++;
+    s->bulk_out_armed = 1;
+  }
 }
 static void sim_ep_halt(void *ctx, uint8_t ep, int halt) {
   sim *s = ctx;
@@ -82,177 +90,116 @@ static const usb_dc_ops kSimOps = {
     sim_configure, sim_ep_in,   sim_ep_out,    sim_ep_halt,
 };
 
-// --- The simulated host ----------------------------------------------------------------------
-enum { STALL = -1, PROTOCOL = -2 };
-
-static void setup_bytes(uint8_t *p, uint8_t rt, uint8_t req, uint16_t value, uint16_t index,
-                        uint16_t length) {
-  p[0] = rt;
-  p[1] = req;
-  p[2] = (uint8_t)value;
-  p[3] = (uint8_t)(value >> 8);
-  p[4] = (uint8_t)index;
-  p[5] = (uint8_t)(index >> 8);
-  p[6] = (uint8_t)length;
-  p[7] = (uint8_t)(length >> 8);
+// --- The bus the simulated host (testing/usb_host.h) drives: the controller's side ----------
+static void bus_reset(void *ctx) {
+  sim *s = ctx;
+  s->ep0_in_pending = s->ep0_out_armed = s->ep0_stalled = 0;
+  usb_cdc_on_bus_reset(s->cdc);
+}
+static void bus_setup(void *ctx, const uint8_t packet[8]) {
+  sim *s = ctx;
+  s->ep0_stalled = s->ep0_in_pending = s->ep0_out_armed = 0;  // a SETUP clears EP0's stall
+  usb_cdc_on_setup(s->cdc, packet);
+}
+static int bus_in(void *ctx, unsigned ep, uint8_t *data) {
+  sim *s = ctx;
+  if (ep == 0) {
+    if (s->ep0_stalled) return USB_BUS_STALL;
+    if (!s->ep0_in_pending) return USB_BUS_NAK;
+    s->ep0_in_pending = 0;
+    const size_t n = s->ep0_in_len;  // the device may arm its next packet in on_ep0_in_done
+    memcpy(data, s->ep0_in, n);
+    usb_cdc_on_ep0_in_done(s->cdc);
+    return (int)n;
+  }
+  if (ep != (USB_CDC_EP_IN & 0x0f) || s->halt_in) return USB_BUS_STALL;
+  if (!s->bulk_in_pending) return USB_BUS_NAK;
+  s->bulk_in_pending = 0;
+  const size_t n = s->bulk_in_len;
+  memcpy(data, s->bulk_in, n);
+  usb_cdc_on_ep_in_done(s->cdc, USB_CDC_EP_IN);
+  return (int)n;
+}
+static int bus_out(void *ctx, unsigned ep, const uint8_t *data, size_t len) {
+  sim *s = ctx;
+  if (ep == 0) {
+    if (s->ep0_stalled) return USB_BUS_STALL;
+    if (!s->ep0_out_armed) return USB_BUS_NAK;
+    if (s->ep0_in_pending) s->misuse++;  // an IN packet still armed at the status stage
+    s->ep0_out_armed = 0;
+    usb_cdc_on_ep0_out(s->cdc, data, len);
+    return 0;
+  }
+  if (ep != USB_CDC_EP_OUT || s->halt_out) return USB_BUS_STALL;
+  if (!s->bulk_out_armed) return USB_BUS_NAK;
+  s->bulk_out_armed = 0;
+  usb_cdc_on_ep_out(s->cdc, USB_CDC_EP_OUT, data, len);
+  return 0;
 }
 
-// One control transfer as a host controller runs it: SETUP, the data stage (IN: packets until
-// a short one or wLength; OUT: `data` in 64-byte packets), the status stage. Returns the bytes
-// read (IN), 0 (OUT), STALL, or PROTOCOL when the device broke the sequence (reported).
+static usb_bus bus_of(sim *s) { return (usb_bus){s, bus_reset, bus_setup, bus_in, bus_out}; }
+
+// --- The simulated host's requests -----------------------------------------------------------
+enum { STALL = USB_HOST_STALL, PROTOCOL = USB_HOST_PROTOCOL };
+
 static int control(usb_cdc *c, sim *s, uint8_t rt, uint8_t req, uint16_t value, uint16_t index,
                    uint16_t length, uint8_t *data) {
-  uint8_t setup[8];
-  setup_bytes(setup, rt, req, value, index, length);
-  s->ep0_stalled = s->ep0_in_pending = s->ep0_out_armed = 0;  // a SETUP clears EP0's stall
-  usb_cdc_on_setup(c, setup);
-  if ((rt & 0x80) && length > 0) {
-    size_t got = 0;
-    for (;;) {
-      if (s->ep0_stalled) return STALL;
-      if (s->ep0_in_pending != 1) {
-        CHECKF(0, "request %02x/%02x: %d IN packets armed, expected 1", rt, req, s->ep0_in_pending);
-        return PROTOCOL;
-      }
-      size_t n = s->ep0_in_len;
-      if (n > USB_EP0_SIZE || got + n > length) {
-        CHECKF(0, "request %02x/%02x: packet of %zu bytes after %zu of %u", rt, req, n, got,
-               length);
-        return PROTOCOL;
-      }
-      memcpy(data + got, s->ep0_in, n);
-      got += n;
-      s->ep0_in_pending = 0;
-      usb_cdc_on_ep0_in_done(c);
-      if (n < USB_EP0_SIZE || got == length) break;
-    }
-    if (s->ep0_in_pending || !s->ep0_out_armed) {
-      CHECKF(0, "request %02x/%02x: no status stage after %zu bytes", rt, req, got);
-      return PROTOCOL;
-    }
-    s->ep0_out_armed = 0;
-    usb_cdc_on_ep0_out(c, NULL, 0);
-    return (int)got;
-  }
-  for (size_t off = 0; off < length;) {
-    if (s->ep0_stalled) return STALL;
-    if (!s->ep0_out_armed) {
-      CHECKF(0, "request %02x/%02x: EP0 OUT not armed for data", rt, req);
-      return PROTOCOL;
-    }
-    size_t n = length - off < USB_EP0_SIZE ? length - off : USB_EP0_SIZE;
-    s->ep0_out_armed = 0;
-    usb_cdc_on_ep0_out(c, data + off, n);
-    off += n;
-  }
-  if (s->ep0_stalled) return STALL;
-  if (s->ep0_in_pending != 1 || s->ep0_in_len != 0) {
-    CHECKF(0, "request %02x/%02x: no status ZLP", rt, req);
-    return PROTOCOL;
-  }
-  s->ep0_in_pending = 0;
-  usb_cdc_on_ep0_in_done(c);
-  return 0;
+  (void)c;
+  const usb_bus bus = bus_of(s);
+  const int r = usb_host_control(&bus, rt, req, value, index, length, data);
+  CHECKF(r != PROTOCOL, "%s", usb_host_error());
+  return r;
 }
 
 static int get_descriptor(usb_cdc *c, sim *s, uint8_t type, uint8_t index, uint16_t length,
                           uint8_t *buf) {
-  return control(c, s, 0x80, 6, (uint16_t)(type << 8 | index), type == 3 && index ? 0x0409 : 0,
-                 length, buf);
+  (void)c;
+  const usb_bus bus = bus_of(s);
+  const int r = usb_host_get_descriptor(&bus, type, index, length, buf);
+  CHECKF(r != PROTOCOL, "%s", usb_host_error());
+  return r;
 }
 
-// Reads the bulk IN endpoint like cdc-acm's read URBs: packets until a short one (a ZLP
-// included) ends the transfer or nothing is armed. *ended: the transfer ended short.
 static size_t host_read(usb_cdc *c, sim *s, uint8_t *buf, size_t max, int *ended) {
-  size_t got = 0;
-  *ended = 0;
-  while (s->bulk_in_pending && !s->halt_in) {
-    CHECK(s->bulk_in_pending == 1);
-    size_t n = s->bulk_in_len;
-    if (got + n > max) break;
-    memcpy(buf + got, s->bulk_in, n);
-    got += n;
-    s->bulk_in_pending = 0;
-    usb_cdc_on_ep_in_done(c, USB_CDC_EP_IN);
-    if (n < USB_CDC_BULK_SIZE) {
-      *ended = 1;
-      break;
-    }
-  }
-  return got;
+  (void)c;
+  const usb_bus bus = bus_of(s);
+  return usb_host_bulk_read(&bus, USB_CDC_EP_IN & 0x0f, buf, max, ended);
 }
 
-// Sends bytes on bulk OUT in 64-byte packets while the device has a buffer armed (else the
-// controller NAKs and the host retries later). Returns the bytes accepted.
 static size_t host_write(usb_cdc *c, sim *s, const uint8_t *data, size_t len) {
-  size_t sent = 0;
-  while (sent < len && s->bulk_out_armed && !s->halt_out) {
-    size_t n = len - sent < USB_CDC_BULK_SIZE ? len - sent : USB_CDC_BULK_SIZE;
-    s->bulk_out_armed--;
-    usb_cdc_on_ep_out(c, USB_CDC_EP_OUT, data + sent, n);
-    sent += n;
-  }
-  return sent;
+  (void)c;
+  const usb_bus bus = bus_of(s);
+  return usb_host_bulk_write(&bus, USB_CDC_EP_OUT, data, len);
 }
 
 static const usb_cdc_config kConfig = {
     0x1209, 0x0001, 0x0100, "metalchat", "metalchat console", "0123456789ABCDEF", 100,
 };
 
-// Linux's enumeration up to SET_CONFIGURATION(1); the device ends at `address`.
+// Linux's enumeration (usb_host_enumerate) up to SET_CONFIGURATION(1), then what the tests
+// expect of it: the address applied, the identity, the endpoints, the configured controller.
 static void enumerate(usb_cdc *c, sim *s, uint8_t address) {
-  uint8_t buf[256];
-  usb_cdc_on_bus_reset(c);
-  int n = get_descriptor(c, s, 1, 0, 64, buf);  // at address 0, wLength 64
-  CHECK(n == 18);
-  CHECK(buf[0] == 18 && buf[1] == 1 && buf[7] == USB_EP0_SIZE);
-  usb_cdc_on_bus_reset(c);  // the second port reset of the new scheme
-
-  uint8_t setup[8];
-  setup_bytes(setup, 0x00, 5, address, 0, 0);
-  s->ep0_in_pending = 0;
-  usb_cdc_on_setup(c, setup);
-  CHECK(s->address_calls == 0 || s->address != address);  // not before the status stage
-  CHECK(s->ep0_in_pending == 1 && s->ep0_in_len == 0);
-  s->ep0_in_pending = 0;
-  usb_cdc_on_ep0_in_done(c);
-  CHECK(s->address == address);
-
-  n = get_descriptor(c, s, 1, 0, 18, buf);
-  CHECK(n == 18);
-  CHECK(buf[8] == 0x09 && buf[9] == 0x12 && buf[10] == 0x01 && buf[11] == 0x00);  // VID, PID
-  CHECK(buf[17] == 1);                                                            // one config
-  n = get_descriptor(c, s, 2, 0, 9, buf);
-  CHECK(n == 9);
-  const uint16_t total = (uint16_t)(buf[2] | buf[3] << 8);
-  CHECK(total == USB_CDC_CONFIG_LENGTH);
-  n = get_descriptor(c, s, 2, 0, total, buf);
-  CHECK(n == total);
-  usb_config_summary sum;
-  const char *why = "";
-  CHECKF(usb_desc_walk(buf, (size_t)n, &sum, &why) == 0, "%s", why);
-  CHECK(sum.interfaces == 2 && sum.endpoints == 3 && sum.cdc_acm);
-  CHECK(sum.bulk_in == USB_CDC_EP_IN && sum.bulk_out == USB_CDC_EP_OUT);
-  CHECK(sum.interrupt_in == USB_CDC_EP_NOTIFY);
-  CHECK(sum.bulk_in_size == 64 && sum.bulk_out_size == 64);
-  CHECK(buf[8] == 50);  // bMaxPower: 100 mA
-
-  n = get_descriptor(c, s, 3, 0, 255, buf);
-  CHECK(n == 4 && buf[2] == 0x09 && buf[3] == 0x04);
-  n = get_descriptor(c, s, 3, 2, 255, buf);
-  const size_t product = strlen(c->config.product);
-  CHECK(n == (int)(2 + 2 * product) && buf[0] == n && buf[1] == 3);
-  CHECK(buf[2] == (uint8_t)c->config.product[0] && buf[3] == 0);
-  CHECK(buf[n - 2] == (uint8_t)c->config.product[product - 1]);
-  n = get_descriptor(c, s, 3, 1, 255, buf);
-  CHECK(n == 2 + 2 * 9);
-  n = get_descriptor(c, s, 3, 3, 255, buf);
-  CHECK(n == 2 + 2 * 16 && buf[2] == '0');
-
-  CHECK(control(c, s, 0x00, 9, 1, 0, 0, NULL) == 0);
-  CHECK(s->configured == 1);
-  CHECK(s->bulk_out_armed == 1);
+  s->cdc = c;
+  const usb_bus bus = bus_of(s);
+  usb_host_device dev;
+  const int r = usb_host_enumerate(&bus, address, &dev);
+  CHECKF(r == 0, "%s", usb_host_error());
+  CHECK(s->address == address && c->address == address);
+  CHECK(dev.device[8] == 0x09 && dev.device[9] == 0x12 && dev.device[10] == 0x01);  // VID, PID
+  CHECK(dev.config_length == USB_CDC_CONFIG_LENGTH && dev.config[8] == 50);         // 100 mA
+  CHECK(dev.bulk_in == USB_CDC_EP_IN && dev.bulk_out == USB_CDC_EP_OUT);
+  CHECK(dev.interrupt_in == USB_CDC_EP_NOTIFY);
+  CHECK(strcmp(dev.product, c->config.product) == 0);
+  CHECK(s->configured == 1 && s->bulk_out_armed == 1);
+  uint8_t buf[255];
   CHECK(control(c, s, 0x80, 8, 0, 0, 1, buf) == 1 && buf[0] == 1);  // GET_CONFIGURATION
+  // The other strings Linux reads (manufacturer, serial number) with wLength 255.
+  const char *strings[2] = {c->config.manufacturer, c->config.serial};
+  for (int i = 0; i < 2; i++) {
+    const int n = get_descriptor(c, s, 3, (uint8_t)(i == 0 ? 1 : 3), 255, buf);
+    CHECK(n == (int)(2 + 2 * strlen(strings[i])));
+    CHECK(n > 3 && buf[2] == (uint8_t)strings[i][0] && buf[3] == 0);
+  }
 }
 
 // What cdc-acm sends when a program opens the tty (DTR and RTS up, the termios line coding).
@@ -277,9 +224,20 @@ static void test_enumeration_and_line(void) {
   sim s = {0};
   usb_cdc c;
   usb_cdc_init(&c, &kConfig, &kSimOps, &s);
+  s.cdc = &c;
   enumerate(&c, &s, 7);
   CHECK(c.address == 7 && c.configuration == 1);
   CHECK(!usb_cdc_connected(&c));
+
+  // SET_ADDRESS takes effect only once the host has the status stage's ZLP (USB 2.0 9.4.6).
+  uint8_t setup[8];
+  usb_host_setup_packet(setup, 0x00, 5, 21, 0, 0);
+  const usb_bus bus = bus_of(&s);
+  bus.setup(bus.ctx, setup);
+  CHECK(s.address == 7 && c.address == 7 && s.ep0_in_pending && s.ep0_in_len == 0);
+  uint8_t zlp[64];
+  CHECK(bus.in(bus.ctx, 0, zlp) == 0);
+  CHECK(s.address == 21 && c.address == 21);
 
   uint8_t buf[16];
   port_open(&c, &s, 9600);
@@ -299,7 +257,7 @@ static void test_enumeration_and_line(void) {
   }
   CHECK(c.opens == 4);
   CHECK(c.line.baud == 115200);
-  CHECK(s.oversize == 0);
+  CHECK(s.oversize == 0 && s.misuse == 0);
 }
 
 static void test_odd_lengths(void) {
@@ -308,6 +266,7 @@ static void test_odd_lengths(void) {
   usb_cdc_config config = kConfig;
   config.product = "exactly 31 characters long ....";  // 2 + 62 = 64 bytes: one full packet
   usb_cdc_init(&c, &config, &kSimOps, &s);
+  s.cdc = &c;
   enumerate(&c, &s, 3);
   uint8_t buf[256];
 
@@ -327,13 +286,14 @@ static void test_odd_lengths(void) {
   CHECK(control(&c, &s, 0x80, 0, 0, 0, 2, buf) == 2 && buf[0] == 0 && buf[1] == 0);  // GET_STATUS
   CHECK(control(&c, &s, 0x81, 10, 0, 1, 1, buf) == 1 && buf[0] == 0);  // GET_INTERFACE
   CHECK(control(&c, &s, 0x01, 11, 0, 1, 0, NULL) == 0);                // SET_INTERFACE alt 0
-  CHECK(s.oversize == 0);
+  CHECK(s.oversize == 0 && s.misuse == 0);
 }
 
 static void test_refused_requests(void) {
   sim s = {0};
   usb_cdc c;
   usb_cdc_init(&c, &kConfig, &kSimOps, &s);
+  s.cdc = &c;
   uint8_t buf[64] = {0};
   usb_cdc_on_bus_reset(&c);
   // Class requests before SET_CONFIGURATION are refused.
@@ -358,14 +318,14 @@ static void test_refused_requests(void) {
 
   // A host that gives up mid data stage: a new SETUP replaces the transfer.
   uint8_t setup[8];
-  setup_bytes(setup, 0x80, 6, 0x0200, 0, 255);
+  usb_host_setup_packet(setup, 0x80, 6, 0x0200, 0, 255);
   usb_cdc_on_setup(&c, setup);
   CHECK(s.ep0_in_pending == 1 && s.ep0_in_len == 64);
   s.ep0_in_pending = 0;
   CHECK(get_descriptor(&c, &s, 1, 0, 18, buf) == 18);
   // A SET_LINE_CODING whose data stage comes short: refused, line unchanged.
   uint32_t before = c.line.baud;
-  setup_bytes(setup, 0x21, 0x20, 0, 0, 7);
+  usb_host_setup_packet(setup, 0x21, 0x20, 0, 0, 7);
   usb_cdc_on_setup(&c, setup);
   CHECK(s.ep0_out_armed);
   usb_cdc_on_ep0_out(&c, coding, 3);
@@ -376,7 +336,7 @@ static void test_refused_requests(void) {
   usb_cdc_on_ep_in_done(&c, USB_CDC_EP_IN);
   usb_cdc_on_ep_out(&c, USB_CDC_EP_OUT + 1, coding, 7);
   CHECK(get_descriptor(&c, &s, 1, 0, 18, buf) == 18);
-  CHECK(s.oversize == 0);
+  CHECK(s.oversize == 0 && s.misuse == 0);
 }
 
 static void test_bulk(void) {
@@ -425,7 +385,7 @@ static void test_bulk(void) {
   CHECK(host_read(&c, &s, in, sizeof in, &ended) == USB_CDC_TX_SIZE && ended);
   CHECK(memcmp(in, out, USB_CDC_TX_SIZE) == 0);
   CHECK(usb_cdc_tx_pending(&c) == 0);
-  CHECK(s.oversize == 0);
+  CHECK(s.oversize == 0 && s.misuse == 0);
 }
 
 static void test_halted_endpoint(void) {
@@ -477,13 +437,14 @@ static void test_halted_endpoint(void) {
   CHECK(!s.configured && !usb_cdc_connected(&c));
   CHECK(control(&c, &s, 0x00, 9, 1, 0, 0, NULL) == 0);
   CHECK(s.configured && s.bulk_out_armed);
-  CHECK(s.oversize == 0);
+  CHECK(s.oversize == 0 && s.misuse == 0);
 }
 
 static void test_desc_walk_rejects(void) {
   sim s = {0};
   usb_cdc c;
   usb_cdc_init(&c, &kConfig, &kSimOps, &s);
+  s.cdc = &c;
   size_t len;
   const uint8_t *d = usb_cdc_descriptor(&c, 2, 0, &len);
   uint8_t cfg[USB_CDC_CONFIG_LENGTH];
