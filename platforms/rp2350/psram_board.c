@@ -13,6 +13,11 @@ enum {
   PAD_IE = 1u << 6,
   PAD_OD = 1u << 7,
   PAD_ISO = 1u << 8,
+  XOSC_COUNT = 0x10,  // down-counter at the crystal's rate; reads 0 once it has run out
+  SYST_CSR = 0xe000e010u,
+  SYST_RVR = 0xe000e014u,
+  SYST_CVR = 0xe000e018u,
+  SYST_CSR_ENABLE_CPU_CLOCK = 5u,  // ENABLE, CLKSOURCE = the processor clock
   SELF_TEST_STEP = 1024,  // every 256th word of the chip: 16 K words written and read twice
   SELF_TEST_SEED = 0x2350,
 };
@@ -21,7 +26,21 @@ static inline volatile uint32_t *reg(uint32_t base, uint32_t off) {
   return (volatile uint32_t *)(uintptr_t)(base + off);
 }
 
-uint32_t rp2350_psram_init(uint32_t sys_hz, rp2350_psram *out) {
+uint32_t rp2350_measure_sys_hz(void) {
+  *reg(SYST_CSR, 0) = 0;
+  *reg(SYST_RVR, 0) = 0x00ffffffu;
+  *reg(SYST_CVR, 0) = 0;  // any write clears it: the count restarts from RVR
+  *reg(SYST_CSR, 0) = SYST_CSR_ENABLE_CPU_CLOCK;
+  const uint32_t start = *reg(SYST_CVR, 0);
+  *reg(RP2350_XOSC_BASE, XOSC_COUNT) = RP2350_XOSC_HZ / 1000u;  // 1 ms
+  while (*reg(RP2350_XOSC_BASE, XOSC_COUNT)) {
+  }
+  const uint32_t end = *reg(SYST_CVR, 0);
+  *reg(SYST_CSR, 0) = 0;
+  return ((start - end) & 0x00ffffffu) * 1000u;  // 24-bit down-counter
+}
+
+uint32_t rp2350_psram_init(rp2350_psram *out) {
   out->bytes = 0;
   out->self_test = 1;
   // GPIO 47 as XIP_CS1 (IO_BANK0 and PADS_BANK0 are out of reset: board_init did that).
@@ -29,7 +48,8 @@ uint32_t rp2350_psram_init(uint32_t sys_hz, rp2350_psram *out) {
   *pad = (*pad & ~PAD_OD) | PAD_IE;
   *reg(IO_BANK0_BASE, 4 + 8 * RP2350_PSRAM_CS_GPIO) = GPIO_FUNC_XIP_CS1;
   *pad &= ~PAD_ISO;
-  const qmi_psram_config config = {QMI_BASE, XIP_CTRL_BASE, sys_hz, RP2350_PSRAM_MAX_SCK_HZ};
+  out->sys_hz = rp2350_measure_sys_hz();
+  const qmi_psram_config config = {QMI_BASE, XIP_CTRL_BASE, out->sys_hz, RP2350_PSRAM_MAX_SCK_HZ};
   out->status = qmi_psram_init(&config, &out->info);
   if (out->status != QMI_PSRAM_OK) return 0;
   out->bytes = qmi_psram_probe_size(RP2350_PSRAM_UNCACHED_BASE, RP2350_PSRAM_WINDOW_BYTES);
@@ -49,9 +69,10 @@ void rp2350_psram_report(const rp2350_psram *p, void (*putc)(char c)) {
     fmt_printf(putc, "psram: id %02x %02x %02x but no memory answers in the window\n",
                i->manufacturer, i->kgd, i->eid);
   } else {
-    fmt_printf(putc, "psram: %u MB at 0x%x (APS6404L id %02x %02x %02x), SCK %u MHz, ",
+    fmt_printf(putc,
+               "psram: %u MB at 0x%x (APS6404L id %02x %02x %02x), clk_sys %u MHz, SCK %u MHz, ",
                (unsigned)(p->bytes >> 20), RP2350_PSRAM_BASE, i->manufacturer, i->kgd, i->eid,
-               (unsigned)(i->sck_hz / 1000000u));
+               (unsigned)(p->sys_hz / 1000000u), (unsigned)(i->sck_hz / 1000000u));
     if (p->self_test == 0) {
       fmt_printf(putc, "self-test passed\n");
     } else {

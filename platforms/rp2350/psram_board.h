@@ -15,6 +15,7 @@
 #define RP2350_PSRAM_MAX_SCK_HZ 84000000u  // APS6404L: 84 MHz is safe for every burst shape
 
 typedef struct {
+  uint32_t sys_hz;  // clk_sys as measured against the crystal, what the timing is for
   qmi_psram_status status;
   qmi_psram_info info;
   uint32_t bytes;  // probed size, 0 when absent
@@ -22,13 +23,19 @@ typedef struct {
   qmi_psram_fault fault;
 } rp2350_psram;
 
-// Call from board_init with clk_sys as it will stay, before core 1 runs (flash XIP pauses
-// while the chip is set up). Returns the usable bytes at RP2350_PSRAM_BASE: 0 when absent or
-// when the self-test failed.
-uint32_t rp2350_psram_init(uint32_t sys_hz, rp2350_psram *out);
+// Call from board_init once clk_sys is as it will stay and the crystal runs, before core 1
+// does (flash XIP pauses while the chip is set up). Measures clk_sys (rp2350_measure_sys_hz)
+// for the QMI timing. Returns the usable bytes at RP2350_PSRAM_BASE: 0 when absent or when
+// the self-test failed.
+uint32_t rp2350_psram_init(rp2350_psram *out);
 
-// One line for the boot banner, e.g. "psram: 8 MB at 0x11000000 (APS6404L id 0d 5d 26),
-// SCK 75 MHz, self-test passed".
+// clk_sys in Hz: SysTick (counting clk_sys) over 1 ms of the XOSC's down-counter (12 MHz
+// crystal). The boot ROM leaves clk_sys on the ring oscillator, whose frequency varies from
+// chip to chip, so it is measured rather than assumed. Leaves SysTick off.
+uint32_t rp2350_measure_sys_hz(void);
+
+// One line for the boot log, e.g. "psram: 8 MB at 0x11000000 (APS6404L id 0d 5d 26),
+// clk_sys 150 MHz, SCK 75 MHz, self-test passed".
 void rp2350_psram_report(const rp2350_psram *p, void (*putc)(char c));
 
 #endif  // PLATFORMS_RP2350_PSRAM_BOARD_H_
