@@ -11,6 +11,7 @@
 
 #include "common/check.h"
 #include "drivers/usb_cdc/testing/usb_host.h"
+#include "drivers/usb_cdc_console.h"
 
 // --- The simulated controller: what the protocol put on the bus ------------------------------
 typedef struct {
@@ -469,6 +470,70 @@ static void test_desc_walk_rejects(void) {
   CHECK(usb_setup_parse(setup, 8, &parsed) == 0 && parsed.value == 0x100 && parsed.length == 18);
 }
 
+static int polls;
+static void count_poll(void *ctx) {
+  (void)ctx;
+  polls++;  // the simulated controller works synchronously: nothing to service
+}
+
+// Everything the device has queued, over as many bulk transfers as it takes (cdc-acm keeps
+// reads posted, so each short packet ends one read and the next read continues).
+static size_t drain(usb_cdc *c, sim *s, uint8_t *buf, size_t max) {
+  size_t got = 0;
+  int ended;
+  for (size_t n; (n = host_read(c, s, buf + got, max - got, &ended)) > 0 || ended;) got += n;
+  return got;
+}
+
+static void console_puts(usb_cdc_console *k, const char *s) {
+  while (*s) usb_cdc_console_putc(k, *s++);
+}
+
+// The board console over the device: the banner before anyone listens, replayed on open; a
+// host that stops reading; close and reopen.
+static void test_console(void) {
+  sim s = {0};
+  usb_cdc c;
+  usb_cdc_init(&c, &kConfig, &kSimOps, &s);
+  s.cdc = &c;
+  usb_cdc_console k;
+  usb_cdc_console_init(&k, &c, count_poll, NULL, 1000);
+  console_puts(&k, "metalchat: board=rp2350\r\n");  // not even enumerated yet
+  enumerate(&c, &s, 6);
+  console_puts(&k, "Choose a model (1-2): ");  // enumerated, but no program has the port
+  uint8_t in[1024];
+  CHECK(drain(&c, &s, in, sizeof in) == 0);
+  port_open(&c, &s, 115200);
+  CHECK(usb_cdc_console_getc(&k) == -1);  // the poll that sees the open replays the backlog
+  const char *both = "metalchat: board=rp2350\r\nChoose a model (1-2): ";
+  size_t n = drain(&c, &s, in, sizeof in);
+  CHECK(n == strlen(both) && memcmp(in, both, n) == 0);
+  // Typed and echoed.
+  CHECK(host_write(&c, &s, (const uint8_t *)"1\r", 2) == 2);
+  CHECK(usb_cdc_console_getc(&k) == '1' && usb_cdc_console_getc(&k) == '\r');
+  usb_cdc_console_putc(&k, '1');
+  CHECK(drain(&c, &s, in, sizeof in) == 1 && in[0] == '1');
+
+  // The host stops reading: the queue fills (512), one wait of 1000 polls, then drops.
+  const int before = polls;
+  for (int i = 0; i < 600; i++) usb_cdc_console_putc(&k, 'x');
+  CHECK(k.stalled && k.dropped == 600 - USB_CDC_TX_SIZE);
+  CHECK(polls - before == 600 + 1000);  // one poll per byte and one wait, not one per byte
+  CHECK(drain(&c, &s, in, sizeof in) == USB_CDC_TX_SIZE);
+  usb_cdc_console_putc(&k, 'y');  // the queue moved: output flows again
+  CHECK(!k.stalled && drain(&c, &s, in, sizeof in) == 1 && in[0] == 'y');
+
+  // Closed: nothing sent; reopened: the last 512 bytes of output first.
+  port_close(&c, &s);
+  console_puts(&k, "bye");
+  CHECK(drain(&c, &s, in, sizeof in) == 0);
+  port_open(&c, &s, 115200);
+  CHECK(usb_cdc_console_getc(&k) == -1);
+  n = drain(&c, &s, in, sizeof in);
+  CHECK(n == USB_CDC_TX_SIZE && memcmp(in + n - 4, "ybye", 4) == 0);
+  CHECK(s.oversize == 0 && s.misuse == 0);
+}
+
 int main(void) {
   test_enumeration_and_line();
   test_odd_lengths();
@@ -476,5 +541,6 @@ int main(void) {
   test_bulk();
   test_halted_endpoint();
   test_desc_walk_rejects();
+  test_console();
   return finish();
 }

@@ -7,6 +7,7 @@
 #include "board/board.h"
 #include "drivers/rp2350_usb.h"
 #include "drivers/usb_cdc.h"
+#include "drivers/usb_cdc_console.h"
 #include "memory_map.h"
 
 // Board facts used here only (RP2350 datasheet: 2.2 address map, 7.5 resets, 8.1 clocks,
@@ -62,8 +63,11 @@ enum { USB_CONSOLE_STALL_SPINS = 2000000 };
 
 static usb_cdc cdc;
 static rp2350_usb usb;
-static int started, stalled;
+static usb_cdc_console console;
+static int started;
 static char serial[17];
+
+static void poll(void *ctx) { rp2350_usb_poll(ctx); }
 
 static inline volatile uint32_t *reg(uint32_t base, uint32_t off) {
   return (volatile uint32_t *)(uintptr_t)(base + off);
@@ -116,29 +120,13 @@ void usb_console_init(void) {
   identity.serial = n ? serial : "0";
   rp2350_usb_init(&usb, USBCTRL_REGS_BASE, USBCTRL_DPRAM_BASE, &cdc);
   usb_cdc_init(&cdc, &identity, &rp2350_usb_ops, &usb);
+  usb_cdc_console_init(&console, &cdc, poll, &usb, USB_CONSOLE_STALL_SPINS);
   rp2350_usb_connect(&usb);
   started = 1;
 }
 
 void usb_console_putc(char c) {
-  if (!started) return;
-  rp2350_usb_poll(&usb);
-  if (!usb_cdc_connected(&cdc)) return;  // no program has the port open: UART0 only
-  const uint8_t byte = (uint8_t)c;
-  if (usb_cdc_write(&cdc, &byte, 1) == 1) {
-    stalled = 0;
-    return;
-  }
-  if (stalled) return;  // the host stopped reading: drop until the queue moves again
-  for (uint32_t spins = 0; spins < USB_CONSOLE_STALL_SPINS && usb_cdc_connected(&cdc); spins++) {
-    rp2350_usb_poll(&usb);
-    if (usb_cdc_write(&cdc, &byte, 1) == 1) return;
-  }
-  stalled = 1;
+  if (started) usb_cdc_console_putc(&console, c);
 }
 
-int usb_console_getc(void) {
-  if (!started) return -1;
-  rp2350_usb_poll(&usb);
-  return usb_cdc_getc(&cdc);
-}
+int usb_console_getc(void) { return started ? usb_cdc_console_getc(&console) : -1; }

@@ -7,8 +7,9 @@
 // PLL_USB to 48 MHz from the 12 MHz crystal (XOSC must be running), clk_usb from it, USBCTRL
 // out of reset, the CDC-ACM device connected (pull-up on).
 void usb_console_init(void);
-// One byte to the host while a program holds the port open (DTR set); dropped otherwise, and
-// after a host that stopped reading leaves the queue full past USB_CONSOLE_STALL_SPINS polls.
+// One byte to the host while a program holds the port open (DTR set), with the last 512 bytes
+// of output replayed when a program opens it and output dropped after a host stops reading
+// (drivers/usb_cdc_console.h; about a second of waiting, then no more waits).
 void usb_console_putc(char c);
 // A byte the host sent, else -1 at once.
 int usb_console_getc(void);
