@@ -363,6 +363,12 @@ static void test_bulk(void) {
   CHECK(host_write(&c, &s, out + 256, 44) == 44);
   for (int i = 64; i < 300; i++) CHECK(usb_cdc_getc(&c) == out[i]);
   CHECK(c.rx_dropped == 0);
+  // 64 bytes then a ZLP (a host that ends transfers of whole packets with one): no byte more.
+  const usb_bus bus = bus_of(&s);
+  CHECK(host_write(&c, &s, out, 64) == 64);
+  CHECK(bus.out(bus.ctx, USB_CDC_EP_OUT, NULL, 0) == 0);
+  for (int i = 0; i < 64; i++) CHECK(usb_cdc_getc(&c) == out[i]);
+  CHECK(usb_cdc_getc(&c) == -1 && s.bulk_out_armed);
 
   // Device to host: a short write is one short packet.
   CHECK(usb_cdc_write(&c, out, 10) == 10);
