@@ -1,4 +1,5 @@
-// RP2350: board.h on UART0 (PL011); core 1 launched through the boot ROM into the two-core
+// RP2350: board.h on UART0 (PL011) and USB CDC-ACM (usb_console.c), the PSRAM brought up
+// when present (psram_board.c); core 1 launched through the boot ROM into the two-core
 // parallel-for; runs forever on hardware, no semihosting.
 #include "board/board.h"
 
@@ -6,6 +7,8 @@
 #include "arch/armv8m_smp.h"
 #include "drivers/pl011.h"
 #include "memory_map.h"
+#include "psram_board.h"
+#include "usb_console.h"
 
 static inline volatile uint32_t *reg(uint32_t base, uint32_t off) {
   return (volatile uint32_t *)(uintptr_t)(base + off);
@@ -122,14 +125,24 @@ void board_init(void) {
   console_pin(RP2350_CONSOLE_TX_GPIO);
   console_pin(RP2350_CONSOLE_RX_GPIO);
   pl011_init(RP2350_UART0_BASE, RP2350_XOSC_HZ, RP2350_CONSOLE_BAUD);
+  usb_console_init();
+  static rp2350_psram psram;
+  rp2350_psram_init(&psram);  // before core 1: flash XIP pauses during the bring-up
+  rp2350_psram_report(&psram, board_putc);
 
   launch_core1();
   cores_online = armv8m_wait_core1(RP2350_CORE1_WAIT_SPINS);
 }
 
-void board_putc(char c) { pl011_putc(RP2350_UART0_BASE, c); }
-int board_getc(void) { return pl011_getc(RP2350_UART0_BASE); }
-int board_try_getc(void) { return pl011_getc(RP2350_UART0_BASE); }
+void board_putc(char c) {
+  pl011_putc(RP2350_UART0_BASE, c);
+  usb_console_putc(c);
+}
+int board_try_getc(void) {
+  int c = pl011_getc(RP2350_UART0_BASE);
+  return c >= 0 ? c : usb_console_getc();
+}
+int board_getc(void) { return board_try_getc(); }
 const char *board_name(void) { return "rp2350"; }
 const char *board_cpu(void) { return "cortex-m33"; }
 const char *board_privilege(void) { return armv8m_privilege(); }

@@ -62,11 +62,11 @@ uint32_t rp2350_psram_init(rp2350_psram *out) {
 void rp2350_psram_report(const rp2350_psram *p, void (*putc)(char c)) {
   const qmi_psram_info *i = &p->info;
   if (p->status == QMI_PSRAM_TIMEOUT) {
-    fmt_printf(putc, "psram: QMI direct mode timed out\n");
+    fmt_printf(putc, "psram: QMI direct mode timed out\r\n");
   } else if (p->status == QMI_PSRAM_NO_DEVICE) {
-    fmt_printf(putc, "psram: none (id %02x %02x %02x)\n", i->manufacturer, i->kgd, i->eid);
+    fmt_printf(putc, "psram: none (id %02x %02x %02x)\r\n", i->manufacturer, i->kgd, i->eid);
   } else if (p->bytes == 0) {
-    fmt_printf(putc, "psram: id %02x %02x %02x but no memory answers in the window\n",
+    fmt_printf(putc, "psram: id %02x %02x %02x but no memory answers in the window\r\n",
                i->manufacturer, i->kgd, i->eid);
   } else {
     fmt_printf(putc,
@@ -74,9 +74,9 @@ void rp2350_psram_report(const rp2350_psram *p, void (*putc)(char c)) {
                (unsigned)(p->bytes >> 20), RP2350_PSRAM_BASE, i->manufacturer, i->kgd, i->eid,
                (unsigned)(p->sys_hz / 1000000u), (unsigned)(i->sck_hz / 1000000u));
     if (p->self_test == 0) {
-      fmt_printf(putc, "self-test passed\n");
+      fmt_printf(putc, "self-test passed\r\n");
     } else {
-      fmt_printf(putc, "self-test FAILED at +0x%x: wrote %08x, read %08x\n",
+      fmt_printf(putc, "self-test FAILED at +0x%x: wrote %08x, read %08x\r\n",
                  (unsigned)p->fault.offset, (unsigned)p->fault.expected, (unsigned)p->fault.got);
     }
   }
