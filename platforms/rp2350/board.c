@@ -126,9 +126,8 @@ void board_init(void) {
   console_pin(RP2350_CONSOLE_RX_GPIO);
   pl011_init(RP2350_UART0_BASE, RP2350_XOSC_HZ, RP2350_CONSOLE_BAUD);
   usb_console_init();
-  static rp2350_psram psram;
-  rp2350_psram_init(&psram);  // before core 1: flash XIP pauses during the bring-up
-  rp2350_psram_report(&psram, board_putc);
+  rp2350_psram_init();  // before core 1: flash XIP pauses during the bring-up
+  rp2350_psram_report(board_putc);
 
   launch_core1();
   cores_online = armv8m_wait_core1(RP2350_CORE1_WAIT_SPINS);

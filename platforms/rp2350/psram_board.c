@@ -22,6 +22,8 @@ enum {
   SELF_TEST_SEED = 0x2350,
 };
 
+static rp2350_psram state;
+
 static inline volatile uint32_t *reg(uint32_t base, uint32_t off) {
   return (volatile uint32_t *)(uintptr_t)(base + off);
 }
@@ -40,7 +42,12 @@ uint32_t rp2350_measure_sys_hz(void) {
   return ((start - end) & 0x00ffffffu) * 1000u;  // 24-bit down-counter
 }
 
-uint32_t rp2350_psram_init(rp2350_psram *out) {
+const rp2350_psram *rp2350_psram_state(void) { return &state; }
+
+uint32_t rp2350_psram_bytes(void) { return state.self_test == 0 ? state.bytes : 0; }
+
+uint32_t rp2350_psram_init(void) {
+  rp2350_psram *out = &state;
   out->bytes = 0;
   out->self_test = 1;
   // GPIO 47 as XIP_CS1 (IO_BANK0 and PADS_BANK0 are out of reset: board_init did that).
@@ -59,7 +66,8 @@ uint32_t rp2350_psram_init(rp2350_psram *out) {
   return out->self_test == 0 ? out->bytes : 0;
 }
 
-void rp2350_psram_report(const rp2350_psram *p, void (*putc)(char c)) {
+void rp2350_psram_report(void (*putc)(char c)) {
+  const rp2350_psram *p = &state;
   const qmi_psram_info *i = &p->info;
   if (p->status == QMI_PSRAM_TIMEOUT) {
     fmt_printf(putc, "psram: QMI direct mode timed out\r\n");

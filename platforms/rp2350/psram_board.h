@@ -27,7 +27,14 @@ typedef struct {
 // does (flash XIP pauses while the chip is set up). Measures clk_sys (rp2350_measure_sys_hz)
 // for the QMI timing. Returns the usable bytes at RP2350_PSRAM_BASE: 0 when absent or when
 // the self-test failed.
-uint32_t rp2350_psram_init(rp2350_psram *out);
+uint32_t rp2350_psram_init(void);
+
+// What rp2350_psram_init found (all zero before it ran).
+const rp2350_psram *rp2350_psram_state(void);
+
+// Usable bytes at RP2350_PSRAM_BASE (0: none, or it failed its self-test), for the board's
+// memory map (models bigger than SRAM).
+uint32_t rp2350_psram_bytes(void);
 
 // clk_sys in Hz: SysTick (counting clk_sys) over 1 ms of the XOSC's down-counter (12 MHz
 // crystal). The boot ROM leaves clk_sys on the ring oscillator, whose frequency varies from
@@ -36,6 +43,6 @@ uint32_t rp2350_measure_sys_hz(void);
 
 // One line for the boot log, e.g. "psram: 8 MB at 0x11000000 (APS6404L id 0d 5d 26),
 // clk_sys 150 MHz, SCK 75 MHz, self-test passed".
-void rp2350_psram_report(const rp2350_psram *p, void (*putc)(char c));
+void rp2350_psram_report(void (*putc)(char c));
 
 #endif  // PLATFORMS_RP2350_PSRAM_BOARD_H_
