@@ -191,6 +191,19 @@ static void enumerate(usb_cdc *c, sim *s, uint8_t address) {
   CHECK(dev.bulk_in == USB_CDC_EP_IN && dev.bulk_out == USB_CDC_EP_OUT);
   CHECK(dev.interrupt_in == USB_CDC_EP_NOTIFY);
   CHECK(strcmp(dev.product, c->config.product) == 0);
+  // The class-specific descriptors cdc-acm looks for (CDC 1.2 5.2.3, PSTN 5.3): the union ties
+  // interface 0 to data interface 1, ACM supports the line coding and control line requests,
+  // call management names the data interface.
+  int header = 0, union_ok = 0, acm_ok = 0, call_ok = 0;
+  for (size_t pos = 9; pos + 2 < dev.config_length; pos += dev.config[pos]) {
+    const uint8_t *d = dev.config + pos;
+    if (d[1] != 0x24) continue;
+    header += d[2] == 0x00 && d[0] == 5;
+    union_ok += d[2] == 0x06 && d[0] == 5 && d[3] == 0 && d[4] == 1;
+    acm_ok += d[2] == 0x02 && d[0] == 4 && (d[3] & 0x02);
+    call_ok += d[2] == 0x01 && d[0] == 5 && d[4] == 1;
+  }
+  CHECK(header == 1 && union_ok == 1 && acm_ok == 1 && call_ok == 1);
   CHECK(s->configured == 1 && s->bulk_out_armed == 1);
   uint8_t buf[255];
   CHECK(control(c, s, 0x80, 8, 0, 0, 1, buf) == 1 && buf[0] == 1);  // GET_CONFIGURATION
