@@ -14,15 +14,11 @@ enum {
   TO_ENDPOINT = 2,
 
   GET_STATUS = 0,
-  CLEAR_FEATURE = 1,
   SET_FEATURE = 3,
   SET_ADDRESS = 5,
-  GET_DESCRIPTOR = 6,
   GET_CONFIGURATION = 8,
-  SET_CONFIGURATION = 9,
   GET_INTERFACE = 10,
   SET_INTERFACE = 11,
-  FEATURE_ENDPOINT_HALT = 0,
 
   SET_LINE_CODING = 0x20,
   GET_LINE_CODING = 0x21,
@@ -31,11 +27,7 @@ enum {
   LINE_CODING_LENGTH = 7,
   LINE_DTR = 1,
 
-  DESC_DEVICE = 1,
-  DESC_CONFIGURATION = 2,
   DESC_STRING = 3,
-  DESC_INTERFACE = 4,
-  DESC_ENDPOINT = 5,
   CS_INTERFACE = 0x24,
 
   COMM_INTERFACE = 0,  // bInterfaceNumber of the CDC communications interface
@@ -79,7 +71,7 @@ static void put16(uint8_t *p, uint16_t v) {
 static size_t device_descriptor(const usb_cdc *c, uint8_t *d) {
   const uint8_t fixed[18] = {
       18,
-      DESC_DEVICE,
+      USB_DESC_DEVICE,
       0x00,
       0x02,  // USB 2.0
       CDC_CLASS_COMM,
@@ -108,7 +100,7 @@ static size_t config_descriptor(const usb_cdc *c, uint8_t *d) {
   const uint8_t fixed[USB_CDC_CONFIG_LENGTH] = {
       // Configuration 1: two interfaces, bus powered.
       9,
-      DESC_CONFIGURATION,
+      USB_DESC_CONFIG,
       USB_CDC_CONFIG_LENGTH,
       0,
       2,
@@ -118,7 +110,7 @@ static size_t config_descriptor(const usb_cdc *c, uint8_t *d) {
       0,
       // Interface 0: CDC communications, ACM, no protocol (so no modem probing), one endpoint.
       9,
-      DESC_INTERFACE,
+      USB_DESC_INTERFACE,
       COMM_INTERFACE,
       0,
       1,
@@ -146,7 +138,7 @@ static size_t config_descriptor(const usb_cdc *c, uint8_t *d) {
       COMM_INTERFACE,
       DATA_INTERFACE,  // Union
       7,
-      DESC_ENDPOINT,
+      USB_DESC_ENDPOINT,
       USB_CDC_EP_NOTIFY,
       0x03,
       USB_CDC_NOTIFY_SIZE,
@@ -154,7 +146,7 @@ static size_t config_descriptor(const usb_cdc *c, uint8_t *d) {
       16,  // interrupt
       // Interface 1: CDC data, two bulk endpoints.
       9,
-      DESC_INTERFACE,
+      USB_DESC_INTERFACE,
       DATA_INTERFACE,
       0,
       2,
@@ -163,14 +155,14 @@ static size_t config_descriptor(const usb_cdc *c, uint8_t *d) {
       0,
       0,
       7,
-      DESC_ENDPOINT,
+      USB_DESC_ENDPOINT,
       USB_CDC_EP_OUT,
       0x02,
       USB_CDC_BULK_SIZE,
       0,
       0,
       7,
-      DESC_ENDPOINT,
+      USB_DESC_ENDPOINT,
       USB_CDC_EP_IN,
       0x02,
       USB_CDC_BULK_SIZE,
@@ -198,9 +190,9 @@ static size_t string_descriptor(const char *s, uint8_t *d) {
 const uint8_t *usb_cdc_descriptor(usb_cdc *c, uint8_t type, uint8_t index, size_t *len) {
   uint8_t *d = c->ep0_buf;
   *len = 0;
-  if (type == DESC_DEVICE && index == 0) {
+  if (type == USB_DESC_DEVICE && index == 0) {
     *len = device_descriptor(c, d);
-  } else if (type == DESC_CONFIGURATION && index == 0) {
+  } else if (type == USB_DESC_CONFIG && index == 0) {
     *len = config_descriptor(c, d);
   } else if (type == DESC_STRING && index == 0) {
     const uint8_t languages[4] = {4, DESC_STRING, 0x09, 0x04};  // English (United States)
@@ -341,7 +333,7 @@ static int standard_request(usb_cdc *c) {
   const int recipient = s->request_type & RECIPIENT_MASK;
   const uint8_t ep = (uint8_t)s->index;
   switch (s->request) {
-    case GET_DESCRIPTOR: {
+    case USB_REQ_GET_DESCRIPTOR: {
       if (!in || recipient != TO_DEVICE) return 0;
       size_t len;
       const uint8_t *d = usb_cdc_descriptor(c, (uint8_t)(s->value >> 8), (uint8_t)s->value, &len);
@@ -357,7 +349,7 @@ static int standard_request(usb_cdc *c) {
     case GET_CONFIGURATION:
       if (!in || recipient != TO_DEVICE) return 0;
       return ep0_reply_bytes(c, c->configuration, 0, 1);
-    case SET_CONFIGURATION:
+    case USB_REQ_SET_CONFIGURATION:
       if (in || recipient != TO_DEVICE || s->value > 1 || s->length) return 0;
       set_configuration(c, (uint8_t)s->value);
       status_in(c);
@@ -371,10 +363,10 @@ static int standard_request(usb_cdc *c) {
       if (recipient == TO_ENDPOINT && c->configuration && endpoint_bit(ep))
         return ep0_reply_bytes(c, (c->halted & endpoint_bit(ep)) ? 1 : 0, 0, 2);
       return 0;
-    case CLEAR_FEATURE:
+    case USB_REQ_CLEAR_FEATURE:
     case SET_FEATURE:
       // Only ENDPOINT_HALT: no remote wakeup, no test modes (high speed only).
-      if (in || recipient != TO_ENDPOINT || s->value != FEATURE_ENDPOINT_HALT || s->length)
+      if (in || recipient != TO_ENDPOINT || s->value != USB_FEATURE_ENDPOINT_HALT || s->length)
         return 0;
       if ((ep & 0x7f) == 0) {
         if (s->request == SET_FEATURE) return 0;  // a halted EP0 is a stall: answer with one
@@ -595,7 +587,7 @@ size_t usb_cdc_tx_pending(const usb_cdc *c) { return c->tx_head - c->tx_tail; }
 int usb_desc_walk(const uint8_t *cfg, size_t len, usb_config_summary *out, const char **why) {
   *out = (usb_config_summary){0};
   if (len < 9) WALK_FAIL("shorter than a configuration descriptor");
-  if (cfg[0] < 9 || cfg[1] != DESC_CONFIGURATION) WALK_FAIL("not a configuration descriptor");
+  if (cfg[0] < 9 || cfg[1] != USB_DESC_CONFIG) WALK_FAIL("not a configuration descriptor");
   if ((size_t)(cfg[2] | cfg[3] << 8) != len) WALK_FAIL("wTotalLength is not the length read");
   if (cfg[0] > len) WALK_FAIL("bLength runs past the end");
   unsigned expect_endpoints = 0, comm = 0;
@@ -605,7 +597,7 @@ int usb_desc_walk(const uint8_t *cfg, size_t len, usb_config_summary *out, const
     if (d[0] < 2) WALK_FAIL("bLength below 2");
     if (d[0] > len - pos) WALK_FAIL("a descriptor runs past the end");
     switch (d[1]) {
-      case DESC_INTERFACE:
+      case USB_DESC_INTERFACE:
         if (d[0] < 9) WALK_FAIL("interface descriptor too short");
         if (expect_endpoints) WALK_FAIL("fewer endpoints than bNumEndpoints");
         if (d[3] == 0) out->interfaces++;
@@ -613,7 +605,7 @@ int usb_desc_walk(const uint8_t *cfg, size_t len, usb_config_summary *out, const
         comm = d[5] == CDC_CLASS_COMM && d[6] == CDC_SUBCLASS_ACM;
         if (comm) out->cdc_acm = 1;
         break;
-      case DESC_ENDPOINT: {
+      case USB_DESC_ENDPOINT: {
         if (d[0] < 7) WALK_FAIL("endpoint descriptor too short");
         if (!expect_endpoints) WALK_FAIL("more endpoints than bNumEndpoints");
         expect_endpoints--;
@@ -633,7 +625,7 @@ int usb_desc_walk(const uint8_t *cfg, size_t len, usb_config_summary *out, const
         }
         break;
       }
-      case DESC_CONFIGURATION:
+      case USB_DESC_CONFIG:
         WALK_FAIL("a second configuration descriptor");
       default:
         break;  // class-specific and other descriptors: skipped, as a host does

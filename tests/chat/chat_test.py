@@ -17,7 +17,8 @@ Each test boots the image (QEMU's card slot: -drive if=sd), types at its console
 - a RAM bundle placed by the loader (-device loader, like config.txt's initramfs) skips the menu;
 - the firmware keepalive: readings at boot, more polls while the chat waits, /status.
 
-The board comes from the environment (tests/BUILD.bazel): BOARD, CPU, MACHINE, NO_CARD (its
+The board comes from the environment (tests/BUILD.bazel): BOARD, CPU, MACHINE, USB_LINE (the
+line of its USB path in QEMU, or none), NO_CARD (its
 message when no slot has a card); and the input files: KERNEL, CARD, DEMO_CARD,
 CHAT_HOST, ENGINE_CLI (the QEMU user-mode wrappers), and the two stand-in model folders
 TINY_STORIES / TINY_INSTRUCT.
@@ -41,6 +42,8 @@ BOARD = os.environ.get("BOARD", "rpi4")
 CPU = os.environ.get("CPU", "cortex-a72")
 MACHINE = os.environ.get("MACHINE", "raspi4b")
 NO_CARD = os.environ.get("NO_CARD", "no SD card (EMMC2 and EMMC tried)")
+# the line of the board's USB path in QEMU (none: the board has no USB path, one card kind)
+USB_LINE = os.environ.get("USB_LINE", "")
 KERNEL = Path(os.environ.get("KERNEL", "kernel8.img"))
 CARD = Path(os.environ.get("CARD", "test_sdcard.img"))
 DEMO_CARD = Path(os.environ.get("DEMO_CARD", "sdcard.img"))  # the product's card
@@ -167,6 +170,10 @@ def test_menu_chat_and_parity_with_host(chat) -> None:
     banner = rf"^metalchat: board={BOARD} cpu={CPU} el=2 cores=4 build=[0-9a-f]{{16}}\r?$"
     assert re.search(banner, menu, re.M)
     assert "1. tiny-instruct [llama]" in menu and "2. tiny-stories [llama]" in menu
+    if USB_LINE:  # two kinds of storage: one line for the missing USB stick, SD models marked
+        assert menu.count(USB_LINE) == 1 and "1. tiny-instruct [llama] (sd)" in menu, menu
+    else:
+        assert "USB" not in menu and "(sd)" not in menu, menu
     first, second = chat_turns(c, "2", PARITY, ["Once upon a time", "and then"])
     third = chat_turns(c, "1", PARITY, ["Name a colour."])[0]
     c.power_off()
@@ -267,7 +274,8 @@ def _bad_card(tmp: Path) -> Path:
 def test_bad_models_each_one_line_then_the_good_one_works(chat, tmp_path: Path) -> None:
     c = chat(*card_drive(_bad_card(tmp_path)))
     menu = c.until(MENU_PROMPT)
-    names = dict(re.findall(r"^(\d+)\. (\S+) \[llama\]\r?$", menu, re.M))
+    # the Pi 4 marks where each model lies (SD card, USB stick): "(sd)"
+    names = dict(re.findall(r"^(\d+)\. (\S+) \[llama\](?: \(sd\))?\r?$", menu, re.M))
     number = {name: n for n, name in names.items()}
     assert set(number) == {"good", "truncated", "badmagic", "mismatch"}
     expect = {

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "drivers/usb.h"  // usb_setup, the standard request and descriptor numbers
+
 enum {
   USB_EP0_SIZE = 64,         // bMaxPacketSize0
   USB_CDC_BULK_SIZE = 64,    // wMaxPacketSize of 0x02 and 0x82
@@ -28,16 +30,8 @@ enum {
   USB_CDC_CONFIG_LENGTH = 67,
 };
 
-// An 8-byte SETUP packet, decoded (little-endian fields).
-typedef struct {
-  uint8_t request_type;  // bmRequestType: bit 7 direction (1 = IN), bits 6:5 type, 4:0 recipient
-  uint8_t request;       // bRequest
-  uint16_t value;        // wValue
-  uint16_t index;        // wIndex
-  uint16_t length;       // wLength: the most the host accepts (IN) or the bytes it sends (OUT)
-} usb_setup;
-
-// Decodes a SETUP packet: 0, or -1 (out untouched) when len is not 8.
+// Decodes the 8 bytes of a SETUP packet (little-endian fields) into drivers/usb.h's usb_setup:
+// 0, or -1 (out untouched) when len is not 8.
 int usb_setup_parse(const uint8_t *bytes, size_t len, usb_setup *out);
 
 // What the protocol asks of the controller. Each call returns at once; completion comes back
