@@ -1,4 +1,4 @@
-// board/storage.h for the AArch64 Broadcom boards: the SD card over SDHCI on the board's slots
+// board/storage.h for the Pis (Zero, 3, 4): the SD card over SDHCI on the board's slots
 // in order (bcm_sd_slots: the next one only when a slot has no card), and the RAM bundle at the
 // board's agreed address, RAM from there up to the end of board_ram.
 #include "board/storage.h"

@@ -18,6 +18,9 @@
 // VideoCore bus address of ARM RAM (first 1 GB): the L2-uncached alias, as the mailbox
 // property interface expects buffer addresses (Pi 2, 3 and 4; Linux's dma-ranges on BCM2711).
 #define BCM_VC_BUS_ALIAS 0xc0000000u
+// The same on the BCM2835 (Pi Zero, Pi 1), whose firmware keeps the VideoCore's L2 cache on:
+// ARM RAM through the L2-coherent alias (Linux's dma-ranges for bcm2835).
+#define BCM2835_VC_BUS_ALIAS 0x40000000u
 
 // BCM2711 only, in low-peripheral mode (firmware default): the ARM's 4 GB map has the main
 // peripherals at 0xfc000000-0xff7fffff and the ARM-local ones (GIC-400, local timers) at

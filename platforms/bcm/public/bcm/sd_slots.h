@@ -1,4 +1,4 @@
-// Where an AArch64 Broadcom board (rpi3, rpi4) keeps its card and a boot loader's RAM bundle.
+// Where a Pi (rpi0, rpi3, rpi4) keeps its card and a boot loader's RAM bundle.
 // Each board implements these two (in its board.c); the shared storage backend (board/storage.h,
 // platforms/bcm/storage.c) and the SD test program use them.
 #ifndef BCM_SD_SLOTS_H_
