@@ -10,9 +10,34 @@
 
 static sdhci card;
 
+enum { CHECK_BLOCKS = 8 };
+static _Alignas(64) uint8_t by_pio[CHECK_BLOCKS * 512], by_dma[CHECK_BLOCKS * 512];
+
 static char *append(char *at, const char *end, const char *text) {
   while (*text && at < end) *at++ = *text++;
   return at;
+}
+
+// The slot's DMA engine against PIO on the card's first blocks: 1 when both read the same bytes
+// and the engine did the second read (then the card's reads use it), else 0 (PIO only).
+static int dma_agrees(const sdhci_dma *dma) {
+  if (card.blocks < CHECK_BLOCKS || dma->align > 64) return 0;
+  sdhci_set_dma(&card, 0);
+  if (sdhci_read(&card, 0, CHECK_BLOCKS, by_pio) != BLOCK_OK) return 0;
+  for (unsigned i = 0; i < sizeof by_dma; i++) by_dma[i] = (uint8_t)~by_pio[i];
+  sdhci_set_dma(&card, dma);
+  uint64_t before = card.dma_blocks;
+  if (sdhci_read(&card, 0, CHECK_BLOCKS, by_dma) != BLOCK_OK || card.dma_blocks == before) {
+    sdhci_set_dma(&card, 0);
+    return 0;
+  }
+  for (unsigned i = 0; i < sizeof by_dma; i++) {
+    if (by_dma[i] != by_pio[i]) {
+      sdhci_set_dma(&card, 0);
+      return 0;
+    }
+  }
+  return 1;
 }
 
 // "no SD card (EMMC2 and EMMC tried)": the names of the slots tried.
@@ -32,10 +57,16 @@ board_card board_storage_card(void) {
   int n = bcm_sd_slots(&slots);
   int status = BLOCK_ERR_NO_MEDIUM;
   for (int i = 0; i < n; i++) {
-    sdhci_config config = {slots[i].base, slots[i].clock_hz, board_time_us, 0};
+    sdhci_config config = {slots[i].base, slots[i].clock_hz, board_time_us, 0, 0};
     status = sdhci_init(&card, &config);
     if (status == BLOCK_OK) {
-      board_card found = {&card.dev, slots[i].name, 0};
+      // "EMMC", "EMMC, DMA reads" or "EMMC, PIO reads (DMA check failed)"
+      static char where[64];
+      const char *how = "";
+      if (slots[i].dma) how = dma_agrees(slots[i].dma) ? ", DMA reads" : ", PIO (DMA check failed)";
+      *append(append(where, where + sizeof where - 1, slots[i].name), where + sizeof where - 1,
+              how) = '\0';
+      board_card found = {&card.dev, where, 0};
       return found;
     }
     if (status != BLOCK_ERR_NO_MEDIUM && status != BLOCK_ERR_TIMEOUT) break;

@@ -19,6 +19,12 @@
 // the capabilities register's figure when the firmware does not say.
 #define RPI0_SD_EMMC (BCM2835_PERIPH_BASE + 0x300000u)
 #define RPI0_EMMC_CLOCK_ID 1u
+// Its reads go through DMA channel 4 (the Arasan has no SDMA/ADMA; a channel paced by the EMMC's
+// DREQ empties the data port). Channel 4 is among those the firmware leaves to the ARM
+// (Linux's dma-channel-mask 0x7f35 on the BCM2835).
+#define RPI0_SD_DMA_INDEX 4u
+#define RPI0_SD_DMA_CHANNEL (BCM2835_PERIPH_BASE + BCM_DMA_OFFSET + 0x100u * RPI0_SD_DMA_INDEX)
+#define RPI0_DMA_ENABLE (BCM2835_PERIPH_BASE + BCM_DMA_ENABLE_OFFSET)
 
 // RAM (512 MB, the ARM's share below the VideoCore's gpu_mem): what the firmware reports through
 // the mailbox (BCM_TAG_ARM_MEMORY). Where config.txt's `initramfs FILE 0x08000000` (QEMU:

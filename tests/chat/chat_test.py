@@ -18,7 +18,8 @@ Each test boots the image (QEMU's card slot: -drive if=sd), types at its console
 - the firmware keepalive: readings at boot, more polls while the chat waits, /status.
 
 The board comes from the environment (tests/BUILD.bazel): BOARD, CPU, MACHINE, SYSTEM (QEMU's
-qemu-system-SYSTEM), PRIVILEGE and CORES (as its banner reports them), NO_CARD (its message when
+qemu-system-SYSTEM), PRIVILEGE and CORES (as its banner reports them), CARD_ON (the slot the card is read from, and
+how), NO_CARD (its message when
 no slot has a card); and the input files: KERNEL, CARD, DEMO_CARD,
 CHAT_HOST, ENGINE_CLI (the QEMU user-mode wrappers), and the two stand-in model folders
 TINY_STORIES / TINY_INSTRUCT.
@@ -44,6 +45,7 @@ MACHINE = os.environ.get("MACHINE", "raspi4b")
 SYSTEM = os.environ.get("SYSTEM", "aarch64")
 PRIVILEGE = os.environ.get("PRIVILEGE", "el=2")
 CORES = int(os.environ.get("CORES", "4"))
+CARD_ON = os.environ.get("CARD_ON", "EMMC")  # the slot and how it reads (rpi0: its DMA channel)
 NO_CARD = os.environ.get("NO_CARD", "no SD card (EMMC2 and EMMC tried)")
 KERNEL = Path(os.environ.get("KERNEL", "kernel8.img"))
 CARD = Path(os.environ.get("CARD", "test_sdcard.img"))
@@ -171,6 +173,7 @@ def test_menu_chat_and_parity_with_host(chat) -> None:
     banner = rf"^metalchat: board={BOARD} cpu={CPU} {PRIVILEGE} cores={CORES} build=[0-9a-f]{{16}}"
     assert re.search(banner, menu, re.M)
     assert "1. tiny-instruct [llama]" in menu and "2. tiny-stories [llama]" in menu
+    assert f'card on {CARD_ON}: FAT32 volume "METALCHAT"' in menu, menu
     first, second = chat_turns(c, "2", PARITY, ["Once upon a time", "and then"])
     third = chat_turns(c, "1", PARITY, ["Name a colour."])[0]
     c.power_off()

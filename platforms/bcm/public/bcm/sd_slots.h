@@ -6,12 +6,17 @@
 
 #include <stdint.h>
 
+#include "drivers/sdhci.h"
+
 // An SD host controller (SDHCI) to try for the card: base address, base clock (from the
 // firmware; 0: take it from the controller's capabilities register) and a name for messages.
+// dma: an external DMA engine for its reads (sdhci_dma), or NULL for PIO. storage.c checks it
+// on every card: 8 blocks read both ways must agree, else it reads by PIO.
 struct bcm_sd_slot {
   uintptr_t base;
   uint32_t clock_hz;
   const char *name;
+  const sdhci_dma *dma;
 };
 
 // The SD controllers in the order to try them (the board's SD slot first); returns how many.
