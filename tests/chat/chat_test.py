@@ -18,9 +18,9 @@ Each test boots the image (QEMU's card slot: -drive if=sd), types at its console
 - the firmware keepalive: readings at boot, more polls while the chat waits, /status.
 
 The board comes from the environment (tests/BUILD.bazel): BOARD, CPU, MACHINE, SYSTEM (QEMU's
-qemu-system-SYSTEM), PRIVILEGE and CORES (as its banner reports them), CARD_ON (the slot the card is read from, and
-how), NO_CARD (its message when
-no slot has a card); and the input files: KERNEL, CARD, DEMO_CARD,
+qemu-system-SYSTEM), PRIVILEGE and CORES (as its banner reports them), CARD_ON (the slot the
+card is read from, and how), NO_CARD (its message when no slot has a card); and the input
+files: KERNEL, CARD, DEMO_CARD,
 CHAT_HOST, ENGINE_CLI (the QEMU user-mode wrappers), and the two stand-in model folders
 TINY_STORIES / TINY_INSTRUCT.
 """

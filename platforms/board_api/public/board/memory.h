@@ -1,4 +1,4 @@
-// Optional board facade: RAM an application may use. Implemented by rpi3 and rpi4.
+// Optional board facade: RAM an application may use. Implemented by rpi0, rpi3 and rpi4.
 #ifndef BOARD_MEMORY_H_
 #define BOARD_MEMORY_H_
 

@@ -1,4 +1,4 @@
-// Optional board facade: a monotonic clock (for tokens/s). Implemented by rpi3 and rpi4.
+// Optional board facade: a monotonic clock (for tokens/s). Implemented by rpi0, rpi3 and rpi4.
 #ifndef BOARD_TIME_H_
 #define BOARD_TIME_H_
 
