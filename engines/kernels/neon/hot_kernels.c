@@ -1,5 +1,5 @@
-/* AArch64 NEON hot kernels (Cortex-A72, Cortex-A53): the matvecs and em_quantize_q8, same
- * contract as the reference (kernels.h); em_attention_head is the reference's (hot_attention.c).
+/* AArch64 NEON hot kernels (Cortex-A72, Cortex-A53): the matvecs, em_quantize_q8 and
+ * em_attention_head, same contract as the reference (kernels.h).
  *   f32  four rows at a time, two 4-lane FMA accumulators per row
  *   f16  the same with FCVTL widening (exact, as em_f16_to_f32)
  *   q8   four rows at a time; per 16 int8 values SMULL + SMLAL2 (two products per int16 lane)
@@ -8,6 +8,8 @@
  *        w_scale * x_scale into four float lanes per row, reduced across lanes once per row
  *   q4   the same, nibbles sign-extended by shifts, activations de-interleaved by LD2, four
  *        products per int16 lane
+ *   attention  scores as 8-lane dot products, the reference softmax, the weighted sum of V
+ *        with each output element summed over positions in the reference's order (FMA)
  * Float sums are reassociated (lanes, FMA, the scale product rounded once): not bit-exact with
  * the reference but within kernels_arch_test's stated bounds. Every row is computed by the
  * same instructions whether it falls in a block of four or in the tail, so results do not
@@ -343,5 +345,56 @@ void em_quantize_q8(int8_t *q, float *s, const float *x, int n, int group_size) 
       int16x8_t hi = vcombine_s16(vmovn_s32(v[2]), vmovn_s32(v[3]));
       st1_s8(qg + i, vcombine_s8(vmovn_s16(lo), vmovn_s16(hi)));
     }
+  }
+}
+
+/* ---- attention ---- */
+
+ALWAYS_INLINE void st1_f32(float *p, float32x4_t v) {
+  __asm__("st1 {%1.4s}, [%2]" : "=m"(*(float (*)[4])p) : "w"(v), "r"(p));
+}
+
+/* a . b over n floats: two 4-lane FMA accumulators, then the columns past the last 8. */
+static float dot_f32(const float *a, const float *b, int n) {
+  int n8 = n & ~7;
+  float32x4_t s0 = vdupq_n_f32(0), s1 = s0;
+  for (int j = 0; j < n8; j += 8) {
+    float32x4x2_t av = vld1q_f32_x2(a + j), bv = vld1q_f32_x2(b + j);
+    s0 = vfmaq_f32(s0, av.val[0], bv.val[0]);
+    s1 = vfmaq_f32(s1, av.val[1], bv.val[1]);
+  }
+  return f32_tail(vaddvq_f32(vaddq_f32(s0, s1)), a, b, n8, n);
+}
+
+void em_attention_head(float *out, const float *q, const float *k_cache, const float *v_cache,
+                       int stride, int head_size, int t_begin, int t_end, float divisor,
+                       float *att) {
+  for (int t = t_begin; t <= t_end; t++)
+    att[t] = dot_f32(q, k_cache + (size_t)t * stride, head_size) / divisor;
+  em_softmax(att + t_begin, t_end - t_begin + 1);
+  /* 16 output elements in registers across all positions, then 4, then single ones */
+  int i = 0;
+  for (; i + 16 <= head_size; i += 16) {
+    float32x4_t a = vdupq_n_f32(0), b = a, c = a, d = a;
+    for (int t = t_begin; t <= t_end; t++) {
+      float32x4x4_t v = vld1q_f32_x4(v_cache + (size_t)t * stride + i);
+      a = vfmaq_n_f32(a, v.val[0], att[t]);
+      b = vfmaq_n_f32(b, v.val[1], att[t]);
+      c = vfmaq_n_f32(c, v.val[2], att[t]);
+      d = vfmaq_n_f32(d, v.val[3], att[t]);
+    }
+    float32x4x4_t o = {{a, b, c, d}};
+    vst1q_f32_x4(out + i, o);
+  }
+  for (; i + 4 <= head_size; i += 4) {
+    float32x4_t a = vdupq_n_f32(0);
+    for (int t = t_begin; t <= t_end; t++)
+      a = vfmaq_n_f32(a, ld1_f32(v_cache + (size_t)t * stride + i), att[t]);
+    st1_f32(out + i, a);
+  }
+  for (; i < head_size; i++) {
+    float a = 0.0f;
+    for (int t = t_begin; t <= t_end; t++) a += att[t] * v_cache[(size_t)t * stride + i];
+    out[i] = a;
   }
 }
