@@ -80,8 +80,8 @@ static inline void dot_q8_3rows(const int8_t *w0, const int8_t *w1, const int8_t
       "adds   %[k], %[k], #4\n\t"
       "smlad  %[a2], %[t], %[x13], %[a2]\n\t"
       "bne    1b"
-      : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [k] "+r"(k), [xv] "=&r"(xv),
-        [x13] "=&r"(x13), [w] "=&r"(w), [t] "=&r"(t)
+      : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [k] "+r"(k), [xv] "=&r"(xv), [x13] "=&r"(x13),
+        [w] "=&r"(w), [t] "=&r"(t)
       : [x] "r"(x + gs), [w0] "r"(w0 + gs), [w1] "r"(w1 + gs), [w2] "r"(w2 + gs)
       : "cc", "memory");
   acc[0] = a0;
