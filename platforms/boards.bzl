@@ -20,11 +20,11 @@ BOARDS = {
     ),
     "qemu_virt": struct(
         cpu = "cortex-a72",
-        privilege = "el=1",
+        privilege = "el=2",
         cores = 4,
         core = "cortex_a72",
         image = "",
-        qemu = _qemu("aarch64", "virt", "elf", ["-cpu", "cortex-a72", "-smp", "4", "-nic", "none"]),
+        qemu = _qemu("aarch64", "virt,virtualization=on,highmem=off", "elf", ["-cpu", "cortex-a72", "-smp", "4", "-m", "1024", "-nic", "none"]),
     ),
     "rp2350": struct(
         cpu = "cortex-m33",

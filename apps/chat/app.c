@@ -60,26 +60,44 @@ static int find_bundle(bundle_view *bundle, ram_region *ram) {
   return 1;
 }
 
-// Brings up the card and mounts its FAT32 volume; prints one line either way.
-static fat_volume *open_card(void) {
-  static fat_volume volume;
-  board_card card = board_storage_card();
-  if (!card.dev) {
-    con_printf("card: %s\n", card.error);
+// Mounts a card's FAT32 volume into *volume; prints one line either way.
+static fat_volume *open_card(const board_card *card, fat_volume *volume) {
+  if (!card->dev) {
+    con_printf("card: %s\n", card->error);
     return 0;
   }
-  fat_status st = fat_mount(&volume, card.dev);
+  fat_status st = fat_mount(volume, card->dev);
   if (st != FAT_OK) {
-    con_printf("card on %s: %s (%s)\n", card.where, fat_strerror(st), fat_status_name(st));
+    con_printf("card on %s: %s (%s)\n", card->where, fat_strerror(st), fat_status_name(st));
     return 0;
   }
-  con_printf("card on %s: FAT32 volume \"", card.where);
-  con_text(volume.label);
+  con_printf("card on %s: FAT32 volume \"", card->where);
+  con_text(volume->label);
   con_printf("\"\n");
-  return &volume;
+  return volume;
 }
 
-// Fetches model i into RAM, loads it and chats until /exit.
+// Brings up every card of the board and adds their models to the store, each marked with its
+// card's kind when the board has more than one; vols[i]: card i's volume or NULL.
+static void scan_cards(model_store *store, fat_volume *vols[BOARD_CARDS_MAX]) {
+  static fat_volume volumes[BOARD_CARDS_MAX];
+  board_card cards[BOARD_CARDS_MAX];
+  int n = board_storage_cards(cards);
+  for (int i = 0; i < BOARD_CARDS_MAX; i++) vols[i] = 0;
+  for (int i = 0; i < n && i < BOARD_CARDS_MAX; i++) {
+    vols[i] = open_card(&cards[i], &volumes[i]);
+    if (!vols[i]) continue;
+    int before = store->count;
+    fat_status st = model_store_scan(store, vols[i], i);
+    if (st != FAT_OK)
+      con_printf("card: reading the root folder: %s\n", fat_strerror(st));
+    else if (store->count == before)
+      con_printf("card: no models (%s)\n", model_store_layouts);
+    for (int m = before; n > 1 && m < store->count; m++) store->entries[m].mark = cards[i].kind;
+  }
+}
+
+// Fetches model i into RAM (from vol, for a model on a card), loads it and chats until /exit.
 static void run_model(const model_store *store, int i, fat_volume *vol, ram_region ram) {
   static chat_model model;
   model_bytes bytes;
@@ -111,14 +129,8 @@ int chat_main(void) {
   for (;;) {
     model_store_init(&store);
     if (have_bundle) model_store_add_bundle(&store, &bundle);
-    fat_volume *vol = open_card();
-    if (vol) {
-      fat_status st = model_store_scan(&store, vol);
-      if (st != FAT_OK)
-        con_printf("card: reading the root folder: %s\n", fat_strerror(st));
-      else if (store.count == have_bundle)
-        con_printf("card: no models (%s)\n", model_store_layouts);
-    }
+    fat_volume *vols[BOARD_CARDS_MAX];
+    scan_cards(&store, vols);
     int choice = 0;
     menu_action action = autoload ? MENU_LOAD : menu_choose(&store, &choice);
     autoload = 0;
@@ -126,6 +138,9 @@ int chat_main(void) {
       con_printf("power off\n");
       board_exit(0);
     }
-    if (action == MENU_LOAD) run_model(&store, choice, vol, ram);
+    if (action == MENU_LOAD) {
+      const model_entry *e = &store.entries[choice];
+      run_model(&store, choice, e->in_ram ? 0 : vols[e->card], ram);
+    }
   }
 }

@@ -24,7 +24,10 @@ static void print_page(const model_store *s, int page) {
     const model_entry *e = &s->entries[i];
     con_printf("%d. ", i + 1);
     con_text(e->name);
-    con_printf(" [%s]%s\n", e->engine, e->in_ram ? " (in RAM)" : "");
+    con_printf(" [%s]", e->engine);
+    if (e->in_ram) con_printf(" (in RAM)");
+    if (e->mark) con_printf(" (%s)", e->mark);
+    con_printf("\n");
   }
   if (s->count > MENU_PAGE)
     con_printf("(models %d-%d of %d, page %d of %d)\n", first + 1, last, s->count, page + 1,

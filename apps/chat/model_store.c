@@ -116,7 +116,7 @@ typedef enum folder_kind { FOLDER_MODEL, FOLDER_NO_MODEL, FOLDER_SKIPPED } folde
 
 // Adds folder as a model if one of the layouts matches; a folder with a model file that cannot
 // be used gets one line saying why.
-static folder_kind add_folder(model_store *s, fat_volume *vol, const char *folder) {
+static folder_kind add_folder(model_store *s, fat_volume *vol, int card, const char *folder) {
   static model_entry spare;  // where a model past MODEL_STORE_MAX is looked at, then dropped
   char model_path[MODEL_PATH_MAX], tokenizer_path[MODEL_PATH_MAX];
   for (int i = 0; i < LAYOUTS; i++) {
@@ -155,6 +155,8 @@ static folder_kind add_folder(model_store *s, fat_volume *vol, const char *folde
     e->template_named = read_template(vol, folder, &e->template);
     e->in_ram = 0;
     e->layout = i;
+    e->card = card;
+    e->mark = 0;
     e->model_size = (uint32_t)model_size;
     e->tokenizer_size = (uint32_t)tok_size;
     e->model = e->tokenizer = 0;
@@ -164,7 +166,7 @@ static folder_kind add_folder(model_store *s, fat_volume *vol, const char *folde
   return FOLDER_NO_MODEL;
 }
 
-fat_status model_store_scan(model_store *s, fat_volume *vol) {
+fat_status model_store_scan(model_store *s, fat_volume *vol, int card) {
   static fat_dirent entry;
   fat_dir dir;
   int no_model = 0;
@@ -178,7 +180,7 @@ fat_status model_store_scan(model_store *s, fat_volume *vol) {
       entry.name[MODEL_NAME_MAX - 1] = '\0';
       con_text(entry.name);
       con_printf("...: a folder name longer than %d bytes, skipped\n", MODEL_NAME_MAX - 1);
-    } else if (add_folder(s, vol, entry.name) == FOLDER_NO_MODEL) {
+    } else if (add_folder(s, vol, card, entry.name) == FOLDER_NO_MODEL) {
       no_model++;
     }
   }

@@ -36,6 +36,8 @@ typedef struct model_entry {
   int template_named;  // 1: chat.txt or the bundle chose it; 0: the model file's own (session)
   int in_ram;          // 1: the boot bundle (model/tokenizer below); 0: files on the card
   int layout;          // files on the card: which layout (model_store.c's kLayouts)
+  int card;            // files on a card: which of the board's cards (board_storage_cards)
+  const char *mark;    // the menu's mark of where it lies ("usb", "sd"), or NULL for none
   uint32_t model_size, tokenizer_size;
   const uint8_t *model, *tokenizer;  // tokenizer_size 0: the model file carries it
 } model_entry;
@@ -57,9 +59,10 @@ typedef struct model_bytes {
 void model_store_init(model_store *s);
 void model_store_add_bundle(model_store *s, const bundle_view *b);
 
-// Adds every folder in the root of vol that holds a model; prints one line for each folder
-// that looks like a model but cannot be used. Returns FAT_OK, or the error reading the root.
-fat_status model_store_scan(model_store *s, fat_volume *vol);
+// Adds every folder in the root of vol (the board's card number `card`) that holds a model;
+// prints one line for each folder that looks like a model but cannot be used. Returns FAT_OK,
+// or the error reading the root.
+fat_status model_store_scan(model_store *s, fat_volume *vol, int card);
 
 // Makes entry i's bytes available: the bundle's in place, a card model's read into
 // ram[0..ram_size) (ram 64-byte aligned; the tokenizer after the model), printing the size,

@@ -1,6 +1,7 @@
 // board/storage.h for the Pis (Zero, 3, 4): the SD card over SDHCI on the board's slots
-// in order (bcm_sd_slots: the next one only when a slot has no card), and the RAM bundle at the
-// board's agreed address, RAM from there up to the end of board_ram.
+// in order (bcm_sd_slots: the next one only when a slot has no card), then the board's USB stick
+// if it has a USB path (bcm_usb_card), and the RAM bundle at the board's agreed address, RAM
+// from there up to the end of board_ram.
 #include "board/storage.h"
 
 #include "bcm/sd_slots.h"
@@ -52,7 +53,7 @@ static const char *no_card(const struct bcm_sd_slot *slots, int n) {
   return text;
 }
 
-board_card board_storage_card(void) {
+static board_card sd_card(void) {
   const struct bcm_sd_slot *slots;
   int n = bcm_sd_slots(&slots);
   int status = BLOCK_ERR_NO_MEDIUM;
@@ -60,20 +61,25 @@ board_card board_storage_card(void) {
     sdhci_config config = {slots[i].base, slots[i].clock_hz, board_time_us, 0, 0};
     status = sdhci_init(&card, &config);
     if (status == BLOCK_OK) {
-      // "EMMC", "EMMC, DMA reads" or "EMMC, PIO reads (DMA check failed)"
+      // "EMMC", "EMMC, DMA reads" or "EMMC, PIO (DMA check failed)"
       static char where[64];
       const char *how = "";
       if (slots[i].dma) how = dma_agrees(slots[i].dma) ? ", DMA reads" : ", PIO (DMA check failed)";
       *append(append(where, where + sizeof where - 1, slots[i].name), where + sizeof where - 1,
               how) = '\0';
-      board_card found = {&card.dev, where, 0};
+      board_card found = {&card.dev, where, 0, "sd"};
       return found;
     }
     if (status != BLOCK_ERR_NO_MEDIUM && status != BLOCK_ERR_TIMEOUT) break;
   }
   int missing = status == BLOCK_ERR_NO_MEDIUM || status == BLOCK_ERR_TIMEOUT;
-  board_card none = {0, 0, missing ? no_card(slots, n) : block_strerror(status)};
+  board_card none = {0, 0, missing ? no_card(slots, n) : block_strerror(status), "sd"};
   return none;
+}
+
+int board_storage_cards(board_card cards[BOARD_CARDS_MAX]) {
+  cards[0] = sd_card();
+  return 1 + bcm_usb_card(&cards[1]);
 }
 
 const void *board_model_region(size_t *size) {

@@ -26,22 +26,28 @@ static int read_blocks(block_device *dev, uint64_t lba, uint32_t count, void *bu
                                                                             : BLOCK_ERR_IO;
 }
 
-board_card board_storage_card(void) {
+static board_card the_card(void) {
   static block_device dev;
   static int fd = -1;
   if (fd >= 0) close(fd);
   fd = card_path ? open(card_path, O_RDONLY) : -1;
   struct stat st;
   if (fd < 0 || fstat(fd, &st) != 0) {
-    board_card none = {NULL, NULL, card_path ? "cannot open the card image" : "no card image"};
+    board_card none = {NULL, NULL, card_path ? "cannot open the card image" : "no card image",
+                       "sd"};
     return none;
   }
   dev.read = read_blocks;
   dev.num_blocks = (uint64_t)st.st_size / BLOCK_SIZE;
   dev.max_blocks = 0;
   dev.ctx = (void *)(intptr_t)fd;
-  board_card card = {&dev, "file", NULL};
+  board_card card = {&dev, "file", NULL, "sd"};
   return card;
+}
+
+int board_storage_cards(board_card cards[BOARD_CARDS_MAX]) {
+  cards[0] = the_card();
+  return 1;
 }
 
 const void *board_model_region(size_t *room) {

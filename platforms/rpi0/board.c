@@ -149,3 +149,9 @@ int bcm_sd_slots(const struct bcm_sd_slot **slots) {
 }
 
 uintptr_t bcm_ram_bundle(void) { return RPI0_RAM_BUNDLE; }
+
+// The Zero's one USB port is the SoC's DWC2 OTG controller, not xHCI: no USB path.
+int bcm_usb_card(struct board_card *card) {
+  (void)card;
+  return 0;
+}

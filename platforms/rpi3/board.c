@@ -39,3 +39,9 @@ int bcm_sd_slots(const struct bcm_sd_slot **slots) {
 }
 
 uintptr_t bcm_ram_bundle(void) { return (uintptr_t)RPI3_RAM_BUNDLE; }
+
+// The Pi 3's USB hangs off a DWC2 (USB 2 OTG) controller, not xHCI: no USB path.
+int bcm_usb_card(struct board_card *card) {
+  (void)card;
+  return 0;
+}

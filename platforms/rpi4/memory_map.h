@@ -30,6 +30,19 @@
 #define RPI4_SD_EMMC (BCM2711_PERIPH_BASE + 0x300000u)
 #define RPI4_EMMC2_CLOCK_ID 12u  // the firmware's clock id of EMMC2 (mailbox GET_CLOCK_RATE)
 
+// PCIe (the VL805 USB 3 controller behind the root port): the root complex's registers; the
+// outbound window CPU 0x6_0000_0000 -> PCIe 0xf800_0000 (64 MB, in the MMU map above); the
+// inbound DMA window PCIe 0 -> CPU 0, 2 GB (board_ram's memory lies below 1 GB), below the
+// outbound window's PCIe addresses. The VL805's firmware is loaded by the VideoCore when asked
+// (mailbox NOTIFY_XHCI_RESET with the device's bus/device/function) after the PCIe reset.
+#define RPI4_PCIE_REGS UINT64_C(0xfd500000)
+#define RPI4_PCIE_OUT_CPU BCM2711_PCIE_WINDOW
+#define RPI4_PCIE_OUT_BUS UINT64_C(0xf8000000)
+#define RPI4_PCIE_OUT_SIZE (UINT64_C(64) << 20)
+#define RPI4_PCIE_IN_SIZE (UINT64_C(2) << 30)
+#define RPI4_PCIE_LINK_US 100000u
+#define RPI4_TAG_NOTIFY_XHCI_RESET 0x00030058u
+
 // Where config.txt's `initramfs FILE 0x08000000` (QEMU: -device loader,addr=...) puts a file
 // for the image to find in RAM at boot: 128 MiB, above the image and its stacks.
 #define RPI4_RAM_BUNDLE UINT64_C(0x08000000)

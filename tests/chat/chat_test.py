@@ -19,8 +19,8 @@ Each test boots the image (QEMU's card slot: -drive if=sd), types at its console
 
 The board comes from the environment (tests/BUILD.bazel): BOARD, CPU, MACHINE, SYSTEM (QEMU's
 qemu-system-SYSTEM), PRIVILEGE and CORES (as its banner reports them), CARD_ON (the slot the
-card is read from, and how), NO_CARD (its message when no slot has a card); and the input
-files: KERNEL, CARD, DEMO_CARD,
+card is read from, and how), USB_LINE (the line of its USB path in QEMU, or none), NO_CARD (its
+message when no slot has a card); and the input files: KERNEL, CARD, DEMO_CARD,
 CHAT_HOST, ENGINE_CLI (the QEMU user-mode wrappers), and the two stand-in model folders
 TINY_STORIES / TINY_INSTRUCT.
 """
@@ -47,6 +47,8 @@ PRIVILEGE = os.environ.get("PRIVILEGE", "el=2")
 CORES = int(os.environ.get("CORES", "4"))
 CARD_ON = os.environ.get("CARD_ON", "EMMC")  # the slot and how it reads (rpi0: its DMA channel)
 NO_CARD = os.environ.get("NO_CARD", "no SD card (EMMC2 and EMMC tried)")
+# the line of the board's USB path in QEMU (none: the board has no USB path, one card kind)
+USB_LINE = os.environ.get("USB_LINE", "")
 KERNEL = Path(os.environ.get("KERNEL", "kernel8.img"))
 CARD = Path(os.environ.get("CARD", "test_sdcard.img"))
 DEMO_CARD = Path(os.environ.get("DEMO_CARD", "sdcard.img"))  # the product's card
@@ -174,6 +176,10 @@ def test_menu_chat_and_parity_with_host(chat) -> None:
     assert re.search(banner, menu, re.M)
     assert "1. tiny-instruct [llama]" in menu and "2. tiny-stories [llama]" in menu
     assert f'card on {CARD_ON}: FAT32 volume "METALCHAT"' in menu, menu
+    if USB_LINE:  # two kinds of storage: one line for the missing USB stick, SD models marked
+        assert menu.count(USB_LINE) == 1 and "1. tiny-instruct [llama] (sd)" in menu, menu
+    else:
+        assert "USB" not in menu and "(sd)" not in menu, menu
     first, second = chat_turns(c, "2", PARITY, ["Once upon a time", "and then"])
     third = chat_turns(c, "1", PARITY, ["Name a colour."])[0]
     c.power_off()
@@ -275,7 +281,8 @@ def _bad_card(tmp: Path) -> Path:
 def test_bad_models_each_one_line_then_the_good_one_works(chat, tmp_path: Path) -> None:
     c = chat(*card_drive(_bad_card(tmp_path)))
     menu = c.until(MENU_PROMPT)
-    names = dict(re.findall(r"^(\d+)\. (\S+) \[llama\]\r?$", menu, re.M))
+    # the Pi 4 marks where each model lies (SD card, USB stick): "(sd)"
+    names = dict(re.findall(r"^(\d+)\. (\S+) \[llama\](?: \(sd\))?\r?$", menu, re.M))
     number = {name: n for n, name in names.items()}
     assert set(number) == {"good", "truncated", "badmagic", "mismatch"}
     expect = {

@@ -28,8 +28,10 @@ def _sdcard_image_impl(ctx):
     args.add("card")
     args.add("-o", out)
     args.add("--board", ctx.attr.board)
-    args.add("--file", "%s=%s" % (ctx.attr.kernel_name, kernel.path))
-    inputs = [kernel]
+    inputs = []
+    if kernel:
+        args.add("--file", "%s=%s" % (ctx.attr.kernel_name, kernel.path))
+        inputs.append(kernel)
     for target, folder in ctx.attr.models.items():
         for name, f in sorted(_model_files(target).items()):
             args.add("--file", "%s/%s=%s" % (folder, name, f.path))
@@ -59,7 +61,10 @@ config.txt line that loads it at boot. Same inputs, same bytes.""",
             doc = "the build fails, in one line, when a model cannot be loaded whole on it",
         ),
         "bundle": attr.label(allow_single_file = True, doc = "a ram_bundle to boot into"),
-        "kernel": attr.label(mandatory = True, allow_single_file = True, doc = "the raw image"),
+        "kernel": attr.label(
+            allow_single_file = True,
+            doc = "the raw image; none for a USB stick of models (the image boots from elsewhere)",
+        ),
         "kernel_name": attr.string(
             default = "kernel8.img",
             values = ["kernel8.img", "kernel.img"],

@@ -99,12 +99,71 @@ static struct syndrome read_syndrome(void) {
   return s;
 }
 
+// --- probing reads (aarch64_probe_read32) ---
+
+static volatile uintptr_t probe_at;  // the probing load's address while a probe runs, else 0
+static volatile int probe_failed;
+
+int aarch64_probe_read32(uintptr_t addr, uint32_t *value) {
+  uint32_t v = 0;
+  uintptr_t at;
+  probe_failed = 0;
+  __asm__ volatile(
+      "adr %1, 1f\n\t"
+      "str %1, [%3]\n\t"
+      "dsb sy\n"
+      "1: ldr %w0, [%2]\n\t"
+      "dsb sy"
+      : "+&r"(v), "=&r"(at)
+      : "r"(addr), "r"(&probe_at)
+      : "memory");
+  probe_at = 0;
+  if (probe_failed) return -1;
+  *value = v;
+  return 0;
+}
+
+// Returns from an exception to elr with the registers of frame (the vector saved them).
+__attribute__((naked, noreturn)) static void resume(struct aarch64_frame *frame, uint64_t elr) {
+  __asm__ volatile(
+      "mrs x2, CurrentEL\n\t"
+      "cmp x2, #8\n\t"
+      "b.ne 1f\n\t"
+      "msr elr_el2, x1\n\t"
+      "b 2f\n"
+      "1: msr elr_el1, x1\n"
+      "2: ldr x1, [x0, #248]\n\t"
+      "mov sp, x1\n\t"
+      "ldp x2, x3, [x0, #16]\n\t"
+      "ldp x4, x5, [x0, #32]\n\t"
+      "ldp x6, x7, [x0, #48]\n\t"
+      "ldp x8, x9, [x0, #64]\n\t"
+      "ldp x10, x11, [x0, #80]\n\t"
+      "ldp x12, x13, [x0, #96]\n\t"
+      "ldp x14, x15, [x0, #112]\n\t"
+      "ldp x16, x17, [x0, #128]\n\t"
+      "ldp x18, x19, [x0, #144]\n\t"
+      "ldp x20, x21, [x0, #160]\n\t"
+      "ldp x22, x23, [x0, #176]\n\t"
+      "ldp x24, x25, [x0, #192]\n\t"
+      "ldp x26, x27, [x0, #208]\n\t"
+      "ldp x28, x29, [x0, #224]\n\t"
+      "ldr x30, [x0, #240]\n\t"
+      "ldp x0, x1, [x0, #0]\n\t"
+      "eret");
+}
+
 void aarch64_exception(unsigned kind, struct aarch64_frame *frame) {
   static const char *const types[] = {"synchronous", "IRQ", "FIQ", "SError"};
   static const char *const origins[] = {"current EL, SP_EL0", "current EL, SP_ELx",
                                         "lower EL, AArch64", "lower EL, AArch32"};
   struct syndrome s = read_syndrome();
   unsigned ec = (unsigned)(s.esr >> 26) & 0x3f;
+  // A probing read that aborted: carry on after it, the probe reports the failure.
+  if (kind == 4 && ec == 0x25 && probe_at != 0 && s.elr == probe_at) {
+    probe_failed = 1;
+    resume(frame, s.elr + 4);
+  }
   // board_exit() on hardware: the semihosting trap is an undefined instruction there.
   if ((kind & 3) == 0 && ec == 0x00 &&
       *(const volatile uint32_t *)(uintptr_t)s.elr == HLT_SEMIHOSTING) {

@@ -1,5 +1,5 @@
-// Where a Pi (rpi0, rpi3, rpi4) keeps its card and a boot loader's RAM bundle.
-// Each board implements these two (in its board.c); the shared storage backend (board/storage.h,
+// Where a Pi (rpi0, rpi3, rpi4) keeps its card, its USB stick and a boot loader's RAM bundle.
+// Each board implements these (in its board.c); the shared storage backend (board/storage.h,
 // platforms/bcm/storage.c) and the SD test program use them.
 #ifndef BCM_SD_SLOTS_H_
 #define BCM_SD_SLOTS_H_
@@ -21,6 +21,11 @@ struct bcm_sd_slot {
 
 // The SD controllers in the order to try them (the board's SD slot first); returns how many.
 int bcm_sd_slots(const struct bcm_sd_slot **slots);
+
+// The board's USB stick, for a board with a USB path (the Pi 4: PCIe, VL805 xHCI): brings it up
+// and fills *card (its kind "usb"), returning 1; a board without one returns 0.
+struct board_card;
+int bcm_usb_card(struct board_card *card);
 
 // Where a file the boot loader placed in RAM (config.txt `initramfs FILE ADDR`) is expected.
 uintptr_t bcm_ram_bundle(void);

@@ -21,6 +21,11 @@ struct aarch64_frame {
 // (hlt #0xf000) with no debugger attached parks silently: that is board_exit() on hardware.
 void aarch64_crash_report_to(void (*putc)(char c), void (*exit_fn)(int status));
 
+// Reads a 32-bit register that may not exist: returns 0 with *value, or -1 when the read took
+// a synchronous external abort (a whole register block absent, as QEMU's raspi4b lacks the
+// BCM2711's PCIe controller); the abort is then not reported. Core 0, EL1 or EL2.
+int aarch64_probe_read32(uintptr_t addr, uint32_t *value);
+
 // Name of an ESR exception class, e.g. 0x25 -> "data abort, same EL"; "?" if not named.
 const char *aarch64_exception_class_name(unsigned ec);
 
