@@ -14,9 +14,15 @@ BOARDS = {
         cpu = "cortex-m33",
         privilege = "mode=thread-secure",
         cores = 2,
-        core = "cortex_m33",
+        # The RP2350's core flags (DSP + FPU): QEMU's SSE-200 gives CPU 0 neither unless asked.
+        core = "cortex_m33_dsp_fp",
         image = "",
-        qemu = _qemu("arm", "mps2-an521", "elf"),
+        qemu = _qemu("arm", "mps2-an521", "elf", [
+            "-global",
+            "sse-200.CPU0_FPU=on",
+            "-global",
+            "sse-200.CPU0_DSP=on",
+        ]),
     ),
     "qemu_virt": struct(
         cpu = "cortex-a72",

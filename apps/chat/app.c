@@ -38,26 +38,39 @@ static void print_banner(void) {
 
 static uintptr_t align_up(uintptr_t v, uintptr_t a) { return (v + a - 1) & ~(a - 1); }
 
-// A bundle the boot loader left in RAM; the app's RAM then starts above it.
-static int find_bundle(bundle_view *bundle, ram_region *ram) {
+// The bundles of the board's model region (one the boot loader left in RAM, or several linked
+// into flash); when the region lies in the app's RAM, the RAM then starts above it. Returns
+// how many were found.
+static int find_bundles(bundle_view *bundles, ram_region *ram) {
   size_t room;
   const uint8_t *at = (const uint8_t *)board_model_region(&room);
-  const char *why;
-  bundle_status st = at ? bundle_parse(at, room, bundle, &why) : BUNDLE_ABSENT;
-  if (st == BUNDLE_BAD) con_printf("boot bundle at %p ignored: %s\n", (const void *)at, why);
-  if (st != BUNDLE_OK) return 0;
-  con_printf("boot bundle at %p: ", (const void *)at);
-  con_text(bundle->name);
-  con_printf(", ");
-  con_ratio(bundle->total_size, 1000000);
-  con_printf(" MB\n");
+  const uint8_t *start = at;
+  int count = 0;
+  while (at && count < BUNDLE_REGION_MAX && room >= BUNDLE_HEADER_SIZE) {
+    const char *why;
+    bundle_view *b = &bundles[count];
+    bundle_status st = bundle_parse(at, room, b, &why);
+    if (st == BUNDLE_BAD) con_printf("boot bundle at %p ignored: %s\n", (const void *)at, why);
+    if (st != BUNDLE_OK) break;
+    con_printf("boot bundle at %p: ", (const void *)at);
+    con_text(b->name);
+    con_printf(", ");
+    con_ratio(b->total_size, 1000000);
+    con_printf(" MB%s\n", b->copy_to_ram ? ", to be copied to RAM" : "");
+    count++;
+    size_t next = bundle_next(b);
+    if (next >= room) break;
+    at += next;
+    room -= next;
+  }
+  if (count == 0) return 0;
   uintptr_t base = (uintptr_t)ram->base, end = base + ram->size;
-  uintptr_t bundle_end = align_up((uintptr_t)at + bundle->total_size, 4096);
-  if (bundle_end > base && (uintptr_t)at < end) {
+  uintptr_t bundle_end = align_up((uintptr_t)at + bundles[count - 1].total_size, 4096);
+  if (bundle_end > base && (uintptr_t)start < end) {
     ram->base = (uint8_t *)(bundle_end < end ? bundle_end : end);
     ram->size = end - (uintptr_t)ram->base;
   }
-  return 1;
+  return count;
 }
 
 // Mounts a card's FAT32 volume into *volume; prints one line either way.
@@ -97,6 +110,10 @@ static void scan_cards(model_store *store, fat_volume *vols[BOARD_CARDS_MAX]) {
   }
 }
 
+// The autorun prompt (chat_main_autorun), answered once by the first model loaded.
+static const char *autorun_prompt;
+static int autorun_tokens;
+
 // Fetches model i into RAM (from vol, for a model on a card), loads it and chats until /exit.
 static void run_model(const model_store *store, int i, fat_volume *vol, ram_region ram) {
   static chat_model model;
@@ -107,12 +124,20 @@ static void run_model(const model_store *store, int i, fat_volume *vol, ram_regi
   if (chat_model_load(&model, &store->entries[i], &bytes, ram.base + arena_at,
                       ram.size - arena_at) != 0)
     return;
-  chat_run(&model);
+  const char *autorun = autorun_prompt;
+  autorun_prompt = 0;
+  chat_run(&model, autorun, autorun_tokens);
+}
+
+int chat_main_autorun(const char *prompt, int tokens) {
+  autorun_prompt = prompt;
+  autorun_tokens = tokens;
+  return chat_main();
 }
 
 int chat_main(void) {
   static model_store store;
-  static bundle_view bundle;
+  static bundle_view bundles[BUNDLE_REGION_MAX];
   print_banner();
   uintptr_t base;
   size_t size;
@@ -121,14 +146,14 @@ int chat_main(void) {
     return 1;
   }
   ram_region ram = {(uint8_t *)align_up(base, 64), size - (align_up(base, 64) - base)};
-  int have_bundle = find_bundle(&bundle, &ram);
+  int have_bundle = find_bundles(bundles, &ram);
   con_printf("ram: ");
   con_ratio(ram.size, 1000000);
   con_printf(" MB free at %p\n", (void *)ram.base);
-  int autoload = have_bundle;  // a bundle skips the menu once
+  int autoload = have_bundle == 1;  // a single bundle skips the menu once
   for (;;) {
     model_store_init(&store);
-    if (have_bundle) model_store_add_bundle(&store, &bundle);
+    for (int i = 0; i < have_bundle; i++) model_store_add_bundle(&store, &bundles[i]);
     fat_volume *vols[BOARD_CARDS_MAX];
     scan_cards(&store, vols);
     int choice = 0;

@@ -7,4 +7,9 @@
 // reports no usable RAM (1).
 int chat_main(void);
 
+// The same, in autorun mode (like Pico LLaMA): the first model loaded (the only one of a
+// model region boots straight into it) answers `prompt` with up to `tokens` tokens at once,
+// printing the tokens/s lines, before the interactive chat.
+int chat_main_autorun(const char *prompt, int tokens);
+
 #endif  // APPS_CHAT_APP_H_

@@ -37,7 +37,8 @@ bundle_status bundle_parse(const void *bytes, size_t room, bundle_view *out, con
   uint64_t tok_off = u64_at(b + 32), tok_size = u64_at(b + 40);
   if (!region_ok(model_off, model_size, room) || !region_ok(tok_off, tok_size, room))
     return bad(why, "bundle: model or tokenizer lies outside RAM or is misaligned");
-  if (model_size == 0 || tok_size == 0) return bad(why, "bundle: empty model or tokenizer");
+  if (model_size == 0) return bad(why, "bundle: empty model");
+  if (b[120] & ~BUNDLE_COPY_TO_RAM) return bad(why, "bundle: unknown placement flags");
   uint32_t crc = crc32_update(0, b + model_off, (size_t)model_size);
   crc = crc32_update(crc, b + tok_off, (size_t)tok_size);
   if (crc != u32_at(b + 48)) return bad(why, "bundle: payload CRC mismatch (truncated load?)");
@@ -45,12 +46,15 @@ bundle_status bundle_parse(const void *bytes, size_t room, bundle_view *out, con
 
   out->model = b + model_off;
   out->model_size = (size_t)model_size;
-  out->tokenizer = b + tok_off;
+  out->tokenizer = tok_size ? b + tok_off : 0;
   out->tokenizer_size = (size_t)tok_size;
-  uint64_t model_end = model_off + model_size, tok_end = tok_off + tok_size;
+  out->copy_to_ram = (b[120] & BUNDLE_COPY_TO_RAM) != 0;
+  uint64_t model_end = model_off + model_size, tok_end = tok_size ? tok_off + tok_size : 0;
   out->total_size = (size_t)(model_end > tok_end ? model_end : tok_end);
   out->template = (em_template)template_id;
   __builtin_memcpy(out->name, b + 56, BUNDLE_NAME_MAX);
   if (out->name[0] == '\0') __builtin_memcpy(out->name, "boot", 5);
   return BUNDLE_OK;
 }
+
+size_t bundle_next(const bundle_view *b) { return (b->total_size + 63) & ~(size_t)63; }

@@ -93,5 +93,23 @@ int main(void) {
   put32(buf + 12, 9);
   seal();
   CHECK(parse(sizeof buf, &why) == BUNDLE_BAD && strstr(why, "template"));
+
+  /* A container carries its tokenizer: no tokenizer, and the copy-to-RAM placement flag. */
+  make();
+  put64(buf + 32, 128);
+  put64(buf + 40, 0);
+  put32(buf + 48, crc32_update(0, buf + 128, 200));
+  buf[120] = BUNDLE_COPY_TO_RAM;
+  seal();
+  CHECK(bundle_parse(buf, sizeof buf, &v, &why) == BUNDLE_OK);
+  CHECK(v.tokenizer == NULL && v.tokenizer_size == 0 && v.copy_to_ram);
+  CHECK(v.total_size == 328 && bundle_next(&v) == 384);
+  buf[120] = 0x80; /* a flag this build does not know */
+  seal();
+  CHECK(parse(sizeof buf, &why) == BUNDLE_BAD && strstr(why, "placement"));
+  make();
+  put64(buf + 24, 0);
+  seal();
+  CHECK(parse(sizeof buf, &why) == BUNDLE_BAD && strstr(why, "empty model"));
   return finish();
 }

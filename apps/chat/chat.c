@@ -158,7 +158,7 @@ static int run_command(chat_state *st, const chat_command *c) {
   return 0;
 }
 
-void chat_run(chat_model *m) {
+void chat_run(chat_model *m, const char *autorun, int autorun_tokens) {
   static chat_state st;
   static char line[CHAT_LINE_MAX];
   st.m = m;
@@ -167,6 +167,14 @@ void chat_run(chat_model *m) {
   con_printf("Chat with ");
   con_text(m->name);
   con_printf(": type a message, /help for commands, /exit for the menu.\n");
+  if (autorun) {
+    con_printf("> ");
+    con_text(autorun);
+    con_printf("\n");
+    st.max_answer = autorun_tokens < CHAT_MAX_ANSWER ? autorun_tokens : CHAT_MAX_ANSWER;
+    run_turn(&st, autorun);
+    st.max_answer = CHAT_MAX_ANSWER;
+  }
   for (;;) {
     con_printf("> ");
     if (con_read_line(line, sizeof line) == 0) continue;

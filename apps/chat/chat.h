@@ -21,8 +21,9 @@
 #define CHAT_LINE_MAX 1024           // bytes of one typed line
 #define CHAT_MAX_TEMPERATURE 100.0f  // /temp above it sets it (at 100 sampling is near uniform)
 
-// Runs the chat until /exit.
-void chat_run(chat_model *m);
+// Runs the chat until /exit. With `autorun` (not NULL), first answers it as if typed, with
+// at most autorun_tokens tokens, then the tokens/s lines, then the interactive chat.
+void chat_run(chat_model *m, const char *autorun, int autorun_tokens);
 
 // One line of the board's firmware readings (board/health.h), as /status prints it.
 void chat_print_board_health(void);

@@ -25,7 +25,7 @@ static void print_page(const model_store *s, int page) {
     con_printf("%d. ", i + 1);
     con_text(e->name);
     con_printf(" [%s]", e->engine);
-    if (e->in_ram) con_printf(" (in RAM)");
+    if (e->in_ram) con_printf(" (in memory)");
     if (e->mark) con_printf(" (%s)", e->mark);
     con_printf("\n");
   }

@@ -53,8 +53,9 @@ void model_store_add_bundle(model_store *s, const bundle_view *b) {
   __builtin_memcpy(head, b->model, b->model_size < LABEL_BYTES ? b->model_size : LABEL_BYTES);
   e->engine = engine_label(head);
   e->template = b->template;
-  e->template_named = 1;
+  e->template_named = b->template != EM_TEMPLATE_ENGINE;
   e->in_ram = 1;
+  e->copy_to_ram = b->copy_to_ram;
   e->layout = -1;
   e->model = b->model;
   e->model_size = (uint32_t)b->model_size;
@@ -215,10 +216,34 @@ static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
 long model_store_fetch(const model_store *s, int i, fat_volume *vol, uint8_t *ram, size_t ram_size,
                        model_bytes *out) {
   const model_entry *e = &s->entries[i];
-  if (e->in_ram) {
+  if (e->in_ram && !e->copy_to_ram) {
     model_bytes in_place = {e->model, e->model_size, e->tokenizer, e->tokenizer_size};
     *out = in_place;
+    named(e->name);
+    con_printf("weights used in place at %p\n", (const void *)e->model);
     return 0;
+  }
+  if (e->in_ram) {
+    size_t tok_at = align64(e->model_size), used = tok_at + e->tokenizer_size;
+    if (used > ram_size) {
+      named(e->name);
+      con_printf("%u KB to copy to RAM, %u KB free: used in place instead\n",
+                 (unsigned)(used >> 10), (unsigned)(ram_size >> 10));
+      model_bytes in_place = {e->model, e->model_size, e->tokenizer, e->tokenizer_size};
+      *out = in_place;
+      return 0;
+    }
+    uint64_t start = board_time_us();
+    __builtin_memcpy(ram, e->model, e->model_size);
+    if (e->tokenizer_size) __builtin_memcpy(ram + tok_at, e->tokenizer, e->tokenizer_size);
+    uint64_t us = board_time_us() - start;
+    named(e->name);
+    con_printf("weights copied to RAM at %p: %u KB in %u ms\n", (void *)ram, (unsigned)(used >> 10),
+               (unsigned)(us / 1000));
+    model_bytes copied = {ram, e->model_size, e->tokenizer_size ? ram + tok_at : 0,
+                          e->tokenizer_size};
+    *out = copied;
+    return (long)used;
   }
   char model_path[MODEL_PATH_MAX], tokenizer_path[MODEL_PATH_MAX];
   entry_paths(e->name, e->layout, model_path, tokenizer_path);  // they fitted at the scan

@@ -22,9 +22,13 @@
 #include "drivers/fat32.h"
 #include "engine/session.h"
 
-#define MODEL_STORE_MAX 1024  // models kept at most (the menu shows them a page at a time)
-#define MODEL_NAME_MAX 64     // bytes of a folder name, NUL included
-#define MODEL_PATH_MAX 96     // "/<folder>/<file>"
+// Models kept at most (the menu shows them a page at a time). The boards with no card and
+// little RAM (the Cortex-M33 ones) keep fewer: apps/chat/BUILD.bazel sets it.
+#ifndef MODEL_STORE_MAX
+#define MODEL_STORE_MAX 1024
+#endif
+#define MODEL_NAME_MAX 64  // bytes of a folder name, NUL included
+#define MODEL_PATH_MAX 96  // "/<folder>/<file>"
 
 // The card layouts in words, for the line of a card with no models.
 extern const char model_store_layouts[];
@@ -34,7 +38,9 @@ typedef struct model_entry {
   const char *engine;  // engine named by the model file's first bytes (the menu's label)
   em_template template;
   int template_named;  // 1: chat.txt or the bundle chose it; 0: the model file's own (session)
-  int in_ram;          // 1: the boot bundle (model/tokenizer below); 0: files on the card
+  int in_ram;          // 1: a bundle of the board's model region (model/tokenizer below: in
+                       // RAM or in flash); 0: files on the card
+  int copy_to_ram;     // a bundle the build's planner placed in RAM: copied there at load
   int layout;          // files on the card: which layout (model_store.c's kLayouts)
   int card;            // files on a card: which of the board's cards (board_storage_cards)
   const char *mark;    // the menu's mark of where it lies ("usb", "sd"), or NULL for none
@@ -64,7 +70,8 @@ void model_store_add_bundle(model_store *s, const bundle_view *b);
 // or the error reading the root.
 fat_status model_store_scan(model_store *s, fat_volume *vol, int card);
 
-// Makes entry i's bytes available: the bundle's in place, a card model's read into
+// Makes entry i's bytes available: the bundle's in place (or copied into ram when its placement
+// flag says so, printing where), a card model's read into
 // ram[0..ram_size) (ram 64-byte aligned; the tokenizer after the model), printing the size,
 // time and MB/s. Returns the bytes of ram used, or -1 after printing one line.
 long model_store_fetch(const model_store *s, int i, fat_volume *vol, uint8_t *ram, size_t ram_size,

@@ -344,6 +344,19 @@ static bool skip(cursor *k, uint64_t n) {
   return true;
 }
 
+/* The special tokens {u32 id; u32 length; text} that end both BPE payloads. */
+static em_status check_specials(cursor *k, uint32_t vocab_size, const char **msg) {
+  uint32_t n, id, len;
+  if (!take_u32(k, &n)) return fail(msg, "container: BPE payload truncated", EM_ERR_TRUNCATED);
+  for (uint32_t i = 0; i < n; i++) {
+    if (!take_u32(k, &id) || !take_u32(k, &len) || !skip(k, len))
+      return fail(msg, "container: BPE payload truncated in the special tokens", EM_ERR_TRUNCATED);
+    if (id >= vocab_size)
+      return fail(msg, "container: a special token id is outside the vocabulary", EM_ERR_DIMS);
+  }
+  return EM_OK;
+}
+
 static em_status check_tokenizer(mc_container *c, const char **msg) {
   const mc_section *s = &c->sections[MC_SECTION_TOKENIZER - 1];
   if (s->size < MC_TOKENIZER_HEADER_SIZE)
@@ -401,17 +414,29 @@ static em_status check_tokenizer(mc_container *c, const char **msg) {
     }
     if (!take_u32(&k, &len) || !skip(&k, len))
       return fail(msg, "container: BPE payload truncated in the split pattern", EM_ERR_TRUNCATED);
-    if (!take_u32(&k, &n)) return fail(msg, "container: BPE payload truncated", EM_ERR_TRUNCATED);
+    em_status st = check_specials(&k, t->vocab_size, msg);
+    if (st != EM_OK) return st;
+  } else if (t->kind == MC_TOKENIZER_HF) {
+    /* pre-tokenizer, flags (em_tokenizer_load_hf checks their values), tokens, merges */
+    uint32_t len, longest = 0;
+    if (!take_u32(&k, &n) || !take_u32(&k, &n) || !take_u32(&k, &n))
+      return fail(msg, "container: BPE payload truncated", EM_ERR_TRUNCATED);
+    if (n > t->vocab_size)
+      return fail(msg, "container: BPE payload has more tokens than the vocabulary", EM_ERR_DIMS);
     for (uint32_t i = 0; i < n; i++) {
-      uint32_t id;
-      if (!take_u32(&k, &id) || !take_u32(&k, &len) || !skip(&k, len))
-        return fail(msg, "container: BPE payload truncated in the special tokens",
-                    EM_ERR_TRUNCATED);
-      if (id >= t->vocab_size)
-        return fail(msg, "container: a special token id is outside the vocabulary", EM_ERR_DIMS);
+      if (!take_u32(&k, &len) || !skip(&k, len))
+        return fail(msg, "container: BPE payload truncated in the tokens", EM_ERR_TRUNCATED);
+      if (len > longest) longest = len;
     }
+    if (longest != t->max_token_length)
+      return fail(msg, "container: BPE longest token differs from the tokenizer header",
+                  EM_ERR_DIMS);
+    if (!take_u32(&k, &n) || !skip(&k, 12ull * n))
+      return fail(msg, "container: BPE payload truncated in the merges", EM_ERR_TRUNCATED);
+    em_status st = check_specials(&k, t->vocab_size, msg);
+    if (st != EM_OK) return st;
   } else {
-    return fail(msg, "container: unknown tokenizer kind (1 llama2.c, 2 nanochat)",
+    return fail(msg, "container: unknown tokenizer kind (1 llama2.c, 2 nanochat, 3 Hugging Face)",
                 EM_ERR_UNSUPPORTED);
   }
   if (k.off != k.size)

@@ -172,8 +172,9 @@ em_status llama_load_container(llama_model **out, const void *bytes, size_t size
   if (status != EM_OK) return status;
   if (mc.architecture != MC_ARCH_LLAMA)
     return fail(msg, "llama: the container holds another architecture", EM_ERR_UNSUPPORTED);
-  if (mc.tokenizer.kind != MC_TOKENIZER_LLAMA2C)
-    return fail(msg, "llama: the container's tokenizer is not a llama2.c tokenizer.bin",
+  if (mc.tokenizer.kind != MC_TOKENIZER_LLAMA2C && mc.tokenizer.kind != MC_TOKENIZER_HF)
+    return fail(msg,
+                "llama: the container's tokenizer is neither llama2.c's nor a Hugging Face BPE",
                 EM_ERR_UNSUPPORTED);
   llama_config c;
   status = config_from_container(&c, &mc, msg);
@@ -404,11 +405,11 @@ static void engine_info(const void *model, em_model_info *out) {
 static em_status engine_tokenizer(const void *model, em_tokenizer *tok, em_arena *arena,
                                   const char **msg) {
   const llama_model *m = (const llama_model *)model;
-  if (m->tokenizer_kind != MC_TOKENIZER_LLAMA2C)
+  if (m->tokenizer_kind == 0)
     return fail(msg, "llama: this model file carries no tokenizer (give tokenizer.bin)",
                 EM_ERR_UNSUPPORTED);
-  em_status s = em_tokenizer_load(tok, m->tokenizer_bytes, m->tokenizer_size, m->config.vocab_size,
-                                  arena, msg);
+  em_status s = em_tokenizer_load_kind(tok, m->tokenizer_kind, m->tokenizer_bytes,
+                                       m->tokenizer_size, m->config.vocab_size, arena, msg);
   if (s == EM_OK) {
     tok->bos_id = m->bos_id;
     tok->eos_id = m->eos_id;

@@ -9,8 +9,7 @@ static int hex_digit(char c) {
   return -1;
 }
 
-/* The byte a "<0xXX>" piece stands for, or -1 for any other piece. */
-static int byte_of_piece(const char *p, int len) {
+int em_byte_of_piece(const char *p, int len) {
   if (len != 6 || p[0] != '<' || p[1] != '0' || p[2] != 'x' || p[5] != '>') return -1;
   int hi = hex_digit(p[3]), lo = hex_digit(p[4]);
   return (hi < 0 || lo < 0) ? -1 : hi * 16 + lo;
@@ -78,7 +77,10 @@ em_status em_tokenizer_load(em_tokenizer *tok, const void *bytes, size_t size, i
   tok->n_ranked = 0;
   tok->n_special = 0;
   tok->special_offset = NULL;
-  tok->digit_group = 0;
+  tok->pretok = EM_PRETOK_NONE;
+  tok->flags = 0;
+  tok->n_merges = 0;
+  tok->merge_order = NULL;
   tok->data = data;
   tok->size = size;
   tok->vocab_size = count;
@@ -101,7 +103,7 @@ em_status em_tokenizer_load(em_tokenizer *tok, const void *bytes, size_t size, i
   for (int i = count - 1; i >= 0; i--) { /* lowest id wins */
     int len;
     const char *piece = em_tokenizer_piece(tok, i, &len);
-    int b = byte_of_piece(piece, len);
+    int b = em_byte_of_piece(piece, len);
     if (b >= 0) tok->byte_token[b] = i;
   }
   return EM_OK;
@@ -181,7 +183,7 @@ const char *em_llama2c_decode(const em_tokenizer *tok, int prev, int token, int 
     piece++;
     (*len)--;
   }
-  int b = byte_of_piece(piece, *len);
+  int b = em_byte_of_piece(piece, *len);
   if (b >= 0) {
     *len = 1;
     return &tok->byte_char[b];

@@ -5,6 +5,15 @@
 #include "common/fmt.h"
 #include "engines/tokenizer/tokenizer_internal.h"
 
+em_status em_tokenizer_load_kind(em_tokenizer *tok, uint32_t kind, const void *bytes, size_t size,
+                                 int vocab_size, em_arena *arena, const char **msg) {
+  if (kind == 1) return em_tokenizer_load(tok, bytes, size, vocab_size, arena, msg);
+  if (kind == 2) return em_tokenizer_load_bpe(tok, bytes, size, vocab_size, arena, msg);
+  if (kind == 3) return em_tokenizer_load_hf(tok, bytes, size, vocab_size, arena, msg);
+  *msg = "tokenizer: unknown kind (1 llama2.c, 2 nanochat, 3 Hugging Face BPE)";
+  return EM_ERR_UNSUPPORTED;
+}
+
 em_status em_tokenizer_encode(em_tokenizer *tok, const char *text, bool bos, bool eos, int *tokens,
                               int capacity, int *n_tokens) {
   if (tok->kind == EM_TOKENIZER_BPE)
@@ -13,7 +22,7 @@ em_status em_tokenizer_encode(em_tokenizer *tok, const char *text, bool bos, boo
 }
 
 const char *em_tokenizer_decode(const em_tokenizer *tok, int prev, int token, int *len) {
-  if (tok->kind == EM_TOKENIZER_BPE) return em_bpe_decode(tok, token, len);
+  if (tok->kind == EM_TOKENIZER_BPE) return em_bpe_decode(tok, prev, token, len);
   return em_llama2c_decode(tok, prev, token, len);
 }
 

@@ -1,5 +1,6 @@
 /* Private to engines/tokenizer: what the files of the two tokenizer kinds share. Layers:
- * tokenizer.c (by kind) -> llama2c_tokenizer.c, bpe_tokenizer.c -> vocab.c. */
+ * tokenizer.c (by kind) -> llama2c_tokenizer.c, bpe_tokenizer.c (-> pretokenizer.c) -> vocab.c,
+ * merge.c. */
 #ifndef ENGINES_TOKENIZER_TOKENIZER_INTERNAL_H_
 #define ENGINES_TOKENIZER_TOKENIZER_INTERNAL_H_
 
@@ -17,8 +18,11 @@ static inline float em_read_f32(const uint8_t *p) {
   return f;
 }
 
-/* vocab.c: sorts ids by (piece bytes, id). */
+/* vocab.c: sorts ids by (piece bytes, id); heapsort (in place, O(n log n), no recursion) of
+ * ids by a total order less(ctx, a, b) < 0, which the first uses. */
 void em_tokenizer_sort_ids(const em_tokenizer *tok, int32_t *ids, int n);
+typedef int (*em_compare_fn)(const void *ctx, int32_t a, int32_t b);
+void em_heapsort(int32_t *ids, int n, em_compare_fn compare, const void *ctx);
 
 /* merge.c: merges adjacent pairs of tokens[0..n) until none is left, the best first: pair()
  * gives the id two tokens merge into (or -1) and its priority (higher first; equal: the
@@ -35,10 +39,15 @@ const char *em_llama2c_decode(const em_tokenizer *tok, int prev, int token, int 
 /* bpe_tokenizer.c: encode and decode of the byte-level BPE. */
 em_status em_bpe_encode(em_tokenizer *tok, const char *text, bool bos, bool eos, int *tokens,
                         int capacity, int *n_tokens);
-const char *em_bpe_decode(const em_tokenizer *tok, int token, int *len);
+const char *em_bpe_decode(const em_tokenizer *tok, int prev, int token, int *len);
 
-/* The end of the chunk of the split pattern that starts at text[0] (text[0] != 0):
- * digit_group 2 (nanochat) or 3 (GPT-4). Exposed for tests. */
-const char *em_bpe_split_chunk(const char *text, int digit_group);
+/* pretokenizer.c: the end of the pre-tokenizer's chunk that starts at text[0] (the end of
+ * the text for EM_PRETOK_SENTENCEPIECE and EM_PRETOK_NONE); the byte length of the code point
+ * at p (1 for a byte that does not start valid UTF-8; 0 at the NUL). */
+const char *em_bpe_split_chunk(const char *text, em_pretokenizer pretok);
+int em_bpe_char_length(const char *p);
+
+/* llama2c_tokenizer.c: the byte a "<0xXX>" piece stands for, or -1 for any other piece. */
+int em_byte_of_piece(const char *p, int len);
 
 #endif /* ENGINES_TOKENIZER_TOKENIZER_INTERNAL_H_ */

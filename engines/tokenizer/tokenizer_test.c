@@ -300,8 +300,128 @@ static void test_llama2_tokenizer(void) {
   free(bytes);
 }
 
+/* ---- Hugging Face BPE payloads (kind 3) written here ---- */
+
+static void put_text(builder *b, const char *text, int len) {
+  put_i32(b, len);
+  memcpy(b->bytes + b->size, text, (size_t)len);
+  b->size += (size_t)len;
+}
+
+/* Byte-level: the 256 bytes, 256 "ab", 257 "bc", 258 "abc" (no merge makes it), 259 "\n";
+ * merges ranked (b, c) before (a, b): the list's order, not the ids', decides. One special. */
+static void build_hf(builder *b, uint32_t pretok, uint32_t flags) {
+  b->size = 0;
+  put_i32(b, (int32_t)pretok);
+  put_i32(b, (int32_t)flags);
+  put_i32(b, 260);
+  for (int i = 0; i < 256; i++) {
+    char c = (char)i;
+    put_text(b, &c, 1);
+  }
+  put_text(b, "ab", 2);
+  put_text(b, "bc", 2);
+  put_text(b, "abc", 3);
+  put_i32(b, 0); /* 259: an id that is a special token only */
+  put_i32(b, 2);
+  int merges[2][3] = {{'b', 'c', 257}, {'a', 'b', 256}};
+  for (int m = 0; m < 2; m++)
+    for (int k = 0; k < 3; k++) put_i32(b, merges[m][k]);
+  put_i32(b, 1);
+  put_i32(b, 259);
+  put_text(b, "<|end|>", 7);
+}
+
+static em_status load_hf(em_tokenizer *t, const builder *b, size_t size, int vocab,
+                         const char **msg) {
+  em_arena_init(&g_arena, g_mem, sizeof g_mem);
+  return em_tokenizer_load_hf(t, b->bytes, size, vocab, &g_arena, msg);
+}
+
+static void test_hf_payload(void) {
+  builder b;
+  em_tokenizer t;
+  const char *msg;
+  int toks[16], n, len;
+  build_hf(&b, EM_PRETOK_GPT2, 0);
+  CHECK(load_hf(&t, &b, b.size, 260, &msg) == EM_OK && t.n_merges == 2 && t.max_token_length == 3);
+  for (int pass = 0; pass < 2; pass++) { /* the quadratic loop, then the heap */
+    t.arena = pass ? &g_arena : NULL;
+    CHECK(em_tokenizer_encode(&t, "abc", false, false, toks, 16, &n) == EM_OK);
+    CHECK(n == 2 && toks[0] == 'a' && toks[1] == 257); /* (b, c) is the earlier merge */
+    CHECK(em_tokenizer_encode(&t, "ab abc", false, false, toks, 16, &n) == EM_OK);
+    CHECK(n == 4 && toks[0] == 256 && toks[1] == ' ' && toks[2] == 'a' && toks[3] == 257);
+  }
+  CHECK(em_tokenizer_special(&t, "<|end|>") == 259);
+  CHECK(em_tokenizer_decode(&t, -1, 259, &len) != NULL && len == 0); /* specials print nothing */
+  CHECK(em_tokenizer_lookup(&t, "<|end|>", 7) == -1);
+
+  build_hf(&b, EM_PRETOK_LLAMA3, EM_BPE_IGNORE_MERGES); /* a chunk that is a token is that token */
+  CHECK(load_hf(&t, &b, b.size, 260, &msg) == EM_OK);
+  CHECK(em_tokenizer_encode(&t, "abc", false, false, toks, 16, &n) == EM_OK);
+  CHECK(n == 1 && toks[0] == 258);
+
+  build_hf(&b, EM_PRETOK_GPT2, 0);
+  int bad = 0;
+  for (size_t cut = 0; cut < b.size; cut++)
+    bad += load_hf(&t, &b, cut, 260, &msg) != EM_ERR_TRUNCATED;
+  CHECKF(bad == 0, "%d truncation points did not give EM_ERR_TRUNCATED", bad);
+  b.bytes[0] = 9;
+  CHECK(load_hf(&t, &b, b.size, 260, &msg) == EM_ERR_UNSUPPORTED);
+  build_hf(&b, EM_PRETOK_GPT2, 4); /* an unknown flag */
+  CHECK(load_hf(&t, &b, b.size, 260, &msg) == EM_ERR_UNSUPPORTED);
+  build_hf(&b, EM_PRETOK_GPT2, 0);
+  size_t merge0 = b.size - 8 - 7 - 4 - 24; /* merge 0's left id */
+  b.bytes[merge0 + 1] = 5;                 /* id 'b' + 1280: no such token */
+  CHECK(load_hf(&t, &b, b.size, 260, &msg) == EM_ERR_DIMS);
+  build_hf(&b, EM_PRETOK_SENTENCEPIECE, 0); /* no <0xXX> tokens: no byte fallback */
+  CHECK(load_hf(&t, &b, b.size, 260, &msg) == EM_ERR_DIMS);
+  CHECK(em_tokenizer_load_kind(&t, 9, b.bytes, b.size, 260, &g_arena, &msg) == EM_ERR_UNSUPPORTED);
+}
+
+/* SentencePiece-style: <unk> <s> </s>, <0x00>..<0xFF> (3..258), " " 259, "a" 260, " a" 261. */
+static void test_hf_sentencepiece(void) {
+  builder b;
+  b.size = 0;
+  put_i32(&b, EM_PRETOK_SENTENCEPIECE);
+  put_i32(&b, EM_BPE_DUMMY_PREFIX);
+  put_i32(&b, 262);
+  for (int i = 0; i < 3; i++) put_i32(&b, 0);
+  for (int i = 0; i < 256; i++) {
+    char piece[8];
+    snprintf(piece, sizeof piece, "<0x%02X>", i);
+    put_text(&b, piece, 6);
+  }
+  put_text(&b, " ", 1);
+  put_text(&b, "a", 1);
+  put_text(&b, " a", 2);
+  put_i32(&b, 1);
+  put_i32(&b, 259);
+  put_i32(&b, 260);
+  put_i32(&b, 261);
+  put_i32(&b, 1);
+  put_i32(&b, 1);
+  put_text(&b, "<s>", 3);
+  em_tokenizer t;
+  const char *msg;
+  CHECKF(load_hf(&t, &b, b.size, 262, &msg) == EM_OK, "%s", msg);
+  t.bos_id = 1;
+  int toks[16], n, len;
+  CHECK(em_tokenizer_encode(&t, "a\xc3\xa9", true, false, toks, 16, &n) == EM_OK);
+  CHECK(n == 4 && toks[0] == 1 && toks[1] == 261 && toks[2] == 3 + 0xc3 && toks[3] == 3 + 0xa9);
+  const char *p = em_tokenizer_decode(&t, 1, 261, &len); /* the dummy prefix's space goes */
+  CHECK(len == 1 && p[0] == 'a');
+  p = em_tokenizer_decode(&t, 261, 261, &len);
+  CHECK(len == 2 && memcmp(p, " a", 2) == 0);
+  p = em_tokenizer_decode(&t, 261, 3 + 0xc3, &len);
+  CHECK(len == 1 && (uint8_t)p[0] == 0xc3);
+  CHECK(em_tokenizer_encode(&t, "", false, false, toks, 16, &n) == EM_OK && n == 0);
+}
+
 int main(void) {
   test_small_tokenizer();
+  test_hf_payload();
+  test_hf_sentencepiece();
   test_loader_errors();
   test_merge_order();
   test_utf8_stream();

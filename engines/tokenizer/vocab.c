@@ -3,12 +3,19 @@
 #include "engine/tokenizer.h"
 #include "engines/tokenizer/tokenizer_internal.h"
 
+/* An ordinary token's bytes (BPE); empty for a kind-3 id that is a special token only. */
+static const char *ordinary_piece(const em_tokenizer *tok, int id, int *len) {
+  if (tok->kind != EM_TOKENIZER_BPE) return em_tokenizer_piece(tok, id, len);
+  const uint8_t *entry = tok->data + tok->entry_offset[id];
+  *len = (int)em_read_u32(entry);
+  return (const char *)(entry + 4);
+}
+
 static const char *bpe_piece(const em_tokenizer *tok, int id, int *len) {
   if (id >= 0 && id < tok->n_ranked) {
-    const uint8_t *entry = tok->data + tok->entry_offset[id];
-    *len = (int)em_read_u32(entry);
-    return (const char *)(entry + 4);
-  }
+    const char *piece = ordinary_piece(tok, id, len);
+    if (*len > 0) return piece;
+  } /* kind 3: an id without a piece may be a special token */
   for (int i = 0; i < tok->n_special; i++) {
     const uint8_t *entry = tok->data + tok->special_offset[i];
     if (em_read_u32(entry) == (uint32_t)id) {
@@ -43,18 +50,22 @@ static int compare_bytes(const char *a, int a_len, const char *b, int b_len) {
 /* Total order on ids: by piece, then by id (so equal pieces resolve to the lowest id). */
 static int compare_ids(const em_tokenizer *tok, int32_t a, int32_t b) {
   int a_len, b_len;
-  const char *pa = em_tokenizer_piece(tok, a, &a_len);
-  const char *pb = em_tokenizer_piece(tok, b, &b_len);
+  const char *pa = ordinary_piece(tok, a, &a_len);
+  const char *pb = ordinary_piece(tok, b, &b_len);
   int c = compare_bytes(pa, a_len, pb, b_len);
   return c ? c : (a > b) - (a < b);
 }
 
-static void sift_down(const em_tokenizer *tok, int32_t *ids, int root, int n) {
+static int compare_piece_ids(const void *ctx, int32_t a, int32_t b) {
+  return compare_ids((const em_tokenizer *)ctx, a, b);
+}
+
+static void sift_down(int32_t *ids, int root, int n, em_compare_fn compare, const void *ctx) {
   for (;;) {
     int child = 2 * root + 1;
     if (child >= n) return;
-    if (child + 1 < n && compare_ids(tok, ids[child], ids[child + 1]) < 0) child++;
-    if (compare_ids(tok, ids[root], ids[child]) >= 0) return;
+    if (child + 1 < n && compare(ctx, ids[child], ids[child + 1]) < 0) child++;
+    if (compare(ctx, ids[root], ids[child]) >= 0) return;
     int32_t t = ids[root];
     ids[root] = ids[child];
     ids[child] = t;
@@ -62,15 +73,18 @@ static void sift_down(const em_tokenizer *tok, int32_t *ids, int root, int n) {
   }
 }
 
-/* Heapsort: in place, O(n log n), no recursion. */
-void em_tokenizer_sort_ids(const em_tokenizer *tok, int32_t *ids, int n) {
-  for (int i = n / 2 - 1; i >= 0; i--) sift_down(tok, ids, i, n);
+void em_heapsort(int32_t *ids, int n, em_compare_fn compare, const void *ctx) {
+  for (int i = n / 2 - 1; i >= 0; i--) sift_down(ids, i, n, compare, ctx);
   for (int end = n - 1; end > 0; end--) {
     int32_t t = ids[0];
     ids[0] = ids[end];
     ids[end] = t;
-    sift_down(tok, ids, 0, end);
+    sift_down(ids, 0, end, compare, ctx);
   }
+}
+
+void em_tokenizer_sort_ids(const em_tokenizer *tok, int32_t *ids, int n) {
+  em_heapsort(ids, n, compare_piece_ids, tok);
 }
 
 int em_tokenizer_lookup(const em_tokenizer *tok, const char *str, int len) {
@@ -79,7 +93,7 @@ int em_tokenizer_lookup(const em_tokenizer *tok, const char *str, int len) {
   while (lo < hi) {
     int mid = lo + (hi - lo) / 2;
     int mid_len;
-    const char *piece = em_tokenizer_piece(tok, tok->sorted_ids[mid], &mid_len);
+    const char *piece = ordinary_piece(tok, tok->sorted_ids[mid], &mid_len);
     if (compare_bytes(piece, mid_len, str, len) < 0)
       lo = mid + 1;
     else
@@ -87,6 +101,6 @@ int em_tokenizer_lookup(const em_tokenizer *tok, const char *str, int len) {
   }
   if (lo == count) return -1;
   int found_len;
-  const char *piece = em_tokenizer_piece(tok, tok->sorted_ids[lo], &found_len);
+  const char *piece = ordinary_piece(tok, tok->sorted_ids[lo], &found_len);
   return compare_bytes(piece, found_len, str, len) == 0 ? tok->sorted_ids[lo] : -1;
 }

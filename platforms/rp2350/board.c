@@ -1,9 +1,14 @@
-// RP2350: board.h on UART0 (PL011); core 1 launched through the boot ROM into the two-core
-// parallel-for; runs forever on hardware, no semihosting.
+// RP2350: board.h on the console backends (UART0, PL011; a second one plugs into kConsoles);
+// core 1 launched through the boot ROM into the two-core parallel-for; board/time.h on TIMER0
+// (1 MHz ticks from the 12 MHz crystal); board/memory.h and board/storage.h (the SRAM after
+// the image, the model region in flash) from arch/armv8m_flash.h. Runs forever on hardware,
+// no semihosting.
 #include "board/board.h"
 
 #include "arch/armv8m.h"
+#include "arch/armv8m_flash.h"
 #include "arch/armv8m_smp.h"
+#include "board/time.h"
 #include "drivers/pl011.h"
 #include "memory_map.h"
 
@@ -20,8 +25,12 @@ enum {
   XOSC_STATUS_STABLE = 1u << 31,
   XOSC_STARTUP_1MS = (RP2350_XOSC_HZ / 1000 + 255) / 256,  // units of 256 crystal cycles
 };
-// CLOCKS (8.1): clk_peri has no glitchless mux, so stop it before switching AUXSRC.
+// CLOCKS (8.1): clk_peri has no glitchless mux, so stop it before switching AUXSRC; clk_ref
+// has one (SRC, then SELECTED is one-hot).
 enum {
+  CLK_REF_CTRL = 0x30,
+  CLK_REF_SELECTED = 0x38,
+  CLK_REF_SRC_XOSC = 2u,
   CLK_PERI_CTRL = 0x48,
   CLK_PERI_DIV = 0x4c,
   CLK_CTRL_ENABLE = 1u << 11,
@@ -35,11 +44,21 @@ enum {
   RESETS_DONE = 0x08,
   RESET_IO_BANK0 = 1u << 6,
   RESET_PADS_BANK0 = 1u << 9,
+  RESET_TIMER0 = 1u << 23,
   RESET_UART0 = 1u << 26,
   GPIO_FUNC_UART = 2,
   PAD_IE = 1u << 6,
   PAD_OD = 1u << 7,
   PAD_ISO = 1u << 8,
+};
+
+// TICKS (8.5): TIMER0's tick generator divides clk_ref; TIMER0 (12.8): the raw 64-bit count.
+enum {
+  TICKS_TIMER0_CTRL = 0x18,
+  TICKS_TIMER0_CYCLES = 0x1c,
+  TICKS_ENABLE = 1u << 0,
+  TIMER_TIMERAWH = 0x24,
+  TIMER_TIMERAWL = 0x28,
 };
 
 // SIO inter-core FIFOs (datasheet 3.1): status, write (to the other core), read.
@@ -114,7 +133,12 @@ void board_init(void) {
   *reg(RP2350_CLOCKS_BASE, CLK_PERI_CTRL) = CLK_PERI_AUXSRC_XOSC;
   *reg(RP2350_CLOCKS_BASE, CLK_PERI_CTRL) = CLK_PERI_AUXSRC_XOSC | CLK_CTRL_ENABLE;
 
-  const uint32_t blocks = RESET_IO_BANK0 | RESET_PADS_BANK0 | RESET_UART0;
+  // clk_ref from the crystal: the timer's 1 MHz tick is exact
+  *reg(RP2350_CLOCKS_BASE, CLK_REF_CTRL) = CLK_REF_SRC_XOSC;
+  while (!(*reg(RP2350_CLOCKS_BASE, CLK_REF_SELECTED) & (1u << CLK_REF_SRC_XOSC))) {
+  }
+
+  const uint32_t blocks = RESET_IO_BANK0 | RESET_PADS_BANK0 | RESET_UART0 | RESET_TIMER0;
   *reg(RP2350_RESETS_BASE, RESETS_RESET) &= ~blocks;
   while ((*reg(RP2350_RESETS_BASE, RESETS_DONE) & blocks) != blocks) {
   }
@@ -122,14 +146,51 @@ void board_init(void) {
   console_pin(RP2350_CONSOLE_TX_GPIO);
   console_pin(RP2350_CONSOLE_RX_GPIO);
   pl011_init(RP2350_UART0_BASE, RP2350_XOSC_HZ, RP2350_CONSOLE_BAUD);
+  *reg(RP2350_TICKS_BASE, TICKS_TIMER0_CYCLES) = RP2350_XOSC_HZ / 1000000u;
+  *reg(RP2350_TICKS_BASE, TICKS_TIMER0_CTRL) = TICKS_ENABLE;
 
   launch_core1();
   cores_online = armv8m_wait_core1(RP2350_CORE1_WAIT_SPINS);
 }
 
-void board_putc(char c) { pl011_putc(RP2350_UART0_BASE, c); }
-int board_getc(void) { return pl011_getc(RP2350_UART0_BASE); }
-int board_try_getc(void) { return pl011_getc(RP2350_UART0_BASE); }
+// The console backends: output goes to every one, input comes from the first with a byte
+// waiting. A second backend (USB CDC-ACM) is one more row.
+typedef struct console_backend {
+  void (*putc)(char c);
+  int (*getc)(void);  // a byte waiting, else -1 at once
+} console_backend;
+
+static void uart_putc(char c) { pl011_putc(RP2350_UART0_BASE, c); }
+static int uart_getc(void) { return pl011_getc(RP2350_UART0_BASE); }
+
+static const console_backend kConsoles[] = {
+    {uart_putc, uart_getc},
+};
+enum { CONSOLES = sizeof kConsoles / sizeof kConsoles[0] };
+
+void board_putc(char c) {
+  for (int i = 0; i < CONSOLES; i++) kConsoles[i].putc(c);
+}
+
+int board_try_getc(void) {
+  for (int i = 0; i < CONSOLES; i++) {
+    int c = kConsoles[i].getc();
+    if (c >= 0) return c;
+  }
+  return -1;
+}
+
+int board_getc(void) { return board_try_getc(); }
+
+// TIMERAWH, TIMERAWL, TIMERAWH again: a carry between the two reads shows as a changed high word.
+uint64_t board_time_us(void) {
+  uint32_t hi, lo;
+  do {
+    hi = *reg(RP2350_TIMER0_BASE, TIMER_TIMERAWH);
+    lo = *reg(RP2350_TIMER0_BASE, TIMER_TIMERAWL);
+  } while (hi != *reg(RP2350_TIMER0_BASE, TIMER_TIMERAWH));
+  return (uint64_t)hi << 32 | lo;
+}
 const char *board_name(void) { return "rp2350"; }
 const char *board_cpu(void) { return "cortex-m33"; }
 const char *board_privilege(void) { return armv8m_privilege(); }

@@ -334,7 +334,9 @@ def validate(manifest: ModelManifest) -> None:
     if not manifest.HasField("tokenizer"):
         raise _fail("tokenizer is missing")
     if tok.kind == pb.TOKENIZER_KIND_UNSPECIFIED:
-        raise _fail("tokenizer.kind is not set (LLAMA2C_BPE or NANOCHAT_BPE)")
+        raise _fail("tokenizer.kind is not set (LLAMA2C_BPE, NANOCHAT_BPE or HF_BPE)")
+    if (tok.kind == pb.HF_BPE) != (tok.pre_tokenizer != pb.PRE_TOKENIZER_UNSPECIFIED):
+        raise _fail("tokenizer.pre_tokenizer is set for HF_BPE tokenizers, and only for them")
     if tok.vocab_size != vocab:
         raise _fail(
             f"tokenizer.vocab_size {tok.vocab_size} differs from the model's vocab_size {vocab}"

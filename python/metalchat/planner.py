@@ -26,6 +26,7 @@ docs/PLANNER.md for both conventions and the paper's numbers.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 
@@ -357,3 +358,175 @@ def paper_json(t: PaperTables) -> str:
         },
         indent=2,
     )
+
+
+# Microcontroller placement (the RP2350 and its QEMU twin): the model's bytes stay in
+# memory-mapped flash and are used in place (XIP), or — when they fit beside the KV cache and
+# activations — are copied into SRAM at load, which is faster than the flash they lie in. The
+# KV cache and activations always live in SRAM, and the context is the longest the session
+# layer would choose (engines/session: the model's own, or 4096, 2048, ... 64 tokens) that fits
+# what is left; below 64 tokens the model is refused. The unit copied is the whole model: the
+# engines map tensors in place from one block, so a tensor-by-tensor split is not made.
+
+KiB = 1024
+CONTEXT_CAPS = (4096, 2048, 1024, 512, 256, 128, 64)  # engines/session/session.c kContextCaps
+SRAM_CONTEXT = 128  # a model is copied to SRAM only if this context (or its own) still fits
+CHAT_SCRATCH = 16 * KiB  # the chat's prompt tokens and the sampler's buffers in the arena
+
+
+@dataclass(frozen=True)
+class McuTarget:
+    name: str
+    flash: int  # bytes of flash
+    sram: int  # bytes of SRAM
+    code: int  # flash kept for the image's code and constants
+    kept: int  # SRAM kept for the image's data, bss and stacks
+    psram: int  # bytes of PSRAM (not used by this build: see note)
+    note: str
+
+
+MCU_TARGETS: tuple[McuTarget, ...] = (
+    McuTarget(
+        "rp2350-pico2",
+        4 * MiB,
+        520 * KiB,
+        256 * KiB,
+        64 * KiB,
+        0,
+        "Raspberry Pi Pico 2: RP2350A, 4 MB QSPI flash, no PSRAM",
+    ),
+    McuTarget(
+        "rp2350-plus2w",
+        16 * MiB,
+        520 * KiB,
+        256 * KiB,
+        64 * KiB,
+        8 * MiB,
+        "Pimoroni Pico Plus 2W: RP2350B, 16 MB flash, 8 MB PSRAM (QMI CS1; this build does "
+        "not place anything there yet)",
+    ),
+    McuTarget(
+        "mps2_an521",
+        4 * MiB,
+        520 * KiB,
+        256 * KiB,
+        64 * KiB,
+        0,
+        "the RP2350's QEMU twin: 4 MB SSRAM1 as read-only flash, 520 KB of RAM",
+    ),
+)
+
+
+def mcu_target(name: str) -> McuTarget:
+    for t in MCU_TARGETS:
+        if t.name == name:
+            return t
+    names = ", ".join(t.name for t in MCU_TARGETS)
+    raise MetalchatError(f"unknown target {name!r} (known: {names})")
+
+
+@dataclass
+class Placement:
+    """Where one model's weights and state go on an MCU target."""
+
+    name: str
+    plan: Plan  # at the chosen context
+    model_bytes: int  # the container, as linked into flash
+    weights_in: str  # "flash" (in place, XIP) or "SRAM" (copied at load)
+    context: int
+    tokenizer_bytes: int
+    model_context: int  # the model's own seq_len
+
+    @property
+    def sram_bytes(self) -> int:
+        weights = self.model_bytes if self.weights_in == "SRAM" else 0
+        return weights + self.plan.runtime_bytes + self.tokenizer_bytes + CHAT_SCRATCH
+
+
+def _runtime(config: LlamaConfig, fmt: str, group_size: int, context: int) -> Plan:
+    return plan(dataclasses.replace(config, seq_len=context), fmt, group_size)
+
+
+def place(
+    name: str,
+    config: LlamaConfig,
+    fmt: str,
+    group_size: int,
+    model_bytes: int,
+    tokenizer_payload: int,
+    target: McuTarget,
+) -> Placement:
+    """The placement of one model on ``target``; :class:`MetalchatError` (one line) when even
+    a 64-token context does not fit its SRAM."""
+    budget = target.sram - target.kept
+    # the tokenizer in the arena: its payload, a sorted copy of the vocabulary, an index
+    tok = 2 * tokenizer_payload + 16 * config.vocab_size
+    contexts = [config.seq_len] + [c for c in CONTEXT_CAPS if c < config.seq_len]
+
+    def fitting(weights: int) -> Placement | None:
+        where = "SRAM" if weights else "flash"
+        for context in contexts:
+            p = _runtime(config, fmt, group_size, context)
+            placed = Placement(name, p, model_bytes, where, context, tok, config.seq_len)
+            if placed.sram_bytes <= budget:
+                return placed
+        return None
+
+    in_sram = fitting(model_bytes)
+    if in_sram and in_sram.context >= min(config.seq_len, SRAM_CONTEXT):
+        return in_sram
+    in_flash = fitting(0)
+    if in_flash:
+        return in_flash
+    least = _runtime(config, fmt, group_size, min(contexts[-1], config.seq_len))
+    need = least.runtime_bytes + tok + CHAT_SCRATCH
+    raise MetalchatError(
+        f"{name} does not fit {target.name}: even with a {least.config.seq_len}-token context "
+        f"its KV cache, activations and tokenizer need {human(need)} of SRAM and "
+        f"{human(budget)} is free ({human(target.kept)} of {human(target.sram)} kept for the "
+        "image)"
+    )
+
+
+def check_flash(target: McuTarget, region_bytes: int) -> None:
+    """:class:`MetalchatError` (one line) when the model region and the code exceed the flash."""
+    if region_bytes + target.code > target.flash:
+        raise MetalchatError(
+            f"models do not fit {target.name}'s flash: {human(region_bytes)} of models + "
+            f"{human(target.code)} kept for code > {human(target.flash)}"
+        )
+
+
+def placement_text(target: McuTarget, placements: list[Placement], region_bytes: int) -> str:
+    """The placement plan as printed at build time: per model, per tensor, and the state."""
+    budget = target.sram - target.kept
+    lines = [
+        f"{target.name}: {target.note}",
+        f"flash: {human(region_bytes)} of models + {human(target.code)} kept for code, "
+        f"of {human(target.flash)}; SRAM for the model: {human(budget)} "
+        f"({human(target.kept)} of {human(target.sram)} kept for data and stacks)",
+    ]
+    for pl in placements:
+        p, c = pl.plan, pl.plan.config
+        where = "SRAM (copied at load)" if pl.weights_in == "SRAM" else "flash (in place, XIP)"
+        lines += [
+            "",
+            f"{pl.name}: Llama dim {c.dim}, {c.n_layers} layers, vocab {c.vocab_size}, "
+            f"{p.fmt} weights; container {human(pl.model_bytes)}",
+            f"  {'tensor':<18}{'shape':<16}{'bytes':>12}  where",
+        ]
+        for r in p.globals[:1] + p.layer + p.globals[1:]:
+            stacked = r in p.layer
+            shape = ((c.n_layers,) if stacked else ()) + r.shape
+            size = r.bytes * (c.n_layers if stacked else 1)
+            lines.append(f"  {r.name:<18}{'x'.join(map(str, shape)):<16}{size:>12,}  {where}")
+        capped = (
+            f" (capped: the model has {pl.model_context})" if pl.context < pl.model_context else ""
+        )
+        lines += [
+            f"  {'KV cache (f32)':<34}{p.kv_cache:>12,}  SRAM, context {pl.context}{capped}",
+            f"  {'activations':<34}{p.activations:>12,}  SRAM",
+            f"  {'tokenizer + chat scratch':<34}{pl.tokenizer_bytes + CHAT_SCRATCH:>12,}  SRAM",
+            f"  {'SRAM used':<34}{pl.sram_bytes:>12,}  of {budget:,}",
+        ]
+    return "\n".join(lines)

@@ -50,7 +50,8 @@ RPI4_BUNDLE_ADDR = 0x08000000
 BUNDLE_MAGIC = b"MCRB"
 BUNDLE_HEADER = 128
 BUNDLE_NAME_MAX = 63
-TEMPLATES = {"plain": 0, "alpaca": 1}
+TEMPLATES = {"plain": 0, "alpaca": 1, "engine": 2}  # engine: the model file's own
+BUNDLE_COPY_TO_RAM = 0x01  # placement flag (header byte 120): copy the model to RAM at load
 
 # Firmware files copied by add_firmware: (path in the firmware's boot/ folder, required).
 FIRMWARE_FILES = (
@@ -96,17 +97,21 @@ def config_txt(kernel: str = "kernel8.img", bundle: str | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def bundle_bytes(model: bytes, tokenizer: bytes, name: str, template: str = "plain") -> bytes:
-    """A RAM bundle of ``model`` and ``tokenizer`` (layout: apps/chat/bundle.h)."""
+def bundle_bytes(
+    model: bytes, tokenizer: bytes, name: str, template: str = "plain", *, copy_to_ram: bool = False
+) -> bytes:
+    """A RAM bundle of ``model`` and ``tokenizer`` (layout: apps/chat/bundle.h). An empty
+    ``tokenizer`` means the model is a container carrying its own; ``copy_to_ram`` sets the
+    placement flag (the app copies the model out of flash into RAM before loading it)."""
     if template not in TEMPLATES:
         raise MetalchatError(f"template {template!r} is not one of {', '.join(TEMPLATES)}")
     encoded = name.encode()
     if len(encoded) > BUNDLE_NAME_MAX:
         raise MetalchatError(f"bundle name {name!r} is longer than {BUNDLE_NAME_MAX} bytes")
-    if not model or not tokenizer:
-        raise MetalchatError("a bundle needs a non-empty model and tokenizer")
+    if not model:
+        raise MetalchatError("a bundle needs a non-empty model")
     model_at = BUNDLE_HEADER
-    tokenizer_at = _align(model_at + len(model), 64)
+    tokenizer_at = _align(model_at + len(model), 64) if tokenizer else model_at
     crc = zlib.crc32(tokenizer, zlib.crc32(model))
     header = bytearray(BUNDLE_HEADER)
     struct.pack_into(
@@ -125,8 +130,9 @@ def bundle_bytes(model: bytes, tokenizer: bytes, name: str, template: str = "pla
         0,
     )
     header[56 : 56 + len(encoded)] = encoded
+    header[120] = BUNDLE_COPY_TO_RAM if copy_to_ram else 0
     struct.pack_into("<I", header, 52, zlib.crc32(header))
-    padding = bytes(tokenizer_at - model_at - len(model))
+    padding = bytes(max(0, tokenizer_at - model_at - len(model)))
     return bytes(header) + model + padding + tokenizer
 
 

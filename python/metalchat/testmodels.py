@@ -127,6 +127,8 @@ LLAMA_SPECS: dict[str, LlamaConfig] = {
     "llama_gqa_wcls": LlamaConfig(64, 172, 3, 8, 2, 333, 48, shared_classifier=False),
     # odd dimensions: 3 heads of 12, one kv head (MQA), one layer
     "llama_odd_mqa": LlamaConfig(36, 75, 1, 3, 1, 259, 40, shared_classifier=False),
+    # the smallest model llama2.c's tokenizer allows (a few KB): fuzz seeds that run fast
+    "llama_tiny": LlamaConfig(8, 12, 1, 2, 1, 259, 32),
 }
 
 NANOCHAT_SPECS: dict[str, NanochatConfig] = {
@@ -144,6 +146,11 @@ NANOCHAT_SPECS: dict[str, NanochatConfig] = {
     "nanochat_mqa_full": NanochatConfig(
         sequence_len=40, vocab_size=290, n_layer=2, n_head=4, n_kv_head=1, n_embd=32,
         window_pattern="L",
+    ),
+    # the smallest vocabulary random_bpe allows, one layer of width 8: a fast fuzz seed
+    "nanochat_tiny": NanochatConfig(
+        sequence_len=32, vocab_size=265, n_layer=1, n_head=2, n_kv_head=1, n_embd=8,
+        window_pattern="L", smear_channels=8, value_embed_gate_channels=8,
     ),
 }  # fmt: skip
 

@@ -227,13 +227,32 @@ TOKENIZER_JSON = {
     },
 }
 
+BYTE_LEVEL_JSON = {
+    "added_tokens": [{"id": 5, "content": "<|endoftext|>"}],
+    "normalizer": None,
+    "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "use_regex": True},
+    "decoder": {"type": "ByteLevel"},
+    "model": {
+        "type": "BPE",
+        "ignore_merges": False,
+        "vocab": {"a": 0, "b": 1, "\u0120": 2, "ab": 3, "\u0120ab": 4, "<|endoftext|>": 5},
+        "merges": ["a b", "\u0120 ab"],
+    },
+}
+
 
 @FUZZ
 @given(
-    st.one_of(json_variant(TOKENIZER_JSON).map(_encode_json), mutated(_encode_json(TOKENIZER_JSON)))
+    st.one_of(
+        json_variant(TOKENIZER_JSON).map(_encode_json),
+        mutated(_encode_json(TOKENIZER_JSON)),
+        json_variant(BYTE_LEVEL_JSON).map(_encode_json),
+        mutated(_encode_json(BYTE_LEVEL_JSON)),
+    )
 )
 def test_tokenizer_json(data: bytes) -> None:
     _read_file("tokenizer.json", data, tokenizer_json.read_tokenizer)
+    _read_file("tokenizer.json", data, tokenizer_json.read_bpe)  # as the kind-3 payload
 
 
 # ---------------------------------------------------------------------------------------

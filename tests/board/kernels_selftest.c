@@ -111,8 +111,28 @@ static void test_quantized(int n, int gs, int offset) {
   check_that(quantized_within_bound(NULL, w4, n, gs, 2, ROWS - 3), "q4 matvec (n, gs)", n, gs);
 }
 
+/* em_quantize_q8 gives the reference's bits (codes and scales), edge values included: ties at
+ * .5, the group maximum, zeros, a zero group, infinities and NaN. */
+static void test_quantize(int n, int gs) {
+  static int8_t ref8[MAX_N];
+  static float refs[MAX_N / 16];
+  for (int j = 0; j < n; j++) g_x[j] = check_frand(&g_rng) * 3.0f;
+  for (int j = 0; j < gs; j++) g_x[j] = 0.0f;                  /* a zero group */
+  g_x[gs] = 127.0f;                                            /* scale 1: x / scale exact */
+  g_x[gs + 1] = 2.5f, g_x[gs + 2] = -2.5f, g_x[gs + 3] = 0.5f; /* ties round away */
+  if (n >= 4 * gs) {
+    g_x[2 * gs] = 1.0f / 0.0f; /* inf: scale inf, codes NaN -> 0 */
+    g_x[3 * gs] = 0.0f / 0.0f; /* NaN is skipped by the max */
+  }
+  em_quantize_q8(g_x8, g_xs, g_x, n, gs);
+  em_ref_quantize_q8(ref8, refs, g_x, n, gs);
+  int same = __builtin_memcmp(g_x8, ref8, (size_t)n) == 0 && same_bits(g_xs, refs, 0, n / gs);
+  check_that(same, "quantize_q8 bits (n, gs)", n, gs);
+}
+
 int main(void) {
   static const int widths[] = {32, 67, 288, 512};
+  for (int g = 16; g <= 128; g *= 2) test_quantize(512, g);
   for (int i = 0; i < 4; i++) test_float(widths[i]);
   static const int group_sizes[] = {16, 32, 64, 128};
   for (int g = 0; g < 4; g++) {

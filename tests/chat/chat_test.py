@@ -396,7 +396,7 @@ def test_ram_bundle_skips_the_menu(chat, tmp_path: Path) -> None:
         c.line(command, "\n> ")
     first = c.turn("Once upon a time")
     menu = c.line("/exit", MENU_PROMPT)
-    assert "1. stories-in-ram [llama] (in RAM)" in menu and "3. tiny-stories [llama]" in menu
+    assert "1. stories-in-ram [llama] (in memory)" in menu and "3. tiny-stories [llama]" in menu
     c.power_off()
     assert first == host_ids("\r".join(["2", *PARITY, "Once upon a time", ""]))[0]
 

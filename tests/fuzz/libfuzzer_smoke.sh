@@ -3,10 +3,12 @@
 # and UBSan, from the seeds the build makes and the committed ones. Debian's clang 14 is installed
 # if missing (pinned below). Exits non-zero on any crash, hang, leak or sanitizer report, keeping
 # the input that caused it. CI runs `tests/fuzz/libfuzzer_smoke.sh 15`.
-#   tests/fuzz/libfuzzer_smoke.sh [--jobs N] [--runs N] [--keep DIR] [SECONDS] [TARGET...]
+#   tests/fuzz/libfuzzer_smoke.sh [--jobs N] [--runs N] [--keep DIR] [--max-len B] [SECONDS] [TARGET...]
 # SECONDS per target (default 15); TARGET names (default all, e.g. fat32 line_edit); --jobs:
 # targets fuzzed at once (default: the cores online); --runs: stop a target after N executions
-# (before SECONDS); --keep: keep the binaries, corpora and logs in DIR (else a temporary folder).
+# (before SECONDS); --keep: keep the binaries, corpora and logs in DIR (else a temporary folder);
+# --max-len: longest input in bytes for every target (default: per target, below), e.g. 32768
+# to fuzz the engines from their few-KB seeds at thousands of executions a second.
 # A long run, one core: tests/fuzz/libfuzzer_smoke.sh --jobs 1 --runs 10000000 --keep DIR 7200
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -15,11 +17,13 @@ CLANG_DEBIAN_VERSION="1:14.0.6-12"
 jobs="$(nproc)"
 runs=-1
 keep=""
+max_len_all=""
 while [[ $# -gt 0 && $1 == --* ]]; do
   case "$1" in
     --jobs) jobs="$2" ;;
     --runs) runs="$2" ;;
     --keep) keep="$2" ;;
+    --max-len) max_len_all="$2" ;;
     *)
       echo "libfuzzer_smoke: unknown option $1 (see the header of $0)" >&2
       exit 2
@@ -29,8 +33,9 @@ while [[ $# -gt 0 && $1 == --* ]]; do
 done
 seconds="${1:-15}"
 [[ $# -gt 0 ]] && shift
-[[ $seconds =~ ^[0-9]+$ && $jobs =~ ^[1-9][0-9]*$ && $runs =~ ^-?[0-9]+$ ]] || {
-  echo "libfuzzer_smoke: SECONDS, --jobs and --runs take whole numbers" >&2
+[[ $seconds =~ ^[0-9]+$ && $jobs =~ ^[1-9][0-9]*$ && $runs =~ ^-?[0-9]+$ &&
+  $max_len_all =~ ^([1-9][0-9]*)?$ ]] || {
+  echo "libfuzzer_smoke: SECONDS, --jobs, --runs and --max-len take whole numbers" >&2
   exit 2
 }
 
@@ -73,7 +78,7 @@ fat=(drivers/fat32/fat32.c drivers/block/block.c drivers/block/block_ram.c)
 # target -> its sources (after the entry point), seeds, extra flags, longest input.
 declare -A sources=(
   [container]="${engines[*]}" [llama2c]="${engines[*]}" [tokenizer]="${engines[*]}"
-  [encoder]="${engines[*]}" [turn]="${engines[*]}"
+  [encoder]="${engines[*]}" [pretokenizer]="${engines[*]}" [turn]="${engines[*]}"
   [fat32]="${fat[*]}" [line_edit]="common/line_edit.c" [command]="apps/chat/command.c"
   [bundle]="apps/chat/bundle.c common/crc32.c" [sdhci]="drivers/sdhci/sdhci.c"
   [mailbox]="drivers/bcm_mailbox/bcm_mailbox.c drivers/bcm_mailbox/bcm_firmware.c"
@@ -83,6 +88,7 @@ declare -A sources=(
 declare -A entry=(
   [container]=engines/fuzz/fuzz_container.c [llama2c]=engines/fuzz/fuzz_llama2c.c
   [tokenizer]=engines/fuzz/fuzz_tokenizer.c [encoder]=engines/fuzz/fuzz_encoder.c
+  [pretokenizer]=engines/fuzz/fuzz_pretokenizer.c
   [turn]=engines/fuzz/fuzz_turn.c [fat32]=drivers/fat32/fat32_fuzz_target.c
   [line_edit]=common/fuzz_line_edit.c [command]=apps/chat/fuzz_command.c
   [bundle]=apps/chat/fuzz_bundle.c [sdhci]=drivers/sdhci/fuzz_sdhci.c
@@ -90,8 +96,10 @@ declare -A entry=(
   [usb_descriptors]=drivers/usb/fuzz_usb_descriptors.c [usb_msc]=drivers/usb_msc/fuzz_usb_msc.c
 )
 declare -A seeds=(
-  [container]="$models/*.mcm" [llama2c]="$models/*.bin" [tokenizer]="$models/*.seed"
-  [encoder]="engines/tokenizer/testdata/*.txt" [turn]="engines/fuzz/testdata/turn_*.txt"
+  [container]="$models/*.mcm" [llama2c]="$models/*.bin"
+  [tokenizer]="$models/*.seed engines/fuzz/testdata/tokseed_hf_*.seed"
+  [encoder]="engines/tokenizer/testdata/*.txt" [pretokenizer]="engines/tokenizer/testdata/*.txt"
+  [turn]="engines/fuzz/testdata/turn_*.txt"
   [fat32]="$bin/drivers/fat32/fuzz_seed_*.img" [line_edit]="common/testdata/line_edit_*.txt"
   [command]="apps/chat/testdata/command_*.txt" [bundle]="$bin/apps/chat/fuzz_seed_plain.bin $bin/apps/chat/fuzz_seed_alpaca.bin"
   [sdhci]="drivers/sdhci/testdata/*.bin" [mailbox]="drivers/bcm_mailbox/testdata/*.bin"
@@ -99,9 +107,12 @@ declare -A seeds=(
 )
 declare -A flags=([sdhci]="-DSDHCI_FAKE_REGISTERS" [mailbox]="-DBCM_MAILBOX_FAKE -DBCM_MAILBOX_SPINS=1000u")
 declare -A max_len=([container]=1100000 [llama2c]=1100000 [tokenizer]=1100000 [encoder]=65536
-  [fat32]=2097152 [bundle]=65536)
-all=(container llama2c tokenizer encoder turn fat32 line_edit command bundle sdhci mailbox
-  usb_descriptors usb_msc)
+  [pretokenizer]=65536 [fat32]=2097152 [bundle]=65536)
+all=(container llama2c tokenizer encoder pretokenizer turn fat32 line_edit command bundle sdhci
+  mailbox usb_descriptors usb_msc)
+if [[ -n $max_len_all ]]; then
+  for t in "${all[@]}"; do max_len[$t]=$max_len_all; done
+fi
 targets=("$@")
 [[ ${#targets[@]} -gt 0 ]] || targets=("${all[@]}")
 for t in "${targets[@]}"; do

@@ -42,6 +42,7 @@ build() {  # build <name>: the release and all images in clone <name>, output ba
   (cd "$base/execroot/metalchat/bazel-out/k8-fastbuild/bin" &&
     shopt -s globstar nullglob &&
     for f in release/metalchat-*.tar release/metalchat-*/** images/*_kernel/* images/*_uf2/* \
+      images/*_autorun/* images/*_models_files.inc \
       images/*.img models/**/*.mcm; do
       [[ -f "$f" ]] && sha256sum "$f"
     done) >"$work/$1.sha256"

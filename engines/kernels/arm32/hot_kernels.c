@@ -5,7 +5,9 @@
  *   q8, q4    SIMD32 SXTB16 + SMLAD dual 16-bit MACs (simd32.h), bit-exact, where the core has
  *             them (ARMv6; ARMv8-M with the DSP extension, -mcpu=cortex_m33+dsp); without
  *             (zig's plain cortex_m33, QEMU's M33) the reference loops
- * em_quantize_q8 and em_attention_head are the reference's (hot_quantize.c, hot_attention.c). */
+ * em_quantize_q8: on the Cortex-M33 with its FPU (the RP2350) VCVTA below, identical bits to the
+ * reference; elsewhere the reference's (hot_quantize.c). em_attention_head is the reference's
+ * (hot_attention.c). */
 #include "engine/kernels.h"
 #include "engine/kernels_ref.h"
 #include "engines/kernels/arm32/float_unrolled.h"
@@ -35,3 +37,34 @@ void em_matvec_q4_rows(float *out, const em_qvec *x, const uint8_t *w, const flo
                        int row_begin, int row_end) {
   simd32_matvec_q4_rows(out, x, w, w_scales, n, row_begin, row_end);
 }
+
+#if defined(__ARM_ARCH_8M_MAIN__) && defined(__ARM_FP)
+/* The reference's em_quantize_q8 with its roundf + clamp as one VCVTA (round to nearest, ties
+ * away from zero, like roundf; saturating; NaN gives 0) and a clamp to +-127: the same bits
+ * (kernels_arch_test, tests/board/kernels_selftest.c). The division stays a division. */
+static inline int32_t round_away(float v) {
+  float r;
+  __asm__("vcvta.s32.f32 %0, %1" : "=t"(r) : "t"(v));
+  int32_t i;
+  __builtin_memcpy(&i, &r, sizeof i);
+  return i;
+}
+
+void em_quantize_q8(int8_t *q, float *s, const float *x, int n, int group_size) {
+  for (int g = 0; g < n / group_size; g++) {
+    const float *xg = x + (size_t)g * group_size;
+    int8_t *qg = q + (size_t)g * group_size;
+    float m = 0.0f;
+    for (int i = 0; i < group_size; i++) {
+      float a = __builtin_fabsf(xg[i]);
+      if (a > m) m = a;
+    }
+    float scale = m / 127.0f;
+    s[g] = scale;
+    for (int i = 0; i < group_size; i++) {
+      int32_t v = scale == 0.0f ? 0 : round_away(xg[i] / scale);
+      qg[i] = (int8_t)(v > 127 ? 127 : (v < -127 ? -127 : v));
+    }
+  }
+}
+#endif

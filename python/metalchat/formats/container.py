@@ -27,7 +27,7 @@ from metalchat import manifest as mf
 from metalchat.config import LlamaConfig
 from metalchat.errors import MetalchatError
 from metalchat.fileio import atomic_write, read_bytes
-from metalchat.formats import llama2c
+from metalchat.formats import llama2c, tokenizer_json
 from metalchat.manifest import ModelManifest, pb
 from metalchat.quant import QUANTIZED, QTensor, check_group_size
 
@@ -258,6 +258,14 @@ def _check_nanochat_payload(payload: bytes, vocab_size: int) -> None:
         raise _fail(f"tokenizer: {len(payload) - pos} unexpected bytes after the special tokens")
 
 
+def _check_pre_tokenizer(m: ModelManifest, payload: bytes) -> None:
+    """A kind-3 payload starts with its pre-tokenizer: the manifest's."""
+    if m.tokenizer.kind == pb.HF_BPE and payload[:4] != struct.pack(
+        "<I", m.tokenizer.pre_tokenizer
+    ):
+        raise _fail("tokenizer payload's pre-tokenizer differs from the manifest's")
+
+
 def _check_tokenizer_payload(kind: int, payload: bytes, vocab: int, max_len: int) -> None:
     if kind == pb.LLAMA2C_BPE:
         try:
@@ -271,8 +279,15 @@ def _check_tokenizer_payload(kind: int, payload: bytes, vocab: int, max_len: int
             )
     elif kind == pb.NANOCHAT_BPE:
         _check_nanochat_payload(payload, vocab)
+    elif kind == pb.HF_BPE:
+        try:
+            longest = tokenizer_json.parse_payload(payload, vocab).max_token_length
+        except MetalchatError as exc:
+            raise _fail(exc.message) from None
+        if longest != max_len:
+            raise _fail(f"tokenizer header says max token length {max_len}, the payload {longest}")
     else:
-        raise _fail(f"tokenizer kind {kind} is unknown (1 llama2.c BPE, 2 nanochat BPE)")
+        raise _fail(f"tokenizer kind {kind} is unknown (1 llama2.c, 2 nanochat, 3 HF BPE)")
 
 
 # ---------------------------------------------------------------------------------------
@@ -322,6 +337,7 @@ def serialize(model: ContainerModel) -> bytes:
     _check_tokenizer_payload(
         m.tokenizer.kind, model.tokenizer, m.tokenizer.vocab_size, m.tokenizer.max_token_length
     )
+    _check_pre_tokenizer(m, model.tokenizer)
     manifest_bytes = m.SerializeToString(deterministic=True)
     manifest_offset = _align(data_offset + len(data))
     table = b"".join(_entry(t) for t in m.tensors)
@@ -537,6 +553,7 @@ def _parse(data: bytes) -> ContainerModel:
         )
     if _tokenizer_header(m) != tok_header:
         raise _fail("tokenizer header differs from the manifest's tokenizer")
+    _check_pre_tokenizer(m, payload)
     if len(m.tensors) != count:
         raise _fail(f"the manifest lists {len(m.tensors)} tensors, the header {count}")
     tensors: dict[str, QTensor] = {}

@@ -46,7 +46,8 @@ typedef enum mc_section_kind {
 } mc_section_kind;
 typedef enum mc_tokenizer_kind {
   MC_TOKENIZER_LLAMA2C = 1,
-  MC_TOKENIZER_NANOCHAT = 2
+  MC_TOKENIZER_NANOCHAT = 2,
+  MC_TOKENIZER_HF = 3 /* Hugging Face BPE with ranked merges (em_tokenizer_load_hf) */
 } mc_tokenizer_kind;
 typedef enum mc_rope_layout { MC_ROPE_INTERLEAVED = 1, MC_ROPE_HALF_SPLIT = 2 } mc_rope_layout;
 
@@ -85,7 +86,7 @@ typedef struct mc_nanochat_params {
 /* The tokenizer section: its 32-byte header and the payload after it. */
 typedef struct mc_tokenizer {
   uint32_t kind, vocab_size, bos_id, eos_id, max_token_length;
-  const uint8_t *payload; /* kind 1: a llama2.c tokenizer.bin; kind 2: nanochat BPE */
+  const uint8_t *payload; /* kind 1: a llama2.c tokenizer.bin; 2: nanochat BPE; 3: HF BPE */
   size_t payload_size;
 } mc_tokenizer;
 
