@@ -1,4 +1,5 @@
-// RP2350: board.h on the console backends (UART0, PL011; a second one plugs into kConsoles);
+// RP2350: board.h on the console backends (UART0, PL011, and USB CDC-ACM: usb_console.c); the
+// PSRAM brought up and reported when present (psram_board.c);
 // core 1 launched through the boot ROM into the two-core parallel-for; board/time.h on TIMER0
 // (1 MHz ticks from the 12 MHz crystal); board/memory.h and board/storage.h (the SRAM after
 // the image, the model region in flash) from arch/armv8m_flash.h. Runs forever on hardware,
@@ -11,6 +12,8 @@
 #include "board/time.h"
 #include "drivers/pl011.h"
 #include "memory_map.h"
+#include "psram_board.h"
+#include "usb_console.h"
 
 static inline volatile uint32_t *reg(uint32_t base, uint32_t off) {
   return (volatile uint32_t *)(uintptr_t)(base + off);
@@ -148,13 +151,16 @@ void board_init(void) {
   pl011_init(RP2350_UART0_BASE, RP2350_XOSC_HZ, RP2350_CONSOLE_BAUD);
   *reg(RP2350_TICKS_BASE, TICKS_TIMER0_CYCLES) = RP2350_XOSC_HZ / 1000000u;
   *reg(RP2350_TICKS_BASE, TICKS_TIMER0_CTRL) = TICKS_ENABLE;
+  usb_console_init();
+  rp2350_psram_init();  // before core 1: flash XIP pauses during the bring-up
+  rp2350_psram_report(board_putc);
 
   launch_core1();
   cores_online = armv8m_wait_core1(RP2350_CORE1_WAIT_SPINS);
 }
 
 // The console backends: output goes to every one, input comes from the first with a byte
-// waiting. A second backend (USB CDC-ACM) is one more row.
+// waiting: UART0 first, then USB CDC-ACM.
 typedef struct console_backend {
   void (*putc)(char c);
   int (*getc)(void);  // a byte waiting, else -1 at once
@@ -165,6 +171,7 @@ static int uart_getc(void) { return pl011_getc(RP2350_UART0_BASE); }
 
 static const console_backend kConsoles[] = {
     {uart_putc, uart_getc},
+    {usb_console_putc, usb_console_getc},
 };
 enum { CONSOLES = sizeof kConsoles / sizeof kConsoles[0] };
 

@@ -21,8 +21,10 @@ checkpoint directory (``model_<step>.pt`` + ``meta_<step>.json``) and ``tokenize
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import struct
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,8 +33,16 @@ import metalchat
 from metalchat import planner, quant
 from metalchat.config import MATRIX_TENSORS, LlamaConfig
 from metalchat.errors import MetalchatError
-from metalchat.fileio import read_bytes
-from metalchat.formats import container, llama2c, nanochat_ckpt
+from metalchat.fileio import read_bytes, read_json_object
+from metalchat.formats import (
+    chat_template,
+    container,
+    gguf_llama,
+    hf_llama,
+    llama2c,
+    nanochat_ckpt,
+    tokenizer_json,
+)
 from metalchat.formats.container import ContainerModel
 from metalchat.manifest import ModelManifest, pb
 from metalchat.reference.nanochat import NanochatConfig
@@ -56,7 +66,7 @@ def source_file(path: str | Path, data: bytes) -> object:
 def llama_manifest(
     config: LlamaConfig,
     name: str,
-    tokenizer: llama2c.Llama2cTokenizer,
+    tokenizer: llama2c.Llama2cTokenizer | tokenizer_json.HfBpeTokenizer,
     *,
     description: str = "",
     chat_template: str = "none",
@@ -318,3 +328,293 @@ def nanochat_checkpoint_container(
         )
     except MetalchatError as exc:
         raise exc.with_path(model_path) from None
+
+
+# ---------------------------------------------------------------------------------------
+# Hugging Face
+
+
+def source_path(path: Path) -> object:
+    """:func:`source_file` of a file hashed as it is read (weights can be larger than RAM)."""
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(1 << 22):
+                digest.update(chunk)
+                size += len(chunk)
+    except OSError as exc:
+        raise MetalchatError(f"cannot read: {exc.strerror}", path) from None
+    return pb.SourceFile(path=path.name, sha256=digest.hexdigest(), size=size)
+
+
+def _token_id(value: object, what: str, path: Path) -> list[int]:
+    """``bos_token_id`` / ``eos_token_id`` of a config: an id, a list of ids, or null."""
+    values = value if isinstance(value, list) else [] if value is None else [value]
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in values):
+        raise MetalchatError(f"{what} is {value!r}, expected a token id or a list of them", path)
+    return list(values)
+
+
+@dataclass
+class HfTokenizerInfo:
+    """What a Hugging Face folder says about its tokenizer beyond the vocabulary."""
+
+    bos_id: int
+    eos_ids: list[int]
+    specials: dict[str, int]  # special-token text -> id
+    chat_template: str | None
+    bos_text: str | None
+    eos_text: str | None
+
+
+def hf_tokenizer_info(folder: Path, hf: dict[str, object]) -> HfTokenizerInfo:
+    """BOS, every EOS id, the special tokens and the chat template of a Hugging Face folder:
+    from generation_config.json, config.json, tokenizer_config.json and tokenizer.json."""
+    files = {
+        name: folder / f"{name}.json"
+        for name in ("tokenizer_config", "generation_config", "tokenizer")
+    }
+    data = {n: read_json_object(p) if p.is_file() else {} for n, p in files.items()}
+    specials: dict[str, int] = {}
+    added = data["tokenizer"].get("added_tokens") or []
+    decoder = data["tokenizer_config"].get("added_tokens_decoder") or {}
+    if not isinstance(added, list) or not isinstance(decoder, dict):
+        raise MetalchatError("added_tokens / added_tokens_decoder are malformed", folder)
+    entries = [
+        (t.get("content"), t.get("id"), t.get("special")) for t in added if isinstance(t, dict)
+    ]
+    for key, t in decoder.items():
+        if isinstance(t, dict) and isinstance(key, str) and key.isdigit():
+            entries.append((t.get("content"), int(key), t.get("special")))
+    for text, token, special in entries:
+        if special is True and isinstance(text, str) and text and isinstance(token, int):
+            specials.setdefault(text, token)
+    tc = data["tokenizer_config"]
+    bos_text = chat_template.token_text(tc.get("bos_token"))
+    eos_text = chat_template.token_text(tc.get("eos_token"))
+    gen, config_json = files["generation_config"], folder / "config.json"
+    bos = _token_id(data["generation_config"].get("bos_token_id"), "bos_token_id", gen)
+    bos = bos or _token_id(hf.get("bos_token_id"), "bos_token_id", config_json)
+    eos = _token_id(data["generation_config"].get("eos_token_id"), "eos_token_id", gen)
+    eos += _token_id(hf.get("eos_token_id"), "eos_token_id", config_json)
+    for text, ids in ((bos_text, bos), (eos_text, eos)):
+        if text in specials:
+            ids.append(specials[text])
+    bos = bos or [specials.get("<s>", 1)]
+    eos = eos or [specials.get("</s>", 2)]
+    template = chat_template.read_chat_template(tc) if tc else None
+    return HfTokenizerInfo(bos[0], list(dict.fromkeys(eos)), specials, template, bos_text, eos_text)
+
+
+def _hf_tokenizer(
+    folder: Path,
+) -> tuple[llama2c.Llama2cTokenizer | tokenizer_json.HfBpeTokenizer, Path]:
+    """The tokenizer of a Hugging Face folder and its file: a SentencePiece-style
+    tokenizer.json or tokenizer.model as llama2.c's tokenizer (kind 1, which every engine
+    reads), a byte-level BPE tokenizer.json (GPT-2, SmolLM, Llama 3, Qwen2 pre-tokenizers) as
+    the container's Hugging Face BPE (kind 3)."""
+    path = folder / "tokenizer.json"
+    if path.is_file():
+        data = read_json_object(path)
+        try:
+            # llama2.c's convention: <s> and </s> (when present) read as "\n<s>\n", "\n</s>\n"
+            return tokenizer_json.convert(data), path
+        except MetalchatError:
+            pass  # not SentencePiece-style: byte-level BPE, or the reason it is neither
+        try:
+            return tokenizer_json.convert_bpe(data), path
+        except MetalchatError as exc:
+            raise exc.with_path(path) from None
+    path = folder / "tokenizer.model"
+    if path.is_file():
+        return hf_llama.sentencepiece_tokenizer(path), path
+    raise MetalchatError("no tokenizer.json or tokenizer.model", folder)
+
+
+def hf_container(
+    directory: str | Path,
+    *,
+    name: str | None = None,
+    fmt: str,
+    group_size: int,
+    chat: str = "auto",
+    board: str | None = None,
+    progress: bool | None = None,
+) -> tuple[ContainerModel, list[quant.TensorError]]:
+    """A Hugging Face model folder (see :mod:`metalchat.formats.hf_llama`) as a container.
+
+    config.json gives the architecture and its hyperparameters (rope_theta included),
+    safetensors the weights, tokenizer.json or tokenizer.model the vocabulary, and
+    generation_config.json / tokenizer_config.json the BOS, the EOS ids and the chat template.
+    ``chat``: ``auto`` renders tokenizer_config's template into turn strings
+    (:mod:`metalchat.formats.chat_template`; none if it has no template), ``none`` or
+    ``llama2`` force that template. ``board`` checks the fit first.
+    """
+    folder = Path(directory)
+    if not folder.is_dir():
+        raise MetalchatError("no such folder (export hf reads a model folder)", folder)
+    config_path = folder / "config.json"
+    hf = read_json_object(config_path)
+    config = hf_llama.config_from_hf(hf, config_path)
+    model_name = name or folder.resolve().name
+    if board:
+        try:
+            check_fit(config, fmt, group_size, board, model_name)
+        except MetalchatError as exc:
+            raise exc.with_path(folder) from None
+    info = hf_tokenizer_info(folder, hf)
+    tokenizer, tok_path = _hf_tokenizer(folder)
+    wrong = (
+        tokenizer.vocab_size > config.vocab_size
+        if isinstance(tokenizer, tokenizer_json.HfBpeTokenizer)  # ids may stop short of it
+        else tokenizer.vocab_size != config.vocab_size
+    )
+    if wrong:
+        raise MetalchatError(
+            f"the tokenizer has {tokenizer.vocab_size} tokens, config.json's vocab_size is "
+            f"{config.vocab_size}",
+            tok_path,
+        )
+    for token in (info.bos_id, *info.eos_ids, *info.specials.values()):
+        if token >= config.vocab_size:
+            raise MetalchatError(
+                f"special token id {token} is outside the vocabulary (0..{config.vocab_size - 1})",
+                folder,
+            )
+    model = hf_llama.read_model(folder, progress=progress)
+    weight_files = sorted(
+        {p.name for p in (folder / "model.safetensors", folder / "model.safetensors.index.json")
+         if p.is_file()}
+    )  # fmt: skip
+    shards = sorted(p.name for p in folder.glob("*.safetensors") if p.name != "model.safetensors")
+    if "model.safetensors.index.json" in weight_files:
+        weight_files += shards
+    sources = [source_path(folder / n) for n in weight_files]
+    sources += [
+        source_path(p)
+        for p in (config_path, folder / "generation_config.json", folder / "tokenizer_config.json")
+        if p.is_file()
+    ]
+    sources.append(source_path(tok_path))
+    m = llama_manifest(
+        config,
+        model_name,
+        tokenizer,
+        description=f"Hugging Face {hf['architectures'][0]} {folder.resolve().name}",
+        chat_template="none",
+        sources=sources,
+    )
+    if isinstance(tokenizer, tokenizer_json.HfBpeTokenizer):  # as it is: kind 3
+        m.tokenizer.CopyFrom(tokenizer.manifest(info.bos_id, info.eos_ids[0], config.vocab_size))
+        tokenizer_bytes = tokenizer.payload()
+    else:
+        m.tokenizer.bos_id, m.tokenizer.eos_id = info.bos_id, info.eos_ids[0]
+        _add_specials(m, info.specials)
+        tokenizer_bytes = llama2c.serialize_tokenizer(tokenizer.tokens, tokenizer.scores)
+    if chat == "auto" and info.chat_template:
+        try:
+            _set_turns(
+                m, info.chat_template, info.bos_text, info.eos_text, info.specials, info.eos_ids
+            )
+        except MetalchatError as exc:
+            raise MetalchatError(
+                f"{exc.message} (--chat-template none exports without it)",
+                folder / "tokenizer_config.json",
+            ) from None
+    elif chat not in ("auto", "none"):
+        m.chat_template.kind = CHAT_TEMPLATES[chat]
+    try:
+        return llama_container(
+            config, model.weights, tokenizer_bytes, m, fmt=fmt, group_size=group_size,
+            progress=progress,
+        )  # fmt: skip
+    except MetalchatError as exc:
+        raise exc.with_path(folder) from None
+
+
+# ---------------------------------------------------------------------------------------
+# GGUF
+
+
+def gguf_container(
+    path: str | Path,
+    *,
+    name: str | None = None,
+    fmt: str | None = None,
+    group_size: int = 64,
+    board: str | None = None,
+    progress: bool | None = None,
+) -> tuple[ContainerModel, list[quant.TensorError]]:
+    """A llama GGUF file as a container (:func:`metalchat.formats.gguf_llama.container_tensors`
+    for the tensors; tokenizer, BOS/EOS/end-of-turn ids and chat template from its metadata)."""
+    source = Path(path)
+    reader = gguf_llama.open_gguf(source)
+    config = gguf_llama.read_config(reader, source)
+    model_name = name or source.stem
+    if board:
+        try:
+            check_fit(config, fmt or "q8", group_size if fmt else 32, board, model_name)
+        except MetalchatError as exc:
+            raise exc.with_path(source) from None
+    byte_level = gguf_llama.tokenizer_model(reader, source) == "gpt2"
+    tokenizer: llama2c.Llama2cTokenizer | tokenizer_json.HfBpeTokenizer = (
+        gguf_llama.read_byte_level(reader, source)
+        if byte_level
+        else gguf_llama.read_tokenizer(source)
+    )
+    if tokenizer.vocab_size != config.vocab_size:
+        raise MetalchatError(
+            f"{tokenizer.vocab_size} tokens, but token_embd has {config.vocab_size} rows", source
+        )
+    chat = gguf_llama.read_chat(reader, source)
+    for token in (chat.bos_id, *chat.eos_ids, *chat.specials.values()):
+        if token >= config.vocab_size:
+            raise MetalchatError(f"special token id {token} is outside the vocabulary", source)
+    tensors, report = gguf_llama.container_tensors(
+        reader, source, config, fmt=fmt, group_size=group_size, progress=progress
+    )
+    m = llama_manifest(
+        config, model_name, tokenizer, description=f"GGUF {source.name}",
+        sources=[source_path(source)],
+    )  # fmt: skip
+    bos = chat.bos_id if chat.bos_id >= 0 else m.tokenizer.bos_id
+    eos = chat.eos_ids[0] if chat.eos_ids else m.tokenizer.eos_id
+    if isinstance(tokenizer, tokenizer_json.HfBpeTokenizer):  # byte-level: kind 3 as it is
+        m.tokenizer.CopyFrom(tokenizer.manifest(bos, eos, config.vocab_size))
+        payload = tokenizer.payload()
+    else:
+        m.tokenizer.bos_id, m.tokenizer.eos_id = bos, eos
+        _add_specials(m, chat.specials)
+        payload = llama2c.serialize_tokenizer(tokenizer.tokens, tokenizer.scores)
+    if chat.template:
+        try:
+            _set_turns(m, chat.template, chat.bos_text, chat.eos_text, chat.specials, chat.eos_ids)
+        except MetalchatError as exc:
+            raise MetalchatError(f"tokenizer.chat_template: {exc.message}", source) from None
+    for e in report:
+        m.quantization_report.add(
+            tensor=e.name, max_abs_error=e.max_abs_error, mean_l1_error=e.mean_l1_error
+        )
+    return ContainerModel(m, tensors, payload), report
+
+
+def _add_specials(m: ModelManifest, specials: dict[str, int]) -> None:
+    for text, token in sorted(specials.items(), key=lambda item: item[1]):
+        m.tokenizer.special_tokens.add(text=text, id=token)
+
+
+def _set_turns(
+    m: ModelManifest,
+    template: str,
+    bos: str | None,
+    eos: str | None,
+    specials: dict[str, int],
+    eos_ids: list[int],
+) -> None:
+    """Render ``template`` into ``m``'s chat template (CHAT_TEMPLATE_TURNS)."""
+    turns, _ = chat_template.render_turns(
+        template, bos=bos, eos=eos, specials=specials, eos_ids=eos_ids
+    )
+    m.chat_template.kind = pb.CHAT_TEMPLATE_TURNS
+    m.chat_template.turns.CopyFrom(pb.ChatTurns(**dataclasses.asdict(turns)))

@@ -12,7 +12,8 @@ The schema is ``metalchat/proto/model_manifest.proto``. :func:`validate` enforce
   overlap and fit ``weights_size``;
 * Llama tensors use llama2.c's names with the shapes the parameters imply;
 * tokenizer: a kind, the model's vocabulary size, bos/eos/special ids inside it;
-* chat template: a kind, and text exactly when it is ``CHAT_TEMPLATE_CUSTOM``;
+* chat template: a kind, text exactly when it is ``CHAT_TEMPLATE_CUSTOM``, turns (a user
+  suffix, stop ids inside the vocabulary) exactly when it is ``CHAT_TEMPLATE_TURNS``;
 * provenance and weights hashes are 64 lowercase hex digits;
 * quantization report: entries name quantized tensors, errors finite and non-negative;
 * export options (when set): a known format, ``group_size`` for Q8/Q4 only.
@@ -368,6 +369,18 @@ def validate(manifest: ModelManifest) -> None:
         raise _fail("chat_template.kind is CHAT_TEMPLATE_CUSTOM but chat_template.text is empty")
     if template.kind != pb.CHAT_TEMPLATE_CUSTOM and template.text:
         raise _fail("chat_template.text is only used with CHAT_TEMPLATE_CUSTOM")
+    turns = template.HasField("turns")
+    if (template.kind == pb.CHAT_TEMPLATE_TURNS) != turns:
+        raise _fail("chat_template.turns is set exactly when the kind is CHAT_TEMPLATE_TURNS")
+    if turns:
+        if not template.turns.user_suffix or not template.turns.stop_ids:
+            raise _fail("chat_template.turns needs a user_suffix and at least one stop id")
+        for stop in template.turns.stop_ids:
+            if stop >= tok.vocab_size:
+                raise _fail(
+                    f"chat_template.turns.stop_ids has {stop}, outside the vocabulary "
+                    f"(0..{tok.vocab_size - 1})"
+                )
 
     if manifest.HasField("export"):
         options = manifest.export

@@ -10,6 +10,13 @@ Formats (the layouts are specified in ``docs/CONTAINER.md``):
   in files (low nibble first).
 
 Rounding to the nearest step bounds the error of every value by half its group's scale.
+
+Groups never span rows, so a tensor whose row length the group size does not divide takes
+its own plan (:func:`tensor_plan`), alone: the largest group below the requested one that
+divides its rows and keeps the boards' fast kernels (a multiple of 16 for q8, of 32 for q4,
+and at least half the requested size), else float16 (float32 beyond float16's range). The
+other tensors keep the requested group size; a model is never given a tiny group size
+because one of its tensors has an odd row length.
 The report per tensor is the llama.pi paper's pair: the largest absolute error and the mean
 absolute (L1) error of ``dequantize(quantize(w))`` against ``w``.
 
@@ -71,6 +78,7 @@ class TensorError:
     shape: tuple[int, ...]
     max_abs_error: float
     mean_l1_error: float
+    group_size: int = 0
 
 
 def check_group_size(shape: tuple[int, ...], fmt: str, group_size: int) -> None:
@@ -91,6 +99,27 @@ def check_group_size(shape: tuple[int, ...], fmt: str, group_size: int) -> None:
         raise MetalchatError(
             f"q4 packs two values per byte, so group size {group_size} must be even"
         )
+
+
+FAST_GROUP_MULTIPLE = {"q8": 16, "q4": 32}  # what the NEON/x86 matvecs need (engines/kernels)
+
+
+def tensor_plan(shape: tuple[int, ...], fmt: str, group_size: int) -> tuple[str, int]:
+    """(format, group size) for one tensor of ``shape`` when ``fmt``/``group_size`` is asked
+    for the model: the request itself when the group size divides the row length, else a
+    smaller aligned group (at least half the request) that does, else ``("f16", 0)``."""
+    if fmt not in QUANTIZED:
+        return fmt, 0
+    row = shape[-1]
+    if group_size > 0 and row % group_size == 0:
+        check_group_size(shape, fmt, group_size)  # q4: an even group
+        return fmt, group_size
+    check_group_size((group_size,), fmt, group_size)  # the request itself must make sense
+    step = FAST_GROUP_MULTIPLE[fmt]
+    for g in range(group_size - group_size % step, (group_size + 1) // 2 - 1, -step):
+        if g > 0 and row % g == 0:
+            return fmt, g
+    return "f16", 0
 
 
 def quantize(w: np.ndarray, fmt: str, group_size: int = 0) -> QTensor:
@@ -119,7 +148,7 @@ def quantize(w: np.ndarray, fmt: str, group_size: int = 0) -> QTensor:
 def measure(name: str, w: np.ndarray, t: QTensor) -> TensorError:
     """Max and mean absolute error of ``t`` against the float32 original ``w``."""
     diff = np.abs(t.dequantize().astype(np.float64) - np.asarray(w, dtype=np.float64))
-    return TensorError(name, t.fmt, t.shape, float(diff.max()), float(diff.mean()))
+    return TensorError(name, t.fmt, t.shape, float(diff.max()), float(diff.mean()), t.group_size)
 
 
 def quantize_weights(
@@ -132,18 +161,24 @@ def quantize_weights(
 ) -> tuple[dict[str, QTensor], list[TensorError]]:
     """Every tensor of ``weights`` in order: those in ``names`` in ``fmt``, the rest f32.
 
-    Returns the tensors and the error of each one not kept in f32. A problem raises
-    :class:`MetalchatError` naming the tensor. ``progress`` shows a tqdm bar on stderr
-    (default: when stderr is a terminal).
+    Each tensor in ``names`` follows :func:`tensor_plan` (its own group size, or float16,
+    when ``group_size`` does not divide its rows; the report says which). Returns the tensors
+    and the error of each one not kept in f32. A problem raises :class:`MetalchatError`
+    naming the tensor. ``progress`` shows a tqdm bar on stderr (default: when stderr is a
+    terminal).
     """
     chosen = set(names)
     out: dict[str, QTensor] = {}
     report: list[TensorError] = []
     disable = None if progress is None else not progress
     for name, w in tqdm(weights.items(), desc=f"quantize {fmt}", unit="tensor", disable=disable):
-        target = fmt if name in chosen else "f32"
         try:
-            out[name] = quantize(w, target, group_size)
+            target, group = (
+                tensor_plan(np.shape(w), fmt, group_size) if name in chosen else ("f32", 0)
+            )
+            if target == "f16" and float(np.abs(w).max(initial=0.0)) > F16_MAX:
+                target = "f32"
+            out[name] = quantize(w, target, group)
         except MetalchatError as exc:
             raise MetalchatError(f"tensor {name!r}: {exc.message}") from None
         if target != "f32":
@@ -177,10 +212,25 @@ def prune_ffn(weights: dict[str, np.ndarray], ratio: float) -> dict[str, float]:
 
 def report_table(report: list[TensorError]) -> str:
     """The error report as an aligned text table."""
-    lines = [f"{'tensor':<18}{'shape':<16}{'format':<8}{'max abs error':>15}{'mean L1 error':>15}"]
+    head = f"{'tensor':<18}{'shape':<16}{'format':<8}{'group':>6}"
+    lines = [f"{head}{'max abs error':>15}{'mean L1 error':>15}"]
     for e in report:
         shape = "x".join(map(str, e.shape))
+        group = str(e.group_size) if e.group_size else "-"
         lines.append(
-            f"{e.name:<18}{shape:<16}{e.fmt:<8}{e.max_abs_error:>15.3e}{e.mean_l1_error:>15.3e}"
+            f"{e.name:<18}{shape:<16}{e.fmt:<8}{group:>6}"
+            f"{e.max_abs_error:>15.3e}{e.mean_l1_error:>15.3e}"
         )
     return "\n".join(lines)
+
+
+def fallbacks(report: list[TensorError], fmt: str, group_size: int) -> list[str]:
+    """One line per tensor that did not get ``fmt``/``group_size`` (see :func:`tensor_plan`)."""
+    lines = []
+    for e in report:
+        if fmt in QUANTIZED and (e.fmt, e.group_size) != (fmt, group_size):
+            got = f"{e.fmt} groups of {e.group_size}" if e.group_size else e.fmt
+            lines.append(
+                f"{e.name}: rows of {e.shape[-1]} are not a multiple of {group_size}: {got}"
+            )
+    return lines

@@ -29,11 +29,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from safetensors.numpy import save
 
-from metalchat import manifest, testmodels, uf2
+from metalchat import export, manifest, testmodels, uf2
 from metalchat.config import LlamaConfig
 from metalchat.elf import build_elf32
 from metalchat.errors import MetalchatError
 from metalchat.formats import (
+    chat_template,
     container,
     gguf_llama,
     hf_llama,
@@ -312,7 +313,29 @@ def test_seeds_are_valid() -> None:
 @FUZZ
 @given(mutated(GGUF_SEED))
 def test_gguf(data: bytes) -> None:
-    _read_file("m.gguf", data, gguf_llama.read_model, gguf_llama.read_tokenizer)
+    _read_file(
+        "m.gguf",
+        data,
+        gguf_llama.read_model,
+        gguf_llama.read_tokenizer,
+        lambda path: export.gguf_container(path, progress=False),
+    )
+
+
+CHATML = testmodels.CHAT_TEMPLATES["chatml"]
+
+
+@FUZZ
+@given(st.one_of(mutated(CHATML.encode()), st.text(max_size=64)))
+def test_chat_template(template: bytes | str) -> None:
+    """A chat template is code from the model's files: any text renders or fails in one line."""
+    text = template.decode("utf-8", "replace") if isinstance(template, bytes) else template
+    specials = {"<|im_start|>": 3, "<|im_end|>": 4}
+    _only_metalchat_errors(
+        lambda: chat_template.render_turns(
+            text, bos="<s>", eos="<|im_end|>", specials=specials, eos_ids=[2]
+        )
+    )
 
 
 # ---------------------------------------------------------------------------------------

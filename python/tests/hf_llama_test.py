@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import save_file
 
+from metalchat import testmodels
 from metalchat.errors import MetalchatError
 from metalchat.formats import hf_llama, llama2c, tokenizer_json
 from metalchat.reference import llama as ref
@@ -36,31 +37,7 @@ HF_CONFIG = {
 
 
 def _hf_weights(config: dict, seed: int = 0) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    dim, hidden = config["hidden_size"], config["intermediate_size"]
-    kv = dim // config["num_attention_heads"] * config["num_key_value_heads"]
-    shapes = {"model.embed_tokens.weight": (config["vocab_size"], dim), "model.norm.weight": (dim,)}
-    for i in range(config["num_hidden_layers"]):
-        p = f"model.layers.{i}."
-        shapes |= {
-            p + "input_layernorm.weight": (dim,),
-            p + "self_attn.q_proj.weight": (dim, dim),
-            p + "self_attn.k_proj.weight": (kv, dim),
-            p + "self_attn.v_proj.weight": (kv, dim),
-            p + "self_attn.o_proj.weight": (dim, dim),
-            p + "post_attention_layernorm.weight": (dim,),
-            p + "mlp.gate_proj.weight": (hidden, dim),
-            p + "mlp.up_proj.weight": (hidden, dim),
-            p + "mlp.down_proj.weight": (dim, hidden),
-        }
-    if not config["tie_word_embeddings"]:
-        shapes["lm_head.weight"] = (config["vocab_size"], dim)
-    return {
-        name: (
-            1.0 + 0.1 * rng.standard_normal(s) if len(s) == 1 else 0.3 * rng.standard_normal(s)
-        ).astype(np.float32)
-        for name, s in shapes.items()
-    }
+    return testmodels.hf_weights(config, seed)
 
 
 def _write_dir(folder: Path, weights: dict[str, np.ndarray], config: dict | None = None) -> Path:
@@ -226,11 +203,15 @@ def test_errors(tmp_path: Path) -> None:
     ):
         hf_llama.read_model(_write_dir(tmp_path / "shape", weights, wrong))
 
-    mistral = dict(HF_CONFIG, architectures=["MistralForCausalLM"])
+    qwen = dict(HF_CONFIG, architectures=["Qwen2ForCausalLM"])
     with pytest.raises(
         MetalchatError,
-        match=r"config\.json: architectures \['MistralForCausalLM'\] is not supported",
+        match=r"config\.json: architectures \['Qwen2ForCausalLM'\] is not supported: export "
+        r"hf reads LlamaForCausalLM, MistralForCausalLM$",
     ):
+        hf_llama.read_model(_write_dir(tmp_path / "qwen", weights, qwen))
+    mistral = dict(HF_CONFIG, architectures=["MistralForCausalLM"], sliding_window=8)
+    with pytest.raises(MetalchatError, match=r"MistralForCausalLM with sliding_window 8"):
         hf_llama.read_model(_write_dir(tmp_path / "mistral", weights, mistral))
 
     scaled = dict(HF_CONFIG, rope_scaling={"rope_type": "llama3", "factor": 8.0})
@@ -333,23 +314,7 @@ def test_crafted_tokenizer_json(tmp_path: Path) -> None:
 def _llama_style_tokenizer_json(merges: list) -> dict:
     pieces = ["<unk>", "<s>", "</s>"] + [f"<0x{b:02X}>" for b in range(256)]
     pieces += ["\u2581", "a", "b", "\u2581a", "ab", "\u2581ab", "\u00e9"]
-    return {
-        "added_tokens": [
-            {"id": i, "content": p, "special": True} for i, p in enumerate(pieces[:3])
-        ],
-        "normalizer": {
-            "type": "Sequence",
-            "normalizers": [{"type": "Prepend", "prepend": "\u2581"}],
-        },
-        "pre_tokenizer": None,
-        "decoder": {"type": "Sequence", "decoders": [{"type": "ByteFallback"}, {"type": "Fuse"}]},
-        "model": {
-            "type": "BPE",
-            "byte_fallback": True,
-            "vocab": {p: i for i, p in enumerate(pieces)},
-            "merges": merges,
-        },
-    }
+    return testmodels.sentencepiece_tokenizer_json(pieces, 3, merges)
 
 
 def test_tokenizer_json_conversion(tmp_path: Path) -> None:

@@ -56,7 +56,7 @@ def test_report_on_a_fixed_seed() -> None:
     assert [round(r.max_abs_error, 7) for r in rows] == [0.0000588, 0.005844, 0.0954065]
     assert [round(r.mean_l1_error, 8) for r in rows] == [0.00000676, 0.00025615, 0.00436461]
     table = quant.report_table(rows)
-    assert table.splitlines()[2].split() == ["w", "3x16x64", "q8", "5.844e-03", "2.562e-04"]
+    assert table.splitlines()[2].split() == ["w", "3x16x64", "q8", "32", "5.844e-03", "2.562e-04"]
 
 
 def test_bad_inputs() -> None:
@@ -73,10 +73,32 @@ def test_bad_inputs() -> None:
         quant.quantize(np.array([[np.nan, 1.0]], np.float32), "q8", 2)
     with pytest.raises(MetalchatError, match="unknown weight format 'q3'"):
         quant.quantize(w, "q3")
-    with pytest.raises(MetalchatError, match=r"tensor 'b': group size 64 does not divide"):
-        quant.quantize_weights(
-            {"a": w, "b": np.ones((4, 96), np.float32)}, "q8", 64, ["a", "b"], progress=False
-        )
+    with pytest.raises(MetalchatError, match=r"tensor 'a': q4 needs a positive group size"):
+        quant.quantize_weights({"a": w}, "q4", 0, ["a"], progress=False)
+
+
+def test_ragged_rows_get_their_own_plan() -> None:
+    """A tensor whose rows the group size does not divide takes, alone, the largest aligned
+    group of at least half the size that does (q8: multiple of 16, q4: of 32), else f16;
+    never a tiny group, and the other tensors keep the requested one."""
+    assert quant.tensor_plan((4, 96), "q8", 64) == ("q8", 48)
+    assert quant.tensor_plan((4, 96), "q4", 64) == ("q4", 32)
+    assert quant.tensor_plan((4, 250), "q8", 64) == ("f16", 0)  # divisors 50, 125: unaligned
+    assert quant.tensor_plan((4, 172), "q4", 64) == ("f16", 0)
+    assert quant.tensor_plan((4, 12), "q8", 4) == ("q8", 4)  # dividing requests stay as asked
+    assert quant.tensor_plan((4, 96), "f16", 64) == ("f16", 0)
+    w = _weights()
+    odd = np.random.default_rng(3).standard_normal((4, 96)).astype(np.float32)
+    wide = np.full((2, 250), 7e4, np.float32)  # beyond float16: the fallback is f32
+    tensors, report = quant.quantize_weights(
+        {"a": w, "b": odd, "c": wide}, "q8", 64, ["a", "b", "c"], progress=False
+    )
+    assert [(t.fmt, t.group_size) for t in tensors.values()] == [("q8", 64), ("q8", 48), ("f32", 0)]
+    assert [(e.name, e.fmt, e.group_size) for e in report] == [("a", "q8", 64), ("b", "q8", 48)]
+    assert report[1].max_abs_error <= float(tensors["b"].scales.max()) / 2 * 1.0001
+    assert quant.fallbacks(report, "q8", 64) == [
+        "b: rows of 96 are not a multiple of 64: q8 groups of 48"
+    ]
 
 
 def test_prune_ffn() -> None:

@@ -84,6 +84,7 @@ declare -A sources=(
   [mailbox]="drivers/bcm_mailbox/bcm_mailbox.c drivers/bcm_mailbox/bcm_firmware.c"
   [usb_descriptors]="drivers/usb/usb.c"
   [usb_msc]="drivers/usb_msc/usb_msc.c drivers/usb_msc/fake_stick.c drivers/usb/usb.c drivers/block/block.c"
+  [usb_cdc]="drivers/usb_cdc/usb_cdc.c"
 )
 declare -A entry=(
   [container]=engines/fuzz/fuzz_container.c [llama2c]=engines/fuzz/fuzz_llama2c.c
@@ -94,6 +95,7 @@ declare -A entry=(
   [bundle]=apps/chat/fuzz_bundle.c [sdhci]=drivers/sdhci/fuzz_sdhci.c
   [mailbox]=drivers/bcm_mailbox/fuzz_mailbox.c
   [usb_descriptors]=drivers/usb/fuzz_usb_descriptors.c [usb_msc]=drivers/usb_msc/fuzz_usb_msc.c
+  [usb_cdc]=drivers/usb_cdc/fuzz_usb_cdc.c
 )
 declare -A seeds=(
   [container]="$models/*.mcm" [llama2c]="$models/*.bin"
@@ -104,12 +106,13 @@ declare -A seeds=(
   [command]="apps/chat/testdata/command_*.txt" [bundle]="$bin/apps/chat/fuzz_seed_plain.bin $bin/apps/chat/fuzz_seed_alpaca.bin"
   [sdhci]="drivers/sdhci/testdata/*.bin" [mailbox]="drivers/bcm_mailbox/testdata/*.bin"
   [usb_descriptors]="drivers/usb/testdata/*.bin" [usb_msc]="drivers/usb_msc/testdata/*.bin"
+  [usb_cdc]="drivers/usb_cdc/testdata/*.bin"
 )
 declare -A flags=([sdhci]="-DSDHCI_FAKE_REGISTERS" [mailbox]="-DBCM_MAILBOX_FAKE -DBCM_MAILBOX_SPINS=1000u")
 declare -A max_len=([container]=1100000 [llama2c]=1100000 [tokenizer]=1100000 [encoder]=65536
   [pretokenizer]=65536 [fat32]=2097152 [bundle]=65536)
 all=(container llama2c tokenizer encoder pretokenizer turn fat32 line_edit command bundle sdhci
-  mailbox usb_descriptors usb_msc)
+  mailbox usb_descriptors usb_msc usb_cdc)
 if [[ -n $max_len_all ]]; then
   for t in "${all[@]}"; do max_len[$t]=$max_len_all; done
 fi
@@ -125,7 +128,7 @@ export FUZZ_TOKENIZERS="$models/tokseed_llama.seed $models/tokseed_nanochat.seed
 
 cflags=(-g -O1 -fno-sanitize-recover=all -I. -Icommon/public -Idrivers/block/public
   -Idrivers/fat32/public -Idrivers/sdhci/public -Idrivers/bcm_mailbox/public -Idrivers/usb/public
-  -Idrivers/usb_msc/public)
+  -Idrivers/usb_msc/public -Idrivers/usb_cdc/public)
 for room in core kernels tokenizer container llama nanochat registry session; do
   cflags+=("-Iengines/$room/public")
 done

@@ -1,4 +1,5 @@
-"""llama2.c and nanochat models to metalchat containers (and InferPi files); see ``export --help``.
+"""llama2.c, nanochat, Hugging Face and GGUF models to metalchat containers (and InferPi
+files); see ``export --help``.
 
 Bazel: ``bazel run //tools/export -- llama2c m.bin --tokenizer tokenizer.bin --format q8 -o m.mcm``
 """

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from metalchat import manifest
+from metalchat import manifest, testmodels
 from metalchat.cli import run
 from metalchat.cli.export import main
 from metalchat.config import LlamaConfig
@@ -90,8 +90,8 @@ def test_does_not_fit_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[
 def test_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     model, tok = _inputs(tmp_path)
     base = ["llama2c", str(model), "--tokenizer", str(tok), "-o", str(tmp_path / "m.mcm")]
-    assert run(main, [*base, "--format", "q8", "--group-size", "48"]) == 2
-    assert "group size 48 does not divide the row length 64" in capsys.readouterr().err
+    assert run(main, [*base, "--format", "q4", "--group-size", "7"]) == 2
+    assert "group size 7 must be even" in capsys.readouterr().err
     (tmp_path / "short.bin").write_bytes(tokenizer_bin(100))
     bad_tok = ["llama2c", str(model), "--tokenizer", str(tmp_path / "short.bin")]
     assert run(main, [*bad_tok, "--format", "f16", "-o", str(tmp_path / "m.mcm")]) == 2
@@ -106,6 +106,7 @@ def test_quantize_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
         "tensor",
         "shape",
         "format",
+        "group",
         "max",
         "abs",
         "error",
@@ -201,3 +202,83 @@ def test_manifest_dims_disagree_is_one_line(
 
 if __name__ == "__main__":
     raise SystemExit(pytest.main([__file__, "-q"]))
+
+
+# --- export hf / export gguf -------------------------------------------------------------
+
+HF_CONFIG = dict(testmodels.HF_LLAMA_CONFIG, tie_word_embeddings=True)
+
+
+def test_export_hf(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "SmolThing"
+    testmodels.write_hf_folder(
+        folder, HF_CONFIG, testmodels.hf_weights(HF_CONFIG, 1), dtype="BF16", shards=2,
+        family="chatml", generation_eos=[2],
+    )  # fmt: skip
+    out, text = tmp_path / "m.mcm", tmp_path / "m.textproto"
+    argv = ["hf", str(folder), "--format", "q8", "--group-size", "64", "-o", str(out),
+            "--manifest-out", str(text), "--board", "rpi4"]  # fmt: skip
+    assert run(main, argv) == 0
+    printed = capsys.readouterr().out
+    assert "note: w2: rows of 96 are not a multiple of 64: q8 groups of 48" in printed
+    assert printed.rstrip().endswith(
+        "bytes, rope_theta 500000, chat template CHAT_TEMPLATE_TURNS (chatml); fits rpi4"
+    )
+    m = manifest.load_manifest(text)
+    manifest.verify_weights(m, out)
+    assert m.name == "SmolThing" and m.llama.rope_theta == 500000.0
+    assert m.llama.shared_classifier and list(m.chat_template.turns.stop_ids) == [4, 2]
+    # the manifest drives a second export to the same bytes; a conflicting flag is refused
+    again = tmp_path / "again.mcm"
+    for field in (
+        "export",
+        "tensors",
+        "weights_file",
+        "weights_size",
+        "weights_sha256",
+        "quantization_report",
+    ):
+        m.ClearField(field)  # the written manifest describes the container, not the source
+    m.export.format, m.export.group_size = manifest.pb.Q8, 64
+    (tmp_path / "drive.textproto").write_text(manifest.to_text(m))
+    drive = ["hf", str(folder), "--manifest", str(tmp_path / "drive.textproto"), "-o", str(again),
+             "--quiet"]  # fmt: skip
+    assert run(main, drive) == 0
+    assert again.read_bytes() == out.read_bytes()
+    assert run(main, [*drive, "--format", "q4"]) == 2
+    assert "--format q4 conflicts with the manifest's export.format q8" in capsys.readouterr().err
+
+
+def test_export_hf_refusals_are_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "qwen"
+    config = dict(HF_CONFIG, architectures=["Qwen2ForCausalLM"])
+    testmodels.write_hf_folder(folder, config, testmodels.hf_weights(HF_CONFIG, 1))
+    assert run(main, ["hf", str(folder), "-o", str(tmp_path / "m.mcm")]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"error: {folder / 'config.json'}: architectures ['Qwen2ForCausalLM'] is not supported: "
+        "export hf reads LlamaForCausalLM, MistralForCausalLM\n"
+    )
+    (folder / "config.json").write_text("{")
+    assert run(main, ["hf", str(folder), "-o", str(tmp_path / "m.mcm")]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+    assert not (tmp_path / "m.mcm").exists()
+
+
+def test_export_gguf(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "tiny.Q4_K_M.gguf"
+    testmodels.write_llama_gguf(path, {"wq": "Q4_0", "w2": "Q6_K", "wv": "Q4_K"}, dim=256)
+    out = tmp_path / "m.mcm"
+    assert run(main, ["gguf", str(path), "-o", str(out), "--board", "rpi0"]) == 0
+    printed = capsys.readouterr().out
+    assert "chat template CHAT_TEMPLATE_TURNS (chatml)" in printed
+    back = container.read_container(out)
+    assert back.manifest.name == "tiny.Q4_K_M"
+    plan = {n: (t.fmt, t.group_size) for n, t in back.tensors.items()}
+    assert (plan["wq"], plan["wv"], plan["w2"]) == (("q4", 32), ("q4", 32), ("q8", 32))
+    path.write_bytes(path.read_bytes()[:100])
+    assert run(main, ["gguf", str(path), "-o", str(tmp_path / "n.mcm")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path}: truncated or not a GGUF file") and err.count("\n") == 1

@@ -26,7 +26,18 @@ DESCRIPTION = """\
   nanochat  a nanochat checkpoint directory (model_<step>.pt + meta_<step>.json) and its
             tokenizer.pkl to a container: matrices in --format (default f32), the BPE
             tokenizer inside.
-  --manifest FILE (llama2c, nanochat): a model manifest (.textproto, the schema in
+  hf        a Hugging Face model folder (config.json, model.safetensors or sharded
+            model-*.safetensors in bf16/f16/f32, tokenizer.json or tokenizer.model,
+            tokenizer_config.json, generation_config.json) to a container: rope_theta, GQA
+            and tied embeddings from config.json; BOS, every EOS / end-of-turn id and the
+            chat template (rendered with jinja2 into turn strings) from the tokenizer files.
+            Architectures: LlamaForCausalLM, MistralForCausalLM (no sliding window).
+  gguf      a llama.cpp GGUF file (architecture llama) to a container: hyperparameters and
+            the tokenizer from its metadata; F32, F16, BF16, Q8_0, Q4_0, Q4_K and Q6_K
+            tensors. Q8_0 and Q4_0 blocks are taken over as q8 / q4 groups of 32 without
+            requantizing (unless --format asks otherwise); the other types are dequantized and
+            requantized, with the error report.
+  --manifest FILE (llama2c, nanochat, hf, gguf): a model manifest (.textproto, the schema in
             metalchat/proto/model_manifest.proto) drives the export: its name, chat_template
             and export { format group_size } give --name, --chat-template, --format and
             --group-size. It is validated first; the checkpoint must match its parameter
@@ -47,6 +58,8 @@ examples:
       --manifest models/tinyllama-kjv/manifest.textproto --board rp2350 -o kjv.mcm
   export nanochat ~/.cache/nanochat/base_checkpoints/d20 --tokenizer \
       ~/.cache/nanochat/tokenizer/tokenizer.pkl --format q8 --chat-template nanochat -o d20.mcm
+  export hf ~/models/SmolLM2-135M-Instruct --format q8 --group-size 64 --board rpi4 -o smol.mcm
+  export gguf tinyllama-1.1b-chat.Q4_0.gguf -o tinyllama.mcm
   export quantize stories260K.bin --format q4 --group-size 4
 """
 
@@ -73,7 +86,8 @@ def _model_options(parser: argparse.ArgumentParser, *, manifest_driven: bool) ->
         "--group-size",
         type=int,
         default=None if manifest_driven else 64,
-        help="q8/q4 values per scale; must divide every row length (default 64)",
+        help="q8/q4 values per scale (default 64); a tensor whose rows it does not divide "
+        "alone takes a smaller aligned group, else f16 (the report says which)",
     )
     parser.add_argument(
         "--prune-ffn",
@@ -101,15 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     conv.add_argument(
         "--chat-template", choices=sorted(export.CHAT_TEMPLATES), help="default: none"
     )
-    conv.add_argument(
-        "--board",
-        choices=[b.name for b in planner.BOARDS],
-        default=None,
-        help="fail unless the model fits this board (the memory planner's check)",
-    )
-    conv.add_argument(
-        "--manifest-out", type=user_path, default=None, help="also write the manifest as .textproto"
-    )
+    _board_and_manifest_out(conv)
     conv.add_argument(
         "--inferpi",
         type=user_path,
@@ -143,9 +149,48 @@ def build_parser() -> argparse.ArgumentParser:
         "--manifest-out", type=user_path, default=None, help="also write the manifest as .textproto"
     )
     nano.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    hf = sub.add_parser("hf", help="Hugging Face model folder to a container")
+    hf.add_argument("model", type=user_path, help="folder with config.json, safetensors, tokenizer")
+    gg = sub.add_parser("gguf", help="llama.cpp GGUF file to a container")
+    gg.add_argument("model", type=user_path, help="GGUF file (architecture llama)")
+    for sub_parser, chats in ((hf, ["auto", *sorted(export.CHAT_TEMPLATES)]), (gg, None)):
+        sub_parser.add_argument(
+            "--format",
+            choices=quant.FORMATS,
+            help="matrix format (hf: default f32; gguf: default each tensor's own type)",
+        )
+        sub_parser.add_argument(
+            "--group-size", type=int, help="q8/q4 values per scale (default 64)"
+        )
+        _manifest_option(sub_parser)
+        sub_parser.add_argument(
+            "-o", "--output", type=user_path, required=True, help="container (.mcm)"
+        )
+        sub_parser.add_argument("--name", default=None, help="model name (default: its name)")
+        if chats:
+            sub_parser.add_argument(
+                "--chat-template",
+                choices=chats,
+                help="auto (the default): tokenizer_config.json's template as turn strings",
+            )
+        _board_and_manifest_out(sub_parser)
+        sub_parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    gg.set_defaults(chat_template=None)
     quantize = sub.add_parser("quantize", help="print the quantization error report")
     _model_options(quantize, manifest_driven=False)
     return parser
+
+
+def _board_and_manifest_out(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--board",
+        choices=[b.name for b in planner.BOARDS],
+        default=None,
+        help="fail unless the model fits this board (the memory planner's check)",
+    )
+    parser.add_argument(
+        "--manifest-out", type=user_path, default=None, help="also write the manifest as .textproto"
+    )
 
 
 def _manifest_option(parser: argparse.ArgumentParser) -> None:
@@ -171,6 +216,8 @@ def _apply_manifest(args: argparse.Namespace, arch: int) -> ModelManifest | None
                 args.manifest,
             )
         templates = {kind: key for key, kind in export.CHAT_TEMPLATES.items()}
+        if args.command in ("hf", "gguf"):
+            templates[pb.CHAT_TEMPLATE_TURNS] = "auto"
         if wanted.chat_template.kind not in templates:
             raise MetalchatError(
                 "chat_template.kind CHAT_TEMPLATE_CUSTOM is not supported by export",
@@ -195,11 +242,13 @@ def _apply_manifest(args: argparse.Namespace, arch: int) -> ModelManifest | None
                 )
             setattr(args, key, value if given is None else given)
     if args.format is None:
-        if arch == pb.LLAMA:
+        if args.command == "llama2c":
             raise MetalchatError("--format is required (or a --manifest with export.format)")
-        args.format = "f32"
+        if args.command != "gguf":  # gguf keeps each tensor's own type by default
+            args.format = "f32"
     args.group_size = 64 if args.group_size is None else args.group_size
-    args.chat_template = args.chat_template or "none"
+    default_chat = "auto" if args.command in ("hf", "gguf") else "none"
+    args.chat_template = args.chat_template or default_chat
     return wanted
 
 
@@ -220,9 +269,17 @@ def _load(
     return model, weights, sparsity
 
 
-def _print_report(report: list[quant.TensorError], sparsity: dict[str, float]) -> None:
+def _print_report(
+    report: list[quant.TensorError],
+    sparsity: dict[str, float],
+    fmt: str | None = None,
+    group_size: int = 0,
+) -> None:
     if report:
         print(quant.report_table(report))
+    if fmt:
+        for line in quant.fallbacks(report, fmt, group_size):
+            print(f"note: {line}")
     if sparsity:
         parts = ", ".join(f"{name} {100 * value:.1f}%" for name, value in sparsity.items())
         print(f"pruned (zeros now): {parts}")
@@ -283,10 +340,45 @@ def _nanochat(args: argparse.Namespace) -> int:
     return 0
 
 
+def _hf_or_gguf(args: argparse.Namespace) -> int:
+    wanted = _apply_manifest(args, pb.LLAMA)
+    outputs = _outputs(args, [args.model, args.manifest])
+    common = dict(name=args.name, fmt=args.format, group_size=args.group_size, board=args.board)
+    progress = False if args.quiet else None
+    if args.command == "hf":
+        convert = export.hf_container(
+            args.model, chat=args.chat_template, progress=progress, **common
+        )
+    else:
+        convert = export.gguf_container(args.model, progress=progress, **common)
+    model_container, report = convert
+    _check_source(wanted, args.manifest, model_container.manifest)
+    with outputs:
+        data = _write_container(outputs, args, model_container)
+    if not args.quiet:
+        _print_report(report, {}, args.format, args.group_size)
+        m = model_container.manifest
+        kind = pb.ChatTemplateKind.Name(m.chat_template.kind)
+        turns = f" ({m.chat_template.turns.family})" if m.chat_template.HasField("turns") else ""
+        fit = ""
+        if args.board:  # checked before converting; the verdict (fits, or streamed) here
+            config = model_container.llama_config()
+            fmt, group = (args.format, args.group_size) if args.format else ("q8", 32)
+            fit = f"; {export.check_fit(config, fmt, group, args.board, m.name)} {args.board}"
+        print(
+            f"{args.output}: llama container, {len(model_container.tensors)} tensors, "
+            f"{len(data):,} bytes, rope_theta {m.llama.rope_theta:g}, chat template "
+            f"{kind}{turns}{fit}"
+        )
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "nanochat":
         return _nanochat(args)
+    if args.command in ("hf", "gguf"):
+        return _hf_or_gguf(args)
     wanted = _apply_manifest(args, pb.LLAMA) if args.command == "llama2c" else None
     if args.command == "llama2c":
         outputs = _outputs(args, [args.model, args.tokenizer, args.manifest])
@@ -353,7 +445,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             outputs.write(args.inferpi / "model.bin", export.inferpi_model(config, weights))
             outputs.write(args.inferpi / "tokenizer.bin", tokenizer_bytes)
     if not args.quiet:
-        _print_report(report, sparsity)
+        _print_report(report, sparsity, args.format, args.group_size)
         fit = f"; {verdict} {args.board}" if verdict else ""
         print(
             f"{args.output}: {args.format} container, {len(model_container.tensors)} tensors, "

@@ -11,6 +11,13 @@ safetensors
     from the byte after the header. F32, F16 and BF16 are read (BF16 as float32's upper
     16 bits).
 
+Architectures are a table (:data:`ARCHITECTURES`): each transformers class the C engines run
+today maps to an engine and the config.json values that must hold for that engine to compute
+the same function; a new architecture is a new entry. Today: ``LlamaForCausalLM`` (Llama 1-3
+without RoPE scaling, TinyLlama, SmolLM2) and ``MistralForCausalLM`` without a sliding window
+shorter than the context (the same network). Any other class is refused with one line naming
+these.
+
 Names map to llama2.c's as ``model.embed_tokens`` -> token_embedding,
 ``layers.i.input_layernorm`` -> rms_att, ``self_attn.{q,k,v,o}_proj`` -> wq/wk/wv/wo,
 ``post_attention_layernorm`` -> rms_ffn, ``mlp.gate_proj/down_proj/up_proj`` -> w1/w2/w3,
@@ -27,10 +34,13 @@ from __future__ import annotations
 
 import math
 import struct
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
 from metalchat.config import LlamaConfig
 from metalchat.errors import MetalchatError
@@ -38,7 +48,33 @@ from metalchat.fileio import parse_json_object, read_bytes, read_json_object
 from metalchat.formats import tokenizer_json
 from metalchat.formats.llama2c import Llama2cModel, Llama2cTokenizer
 
-ARCHITECTURES = ("LlamaForCausalLM",)
+
+@dataclass(frozen=True)
+class HfArchitecture:
+    """How one transformers architecture imports: the engine that runs it and what it needs.
+
+    ``requires`` maps a config.json key to a predicate on its value (None when absent) and
+    the reason shown when it fails, e.g. Mistral's sliding window.
+    """
+
+    engine: str
+    summary: str
+    requires: tuple[tuple[str, Callable[[Any, dict[str, Any]], bool], str], ...] = ()
+
+
+def _no_shorter_window(value: Any, hf: dict[str, Any]) -> bool:
+    limit = hf.get("max_position_embeddings")
+    return value is None or (_is_int(value) and _is_int(limit) and value >= limit)
+
+
+ARCHITECTURES: dict[str, HfArchitecture] = {
+    "LlamaForCausalLM": HfArchitecture("llama", "RMSNorm, RoPE, GQA, SwiGLU, no biases"),
+    "MistralForCausalLM": HfArchitecture(
+        "llama",
+        "as Llama; sliding_window null or at least max_position_embeddings",
+        (("sliding_window", _no_shorter_window, "a sliding window shorter than the context"),),
+    ),
+}
 _DTYPES = {"F32": np.dtype("<f4"), "F16": np.dtype("<f2"), "BF16": np.dtype("<u2")}
 _MAX_HEADER = 100 << 20  # the safetensors format's own limit
 _LAYER_TENSORS = {
@@ -218,12 +254,24 @@ def _bool(hf: dict[str, Any], key: str) -> bool:
 def config_from_hf(hf: dict[str, Any], path: str | Path | None = None) -> LlamaConfig:
     """A :class:`LlamaConfig` from a Hugging Face ``config.json`` of a Llama model."""
     architectures = hf.get("architectures") or []
-    if architectures != list(ARCHITECTURES):
+    if not (
+        isinstance(architectures, list)
+        and len(architectures) == 1
+        and isinstance(architectures[0], str)
+        and architectures[0] in ARCHITECTURES
+    ):
         raise MetalchatError(
-            f"architectures {architectures} is not supported: only {list(ARCHITECTURES)} "
-            "(RMSNorm, RoPE, SwiGLU, no biases) imports as a llama2.c model",
+            f"architectures {architectures} is not supported: export hf reads "
+            f"{', '.join(ARCHITECTURES)}",
             path,
         )
+    arch = ARCHITECTURES[architectures[0]]
+    for key, ok, reason in arch.requires:
+        if not ok(hf.get(key), hf):
+            raise MetalchatError(
+                f"{architectures[0]} with {key} {hf.get(key)!r} ({reason}) is not supported",
+                path,
+            )
     # transformers >= 5 writes rope_parameters (with rope_theta); older ones rope_scaling
     key = "rope_parameters" if hf.get("rope_parameters") else "rope_scaling"
     rope = hf.get(key) or {}
@@ -273,8 +321,11 @@ def hf_to_interleaved(w: np.ndarray, n_heads: int) -> np.ndarray:
     return w.reshape(n_heads, 2, half, cols).transpose(0, 2, 1, 3).reshape(rows, cols)
 
 
-def read_model(directory: str | Path) -> Llama2cModel:
-    """Read a Hugging Face Llama directory into a float32 :class:`Llama2cModel`."""
+def read_model(directory: str | Path, *, progress: bool | None = False) -> Llama2cModel:
+    """Read a Hugging Face Llama directory into a float32 :class:`Llama2cModel`.
+
+    ``progress`` shows a tqdm bar over the tensors read (None: when stderr is a terminal).
+    """
     folder = Path(directory)
     config = config_from_hf(read_json_object(folder / "config.json"), folder / "config.json")
     files = open_weights(folder)
@@ -310,12 +361,20 @@ def read_model(directory: str | Path) -> Llama2cModel:
         return check(hf_name, shape).read(hf_name)
 
     weights: dict[str, np.ndarray] = {}
+    bar = tqdm(
+        total=len(_LAYER_TENSORS) * config.n_layers + len(_GLOBAL_TENSORS),
+        desc="read safetensors",
+        unit="tensor",
+        disable=None if progress is None else not progress,
+    )
     for name, hf_name in _GLOBAL_TENSORS.items():
         if name in shapes:
             weights[name] = load(hf_name, shapes[name])
+        bar.update()
     for name, suffix in _LAYER_TENSORS.items():
         stacked = np.empty(shapes[name], dtype=np.float32)
         for layer in range(config.n_layers):
+            bar.update()
             value = load(f"model.layers.{layer}.{suffix}", shapes[name][1:])
             if name in ("wq", "wk"):
                 value = hf_to_interleaved(
@@ -323,6 +382,7 @@ def read_model(directory: str | Path) -> Llama2cModel:
                 )
             stacked[layer] = value
         weights[name] = stacked
+    bar.close()
     tied_head = config.shared_classifier and "lm_head.weight" in files
     if tied_head and not np.array_equal(
         load("lm_head.weight", shapes["token_embedding"]), weights["token_embedding"]
