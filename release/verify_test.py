@@ -54,6 +54,8 @@ def test_every_release_file_is_in_the_sums() -> None:
         "rpi4/kernel8.img",
         "rpi4/sdcard.img.xz",
         "rpi3/sdcard.img.xz",
+        "rpi0/kernel.img",
+        "rpi0/sdcard.img.xz",
         "rp2350/rp2350.uf2",
     ):
         assert name in listed

@@ -43,6 +43,7 @@ static inline void wr(uintptr_t base, unsigned off, uint32_t v) {
   *(volatile uint32_t *)(base + off) = v;
 }
 
+#if defined(__aarch64__)
 // Clean+invalidate the lines of [p, p+len) to the point of coherency.
 static void flush(const volatile void *p, size_t len) {
   uint64_t ctr;
@@ -53,6 +54,19 @@ static void flush(const volatile void *p, size_t len) {
   }
   __asm__ volatile("dsb sy" ::: "memory");
 }
+#elif defined(__ARM_ARCH) && __ARM_ARCH == 6
+// ARMv6 (the Pi Zero's ARM1176): clean+invalidate each 32-byte data cache line by address
+// (CP15 c7, c14, 1), then the ARMv6 data synchronization barrier (CP15 c7, c10, 4). Harmless
+// with the data cache off.
+static void flush(const volatile void *p, size_t len) {
+  for (uintptr_t a = (uintptr_t)p & ~(uintptr_t)31; a < (uintptr_t)p + len; a += 32) {
+    __asm__ volatile("mcr p15, 0, %0, c7, c14, 1" ::"r"(a) : "memory");
+  }
+  __asm__ volatile("mcr p15, 0, %0, c7, c10, 4" ::"r"(0) : "memory");
+}
+#else
+#error "bcm_mailbox: cache maintenance for AArch64 and ARMv6 only"
+#endif
 
 static uintptr_t address(const volatile void *p) { return (uintptr_t)p; }
 #endif
@@ -78,7 +92,8 @@ int bcm_mailbox_call(uintptr_t base, unsigned channel, uint32_t data, uint32_t *
   }
 }
 
-// One cache line (64 bytes on the A72/A53), aligned: no other data shares its lines.
+// One cache line (64 bytes on the A72/A53; two on the ARM1176), aligned: no other data shares its
+// lines.
 static volatile uint32_t message[16] __attribute__((aligned(64)));
 
 int bcm_mailbox_property(uintptr_t base, uint32_t bus_alias, uint32_t tag, uint32_t *values,

@@ -180,7 +180,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static sdhci sd;
   memset(&sd, 0xa5, sizeof sd);
   static uint32_t fake_base[64];
-  sdhci_config config = {(uintptr_t)fake_base, 0, fake_now_us, 0};
+  sdhci_config config = {(uintptr_t)fake_base, 0, fake_now_us, 0, 0};
   int st = sdhci_init(&sd, &config);
   if (!valid_status(st)) abort();
   if (st != BLOCK_OK) {

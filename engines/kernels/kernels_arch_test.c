@@ -10,7 +10,8 @@
  *                   (scale product, term, additions, the final lane sum), each by FLT_EPSILON/2
  *                   of at most M, so a correct kernel stays inside; one wrong product is
  *                   about M / n off, over 100 times the bound at these widths. Kernels that
- *                   keep the reference's order (VFP, DSP, SSE2) also give its exact bits.
+ *                   keep the reference's order (VFP, DSP, SSE2) also give its exact bits;
+ *                   for the ARM1176's (ARMv6 SIMD32) that is checked too.
  *   f32, f16        reassociated float sums: |fast - ref| <= n * FLT_EPSILON * sum_j |w_j x_j|
  *                   for every row (both are within n/2 * FLT_EPSILON of the exact sum)
  *   attention       reassociated dot products and sums: the bound at test_attention
@@ -23,6 +24,7 @@
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "common/check.h"
 #include "engine/kernels.h"
@@ -144,7 +146,7 @@ static double quantized_error(const int8_t *w8, const uint8_t *w4, int n, int gs
 static void test_quantized_matvecs(void) {
   static const int group_sizes[] = {16, 32, 64, 128, 256};
   static const int widths[] = {256, 272, 288, 512, 1024};
-  int bad8 = 0, bad4 = 0, cases = 0;
+  int bad8 = 0, bad4 = 0, inexact8 = 0, inexact4 = 0, cases = 0;
   double worst8 = 0, worst4 = 0;
   for (size_t gi = 0; gi < sizeof group_sizes / sizeof group_sizes[0]; gi++) {
     for (size_t wi = 0; wi < sizeof widths / sizeof widths[0]; wi++) {
@@ -172,11 +174,13 @@ static void test_quantized_matvecs(void) {
           em_ref_matvec_q8_rows(g_ref, &xq, w8, g_ws, n, b, e);
           worst8 = fmax(worst8, quantized_error(w8, NULL, n, gs, b, e));
           bad8 += !untouched(g_out, rows, b, e);
+          inexact8 += memcmp(g_out + b, g_ref + b, sizeof(float) * (size_t)(e - b)) != 0;
           poison(g_out, rows);
           em_matvec_q4_rows(g_out, &xq, w4, g_ws, n, b, e);
           em_ref_matvec_q4_rows(g_ref, &xq, w4, g_ws, n, b, e);
           worst4 = fmax(worst4, quantized_error(NULL, w4, n, gs, b, e));
           bad4 += !untouched(g_out, rows, b, e);
+          inexact4 += memcmp(g_out + b, g_ref + b, sizeof(float) * (size_t)(e - b)) != 0;
           cases++;
         }
       }
@@ -187,6 +191,14 @@ static void test_quantized_matvecs(void) {
   CHECKF(worst4 <= 1.0, "q4 matvec off by %g times the bound", worst4);
   CHECKF(bad8 == 0, "q8 matvec: %d of %d cases wrote outside their rows", bad8, cases);
   CHECKF(bad4 == 0, "q4 matvec: %d of %d cases wrote outside their rows", bad4, cases);
+#if defined(__ARM_ARCH) && __ARM_ARCH == 6
+  /* The ARM1176's SIMD32 kernels keep the reference's order: its exact bits. */
+  CHECKF(inexact8 == 0, "q8 matvec (ARMv6): %d of %d cases not bit-exact", inexact8, cases);
+  CHECKF(inexact4 == 0, "q4 matvec (ARMv6): %d of %d cases not bit-exact", inexact4, cases);
+#else
+  (void)inexact8;
+  (void)inexact4;
+#endif
 }
 
 /* Attention: an arch file may reassociate the scores' dot products and the weighted sum of

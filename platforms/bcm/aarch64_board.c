@@ -2,12 +2,12 @@
 // same way, over the facts in the board's struct bcm_board.
 #include "bcm/aarch64_board.h"
 
-#include "aarch64_board_internal.h"
 #include "arch/aarch64.h"
 #include "arch/exception.h"
 #include "arch/mmu.h"
 #include "arch/smp.h"
 #include "bcm/bcm.h"
+#include "bcm/health.h"
 #include "board/board.h"
 #include "board/memory.h"
 #include "board/parallel.h"
@@ -77,10 +77,8 @@ void bcm_board_init(const struct bcm_board *board) {
   bcm_spin_table_release(board->cores, (uintptr_t)_start);
   cores_online = aarch64_wait_cores((int)board->cores, board->core_wait_ms);
   parallel_cores = cores_online;
-  bcm_health_init();
+  bcm_health_init(board->mailbox, BCM_VC_BUS_ALIAS, board->keepalive_us);
 }
-
-const struct bcm_board *bcm_board_facts(void) { return facts; }
 
 void board_putc(char c) { pl011_putc(facts->uart, c); }
 int board_getc(void) { return pl011_getc(facts->uart); }

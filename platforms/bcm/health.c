@@ -1,16 +1,16 @@
-// Firmware keepalive (board/health.h) over the VideoCore mailbox, the same on the Pi 3 and 4.
+// Firmware keepalive (board/health.h) over the VideoCore mailbox, the same on every Pi (Zero, 3,
+// 4): bcm/health.h.
 //
-// bcm_board_init() asks the firmware for the ARM clock's maximum and sets it (the firmware may
+// bcm_health_init() asks the firmware for the ARM clock's maximum and sets it (the firmware may
 // start the cores below it; asking again is harmless). After that, at most once per the
-// board's keepalive_us (1 s on both), board_keepalive() reads the SoC temperature, the
+// board's keepalive_us (1 s on all of them), board_keepalive() reads the SoC temperature, the
 // throttling flags and the ARM clock; it reports a change of throttling on the console, and
 // asks for the maximum clock again when the clock is below it while nothing throttles (the
 // firmware lowers it under thermal or voltage pressure). Only core 0 calls it, never inside a
 // parallel-for: the mailbox driver has one buffer.
 #include "board/health.h"
 
-#include "aarch64_board_internal.h"
-#include "bcm/bcm.h"
+#include "bcm/health.h"
 #include "board/board.h"
 #include "board/time.h"
 #include "common/fmt.h"
@@ -19,10 +19,11 @@
 
 static board_health health = {0, 0, 0, 0, 0, ""};
 static uint64_t last_poll_us;
+static uintptr_t mailbox;
+static uint32_t bus_alias, keepalive_us;
 
 static int property(uint32_t tag, uint32_t *values, unsigned count) {
-  return bcm_mailbox_property(bcm_board_facts()->mailbox, BCM_VC_BUS_ALIAS, tag, values, count) ==
-         BCM_MAILBOX_OK;
+  return bcm_mailbox_property(mailbox, bus_alias, tag, values, count) == BCM_MAILBOX_OK;
 }
 
 static uint32_t arm_clock(uint32_t tag) {
@@ -54,14 +55,17 @@ static void poll(void) {
   }
 }
 
-void bcm_health_init(void) {
+void bcm_health_init(uintptr_t mailbox_base, uint32_t vc_bus_alias, uint32_t interval_us) {
+  mailbox = mailbox_base;
+  bus_alias = vc_bus_alias;
+  keepalive_us = interval_us;
   health.arm_max_hz = arm_clock(BCM_TAG_GET_MAX_CLOCK_RATE);
   if (health.arm_max_hz != 0) set_arm_clock(health.arm_max_hz);
   poll();
 }
 
 void board_keepalive(void) {
-  if (board_time_us() - last_poll_us >= bcm_board_facts()->keepalive_us) poll();
+  if (board_time_us() - last_poll_us >= keepalive_us) poll();
 }
 
 const board_health *board_health_now(void) { return &health; }

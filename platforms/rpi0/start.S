@@ -16,6 +16,19 @@ _start:
     mcr     p15, 0, r0, c7, c5, 4
     mov     r0, #(1 << 30)
     vmsr    fpexc, r0
+    // RunFast mode (FPSCR.FZ flush-to-zero, FPSCR.DN default NaN, no trapped exceptions): the
+    // VFP11 then never bounces a subnormal operand or result to support code, which bare metal
+    // does not have (an underflowing softmax exp would otherwise stop the board).
+    mov     r0, #(3 << 24)
+    vmsr    fpscr, r0
+
+    // Unaligned loads and stores as ARMv6 defines them (SCTLR.U = 1, alignment checks off:
+    // SCTLR.A = 0): the compiler emits them for ARMv6. With U = 0 (the reset value) they fault
+    // or, on real silicon in the legacy mode, load rotated words.
+    mrc     p15, 0, r0, c1, c0, 0
+    orr     r0, r0, #(1 << 22)
+    bic     r0, r0, #(1 << 1)
+    mcr     p15, 0, r0, c1, c0, 0
 
     // Low vectors (SCTLR.V = 0) live at address 0: copy a table sending every
     // exception to park, so a semihosting SVC with no host attached stops quietly.

@@ -33,7 +33,7 @@ static const struct bcm_board rpi3 = {
 void board_init(void) { bcm_board_init(&rpi3); }
 
 int bcm_sd_slots(const struct bcm_sd_slot **slots) {
-  static const struct bcm_sd_slot table[1] = {{RPI3_SD_EMMC, 0, "EMMC"}};
+  static const struct bcm_sd_slot table[1] = {{RPI3_SD_EMMC, 0, "EMMC", 0}};
   *slots = table;
   return 1;
 }

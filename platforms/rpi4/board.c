@@ -51,7 +51,8 @@ static uint32_t emmc2_clock_hz(void) {
 }
 
 int bcm_sd_slots(const struct bcm_sd_slot **slots) {
-  static struct bcm_sd_slot table[2] = {{RPI4_SD_EMMC2, 0, "EMMC2"}, {RPI4_SD_EMMC, 0, "EMMC"}};
+  static struct bcm_sd_slot table[2] = {{RPI4_SD_EMMC2, 0, "EMMC2", 0},
+                                        {RPI4_SD_EMMC, 0, "EMMC", 0}};
   table[0].clock_hz = emmc2_clock_hz();
   *slots = table;
   return 2;

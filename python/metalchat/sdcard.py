@@ -43,7 +43,8 @@ LABEL = "METALCHAT"
 # Every file and folder on the card carries this time: 2024-01-01 00:00:00 UTC.
 FIXED_TIME = 1704067200
 
-# Where the Pi 4 image looks for a RAM bundle (platforms/rpi4/memory_map.h: RPI4_RAM_BUNDLE).
+# Where the Pi 4 image looks for a RAM bundle (platforms/rpi4/memory_map.h: RPI4_RAM_BUNDLE; the
+# Pi 3's and Pi Zero's are the same).
 RPI4_BUNDLE_ADDR = 0x08000000
 
 BUNDLE_MAGIC = b"MCRB"
@@ -62,14 +63,29 @@ FIRMWARE_FILES = (
 
 
 def config_txt(kernel: str = "kernel8.img", bundle: str | None = None) -> str:
-    """The Pi 4 firmware's config.txt for the chat image (and its RAM bundle, if any)."""
-    lines = [
-        "# metalchat: bare-metal AArch64 chat image for the Raspberry Pi 4 (docs/RPI4.md)",
-        "arm_64bit=1",
-        f"kernel={kernel}",
-        "# PL011 UART0 on GPIO 14/15 (pins 8/10), 115200 8N1; Bluetooth gets the mini UART",
-        "enable_uart=1",
-        "dtoverlay=disable-bt",
+    """The firmware's config.txt for the chat image (and its RAM bundle, if any).
+
+    ``kernel8.img``: the Pi 4 / Pi 3 AArch64 image; ``kernel.img``: the Pi Zero's 32-bit one
+    (docs/RPI0.md), which the firmware loads at 0x8000 and enters in ARM state."""
+    if kernel == "kernel.img":
+        lines = [
+            "# metalchat: bare-metal ARM1176 chat image for the Raspberry Pi Zero (docs/RPI0.md)",
+            f"kernel={kernel}",
+            "# PL011 UART0 on GPIO 14/15 (pins 8/10), 115200 8N1; on a Zero W Bluetooth gets",
+            "# the mini UART",
+            "enable_uart=1",
+            "dtoverlay=disable-bt",
+        ]
+    else:
+        lines = [
+            "# metalchat: bare-metal AArch64 chat image for the Raspberry Pi 4 (docs/RPI4.md)",
+            "arm_64bit=1",
+            f"kernel={kernel}",
+            "# PL011 UART0 on GPIO 14/15 (pins 8/10), 115200 8N1; Bluetooth gets the mini UART",
+            "enable_uart=1",
+            "dtoverlay=disable-bt",
+        ]
+    lines += [
         "# the PL011 clock the image's divisor assumes (the firmware's default)",
         "init_uart_clock=48000000",
     ]

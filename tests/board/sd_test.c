@@ -38,7 +38,7 @@ static int counting_read(block_device *dev, uint64_t lba, uint32_t count, void *
 static int try_controller(uintptr_t base) {
   // Real hardware: the EMMC2 base clock comes from the firmware (mailbox clock id 12); the
   // capabilities register is used here (what QEMU provides). See drivers/sdhci/README.md.
-  sdhci_config config = {base, 0, now_us, 0};
+  sdhci_config config = {base, 0, now_us, 0, 0};
   int st = sdhci_init(&card, &config);
   if (st != BLOCK_OK) {
     fmt_printf(board_putc, "sd: 0x%lx: %s at %s (irq=0x%08x)\r\n", (unsigned long)base,

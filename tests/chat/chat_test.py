@@ -1,24 +1,25 @@
-"""The Raspberry Pi chat image (//images:<board>_kernel: rpi4 in QEMU raspi4b, rpi3 in raspi3b),
-with SD cards.
+"""The Raspberry Pi chat image (//images:<board>_kernel: rpi4 in QEMU raspi4b, rpi3 in raspi3b,
+rpi0 in raspi0), with SD cards.
 
 Each test boots the image (QEMU's card slot: -drive if=sd), types at its console and checks:
 - the menu lists the card's models with their engines; a chat turn at temperature 0 gives
   exactly the token ids of the same engine code off the board: //tools/engine_cli (greedy,
   same prompt text after the template) and the chat app's host build //images:chat_host
   (same input, including a second turn on the kept KV cache); /exit, the other model. Both
-  are built for the Cortex-A72 under Linux and run in QEMU user mode (tests:engine_cli_aarch64,
-  tests:chat_host_aarch64): the NEON kernels add float lanes in another order than the x86
-  host's, so only the same kernels can be asked for the same bits (the Pi 3's Cortex-A53 runs
-  the same NEON kernels);
-- 1 core and 4 cores give the same ids;
+  are built for the board's core under Linux and run in QEMU user mode (tests:engine_cli_aarch64,
+  tests:chat_host_aarch64 for the Cortex-A72; the _armv6 ones for the Pi Zero's ARM1176): the
+  NEON and VFP kernels add floats in another order than the x86 host's, so only the same
+  kernels can be asked for the same bits (the Pi 3's Cortex-A53 runs the same NEON kernels);
+- 1 core and 4 cores give the same ids (boards with 4 cores);
 - bad cards (truncated model, wrong magic, tokenizer of another vocabulary, empty card, no
   FAT32 partition, no card): one clear line each, back to the menu, the good model still works;
 - over-long prompts and a full KV cache behave as docs/RPI4.md says;
 - a RAM bundle placed by the loader (-device loader, like config.txt's initramfs) skips the menu;
 - the firmware keepalive: readings at boot, more polls while the chat waits, /status.
 
-The board comes from the environment (tests/BUILD.bazel): BOARD, CPU, MACHINE, USB_LINE (the
-line of its USB path in QEMU, or none), NO_CARD (its
+The board comes from the environment (tests/BUILD.bazel): BOARD, CPU, MACHINE, SYSTEM (QEMU's
+qemu-system-SYSTEM), PRIVILEGE and CORES (as its banner reports them), CARD_ON (the slot the
+card is read from, and how), USB_LINE (the line of its USB path in QEMU, or none), NO_CARD (its
 message when no slot has a card); and the input files: KERNEL, CARD, DEMO_CARD,
 CHAT_HOST, ENGINE_CLI (the QEMU user-mode wrappers), and the two stand-in model folders
 TINY_STORIES / TINY_INSTRUCT.
@@ -41,6 +42,10 @@ from metalchat.testing import tokenizer_bin
 BOARD = os.environ.get("BOARD", "rpi4")
 CPU = os.environ.get("CPU", "cortex-a72")
 MACHINE = os.environ.get("MACHINE", "raspi4b")
+SYSTEM = os.environ.get("SYSTEM", "aarch64")
+PRIVILEGE = os.environ.get("PRIVILEGE", "el=2")
+CORES = int(os.environ.get("CORES", "4"))
+CARD_ON = os.environ.get("CARD_ON", "EMMC")  # the slot and how it reads (rpi0: its DMA channel)
 NO_CARD = os.environ.get("NO_CARD", "no SD card (EMMC2 and EMMC tried)")
 # the line of the board's USB path in QEMU (none: the board has no USB path, one card kind)
 USB_LINE = os.environ.get("USB_LINE", "")
@@ -66,10 +71,10 @@ class Chat:
     """The chat image booted in QEMU with `extra` arguments; type lines, read answers."""
 
     def __init__(self, *extra: str, icount: bool = True) -> None:
-        # -icount as //images:<board>_qemu: a fast 4-core parallel-for; without it the guest's
+        # -icount as //images:<board>_qemu: a fast multi-core parallel-for; without it the guest's
         # clock is the host's (the keepalive test waits on it)
         accel = ["-icount", "shift=0"] if icount else []
-        self.session = Session(qemu_command("aarch64", MACHINE, KERNEL, [*accel, *extra]))
+        self.session = Session(qemu_command(SYSTEM, MACHINE, KERNEL, [*accel, *extra]))
         self.at = 0
 
     def until(self, text: str) -> str:
@@ -167,9 +172,10 @@ def test_menu_chat_and_parity_with_host(chat) -> None:
 
     c = chat(*card_drive(CARD))
     menu = c.until(MENU_PROMPT)
-    banner = rf"^metalchat: board={BOARD} cpu={CPU} el=2 cores=4 build=[0-9a-f]{{16}}\r?$"
+    banner = rf"^metalchat: board={BOARD} cpu={CPU} {PRIVILEGE} cores={CORES} build=[0-9a-f]{{16}}"
     assert re.search(banner, menu, re.M)
     assert "1. tiny-instruct [llama]" in menu and "2. tiny-stories [llama]" in menu
+    assert f'card on {CARD_ON}: FAT32 volume "METALCHAT"' in menu, menu
     if USB_LINE:  # two kinds of storage: one line for the missing USB stick, SD models marked
         assert menu.count(USB_LINE) == 1 and "1. tiny-instruct [llama] (sd)" in menu, menu
     else:
@@ -236,6 +242,7 @@ def test_demo_models_on_the_product_card(chat) -> None:
     assert [ids_of(first), ids_of(second)] == expected
 
 
+@pytest.mark.skipif(CORES < 4, reason="the board has one core")
 def test_one_and_four_cores_agree(chat) -> None:
     c = chat(*card_drive(CARD))
     c.until(MENU_PROMPT)

@@ -249,7 +249,10 @@ static em_status load_session(em_session *s, const void *bytes, size_t size,
     }
     em_arena_init(arena, mem, cap);
     em_status st = em_session_load(s, bytes, size, opt, arena);
-    if (st != EM_ERR_NOMEM || cap >= ((size_t)1 << 36)) return st;
+    /* At most 64 GB, and no doubling past size_t on a 32-bit host (the Pi Zero's ARM1176). */
+    if (st != EM_ERR_NOMEM || (uint64_t)cap >= (UINT64_C(1) << 36) || cap > SIZE_MAX / 2) {
+      return st;
+    }
     free(mem);
   }
 }

@@ -30,7 +30,7 @@ def _sdcard_image_impl(ctx):
     args.add("--board", ctx.attr.board)
     inputs = []
     if kernel:
-        args.add("--file", "kernel8.img=" + kernel.path)
+        args.add("--file", "%s=%s" % (ctx.attr.kernel_name, kernel.path))
         inputs.append(kernel)
     for target, folder in ctx.attr.models.items():
         for name, f in sorted(_model_files(target).items()):
@@ -52,7 +52,7 @@ def _sdcard_image_impl(ctx):
 
 sdcard_image = rule(
     implementation = _sdcard_image_impl,
-    doc = """A FAT32 card image (<name>.img, power-of-two size): config.txt, kernel8.img, one
+    doc = """A FAT32 card image (<name>.img, power-of-two size): config.txt, kernel8.img (or kernel.img), one
 folder per model (model.bin + tokenizer.bin, or model.mcm; chat.txt), and optionally a RAM bundle with the
 config.txt line that loads it at boot. Same inputs, same bytes.""",
     attrs = {
@@ -63,7 +63,12 @@ config.txt line that loads it at boot. Same inputs, same bytes.""",
         "bundle": attr.label(allow_single_file = True, doc = "a ram_bundle to boot into"),
         "kernel": attr.label(
             allow_single_file = True,
-            doc = "kernel8.img; none for a USB stick of models (the image boots from elsewhere)",
+            doc = "the raw image; none for a USB stick of models (the image boots from elsewhere)",
+        ),
+        "kernel_name": attr.string(
+            default = "kernel8.img",
+            values = ["kernel8.img", "kernel.img"],
+            doc = "its name on the card: kernel8.img (Pi 4, Pi 3), kernel.img (Pi Zero, 32-bit)",
         ),
         "models": attr.label_keyed_string_dict(
             doc = "model folder target -> folder name on the card",

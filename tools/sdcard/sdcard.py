@@ -1,6 +1,7 @@
 """Write SD-card images and RAM bundles for the Raspberry Pi 4 chat image.
 
     sdcard card -o card.img --file kernel8.img=K --file tiny/model.bin=M ... [--bundle B]
+    (--file kernel.img=K instead: the Pi Zero's 32-bit image, and its config.txt)
     sdcard bundle -o bundle.bin --model M --tokenizer T [--chat-txt C] [--name N]
     sdcard add-firmware card.img --firmware ~/firmware/boot -o pi4-card.img
 
@@ -42,7 +43,8 @@ def _card(args: argparse.Namespace) -> int:
             bundle_name = args.bundle.name
             files[bundle_name] = args.bundle
         config = Path(tmp) / "config.txt"
-        config.write_text(sdcard.config_txt(bundle=bundle_name))
+        kernel = "kernel.img" if "kernel.img" in files else "kernel8.img"
+        config.write_text(sdcard.config_txt(kernel, bundle=bundle_name))
         files.setdefault("config.txt", str(config))
         size = sdcard.write_card(args.output, files, args.size_mib << 20 if args.size_mib else None)
     print(f"{args.output}: {size >> 20} MiB, {len(files)} files")

@@ -54,6 +54,9 @@ def test_config_txt() -> None:
         assert line in lines
     assert not any(line.startswith("initramfs") for line in lines)
     assert "initramfs b.bin 0x08000000" in sdcard.config_txt(bundle="b.bin").splitlines()
+    zero = sdcard.config_txt("kernel.img").splitlines()
+    assert "kernel=kernel.img" in zero and "enable_uart=1" in zero
+    assert "arm_64bit=1" not in zero
 
 
 def test_card_size_is_a_power_of_two() -> None:

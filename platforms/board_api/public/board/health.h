@@ -1,6 +1,7 @@
 // Optional board facade: periodic contact with the board's firmware (a keepalive), and what
-// it last reported. Implemented by rpi3 and rpi4 (VideoCore mailbox, platforms/bcm/health.c);
-// a board with no firmware links //platforms/board_api:no_health (the host does).
+// it last reported. Implemented by rpi0, rpi3 and rpi4 (VideoCore mailbox,
+// platforms/bcm/health.c); a board with no firmware links //platforms/board_api:no_health (the host
+// does).
 #ifndef BOARD_HEALTH_H_
 #define BOARD_HEALTH_H_
 

@@ -1,4 +1,5 @@
-// Optional board facade: RAM an application may use. Implemented by rpi3, rpi4 and qemu_virt.
+// Optional board facade: RAM an application may use. Implemented by rpi0, rpi3, rpi4 and
+// qemu_virt.
 #ifndef BOARD_MEMORY_H_
 #define BOARD_MEMORY_H_
 

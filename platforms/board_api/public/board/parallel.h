@@ -1,5 +1,6 @@
-// Optional board facade: parallel-for over the board's cores. Implemented by rpi3, rpi4, qemu_virt,
-// rp2350 and mps2_an521; an image using it links only on boards that do. board_parallel_for
+// Optional board facade: parallel-for over the board's cores. Implemented by rpi0 (one core:
+// in place), rpi3, rpi4, qemu_virt, rp2350 and mps2_an521; an image using it links only on
+// boards that do. board_parallel_for
 // has exactly the type of the engines' hook (em_parallel_for_fn in
 // engines/core/public/engine/parallel.h), so an image passes it straight through:
 // em_parallel par = {board_parallel_for, NULL};

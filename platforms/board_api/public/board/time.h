@@ -1,4 +1,5 @@
-// Optional board facade: a monotonic clock (for tokens/s). Implemented by rpi3, rpi4 and qemu_virt.
+// Optional board facade: a monotonic clock (for tokens/s). Implemented by rpi0, rpi3, rpi4 and
+// qemu_virt.
 #ifndef BOARD_TIME_H_
 #define BOARD_TIME_H_
 

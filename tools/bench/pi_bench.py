@@ -1,14 +1,16 @@
-"""Guest instructions per generated token of the Pi 4 chat image in QEMU raspi4b (-icount).
+"""Guest instructions per generated token of a Pi chat image in QEMU (-icount).
 
     bazel run //tools/bench:rpi4 [-- --tokens 32 --prompt "Once upon a time" --cores 1,4]
+    bazel run //tools/bench:rpi0 [-- --tokens 32]
 
-Boots //images:rpi4_kernel with //tools/bench:rpi4_bench_sdcard, and for every model on the
-card and every core count: greedy (/temp 0), /len N, the fixed prompt, after a /reset (so
+Boots //images:rpi4_kernel in QEMU raspi4b with //tools/bench:rpi4_bench_sdcard (rpi0: the Pi
+Zero's image, its ELF, in raspi0 with //tools/bench:rpi0_bench_sdcard), and for every model on
+the card and every core count: greedy (/temp 0), /len N, the fixed prompt, after a /reset (so
 every run decodes the same positions). Prints one row per run.
 
 What is measured and how: `-icount shift=0` makes QEMU's virtual clock advance exactly 1 ns per
-guest instruction executed, the four vCPUs taking turns on one host thread (so the clock is the
-sum over all cores). The chat times the answer with `board_time_us`, the BCM2711 system timer,
+guest instruction executed, the vCPUs taking turns on one host thread (so the clock is the
+sum over all cores). The chat times the answer with `board_time_us`, the BCM system timer,
 which QEMU derives from that virtual clock (1 MHz: 1 us = 1000 instructions), from the first
 sampled token to the last (prefill excluded), and prints `Generation: N tokens in X ms
 (Y tokens/sec)`, after `Prompt: P tokens in X ms (Y tokens/sec)` for the prompt's prefill (fed
@@ -22,10 +24,11 @@ Weight bytes per token are computed from the model files: decoding reads every m
 token (the classifier included; the token embedding only one row unless it is the shared
 classifier), plus the float32 norm vectors.
 
-The predicted tokens/s for a real Pi 4 (1.8 GHz Cortex-A72) are models, not measurements:
-memory-bound B / bytes_per_token with B = --bandwidth-gbs, and compute-bound
+The predicted tokens/s for a real board are models, not measurements: memory-bound
+B / bytes_per_token with B = --bandwidth-gbs, and compute-bound
 cores * f * IPC / instructions_per_token with f = --ghz and IPC = --ipc (perfect scaling of the
-summed instructions over the cores).
+summed instructions over the cores). Defaults: the Pi 4 (1.8 GHz Cortex-A72); the rpi0 target
+passes the Pi Zero's (docs/BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -128,11 +131,14 @@ def model_weights(path: Path) -> Weights:
 class Console:
     """The booted chat image: type a line, read up to a marker."""
 
-    def __init__(self, kernel: Path, card: Path, timeout_s: float, echo: bool) -> None:
+    def __init__(self, args: argparse.Namespace) -> None:
+        card = args.card.resolve()
         extra = ["-icount", "shift=0", "-drive", f"file={card},if=sd,format=raw,snapshot=on"]
+        echo = args.echo
         out = (lambda b: (sys.stderr.buffer.write(b), sys.stderr.buffer.flush())) if echo else None
-        self.session = Session(qemu_command("aarch64", "raspi4b", kernel, extra), out)
-        self.timeout_s = timeout_s
+        command = qemu_command(args.system, args.machine, args.kernel.resolve(), extra)
+        self.session = Session(command, out)
+        self.timeout_s = args.timeout
         self.at = 0
 
     def until(self, text: str) -> str:
@@ -147,7 +153,7 @@ class Console:
 
 
 def bench(args: argparse.Namespace, weights: dict[str, Weights]) -> list[Row]:
-    con = Console(args.kernel.resolve(), args.card.resolve(), args.timeout, args.echo)
+    con = Console(args)
     rows: list[Row] = []
     try:
         menu = con.until(MENU_PROMPT)
@@ -215,8 +221,10 @@ def main() -> int:
     )
     # paths: the target's own (runfiles) or the user's (from the folder bazel run started in)
     parser.add_argument(
-        "--kernel", type=runfile_or_user_path, required=True, help="kernel8.img of rpi4_kernel"
+        "--kernel", type=runfile_or_user_path, required=True, help="the chat image (rpi0: its ELF)"
     )
+    parser.add_argument("--system", default="aarch64", help="qemu-system-SYSTEM (rpi0: arm)")
+    parser.add_argument("--machine", default="raspi4b", help="QEMU machine (rpi0: raspi0)")
     parser.add_argument("--card", type=runfile_or_user_path, required=True, help="SD card image")
     parser.add_argument(
         "--model",
@@ -228,8 +236,8 @@ def main() -> int:
     parser.add_argument("--tokens", type=int, default=32, help="/len: tokens per answer")
     parser.add_argument("--prompt", default="Once upon a time")
     parser.add_argument("--cores", default="1,4", help="comma-separated /cores values")
-    parser.add_argument("--bandwidth-gbs", type=float, default=3.9, help="predicted: Pi 4 GB/s")
-    parser.add_argument("--ghz", type=float, default=1.8, help="predicted: Pi 4 clock")
+    parser.add_argument("--bandwidth-gbs", type=float, default=3.9, help="predicted: board GB/s")
+    parser.add_argument("--ghz", type=float, default=1.8, help="predicted: board clock")
     parser.add_argument("--ipc", type=float, default=1.0, help="predicted: instructions/cycle")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per console wait")
     parser.add_argument("--echo", action="store_true", help="copy the console to stderr")
@@ -242,7 +250,7 @@ def main() -> int:
     # QEMU's snapshot=on overlay goes to TMPDIR.
     os.environ.setdefault("TMPDIR", tempfile.gettempdir())
     print(
-        f"QEMU raspi4b -icount shift=0; greedy, prompt {args.prompt!r}, /len {args.tokens}, "
+        f"QEMU {args.machine} -icount shift=0; greedy, prompt {args.prompt!r}, /len {args.tokens}, "
         "after /reset; instructions summed over the cores in use",
         file=sys.stderr,
     )
