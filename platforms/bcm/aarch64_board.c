@@ -5,12 +5,11 @@
 #include "arch/aarch64.h"
 #include "arch/exception.h"
 #include "arch/mmu.h"
-#include "arch/smp.h"
+#include "arch/board_parallel.h"
 #include "bcm/bcm.h"
 #include "bcm/health.h"
 #include "board/board.h"
 #include "board/memory.h"
-#include "board/parallel.h"
 #include "board/time.h"
 #include "common/fmt.h"
 #include "drivers/bcm_mailbox.h"
@@ -23,8 +22,6 @@
 extern char __stacks_top[];  // linker.ld: end of the image's memory
 
 static const struct bcm_board *facts;
-static int cores_online = 1;
-static int parallel_cores = 1;
 static struct bcm_firmware firmware;
 static uint64_t ram_total;
 static int mmu_error;
@@ -75,8 +72,7 @@ void bcm_board_init(const struct bcm_board *board) {
   enable_mmu();
   // Secondaries turn on their MMU with the same tables first thing (start.S).
   bcm_spin_table_release(board->cores, (uintptr_t)_start);
-  cores_online = aarch64_wait_cores((int)board->cores, board->core_wait_ms);
-  parallel_cores = cores_online;
+  aarch64_board_cores_start((int)board->cores, board->core_wait_ms);
   bcm_health_init(board->mailbox, BCM_VC_BUS_ALIAS, board->keepalive_us);
 }
 
@@ -86,20 +82,7 @@ int board_try_getc(void) { return pl011_getc(facts->uart); }
 const char *board_name(void) { return facts->name; }
 const char *board_cpu(void) { return facts->cpu; }
 const char *board_privilege(void) { return aarch64_privilege(); }
-int board_cores_online(void) { return cores_online; }
 void board_exit(int status) { semihosting_exit(status); }
-
-void board_parallel_for(board_task_fn fn, void *ctx, int n, void *user) {
-  (void)user;
-  aarch64_parallel_for(fn, ctx, n, parallel_cores);
-}
-
-int board_parallel_set_cores(int cores) {
-  parallel_cores = cores < 1 ? 1 : cores > cores_online ? cores_online : cores;
-  return parallel_cores;
-}
-
-int board_parallel_cores(void) { return parallel_cores; }
 
 uint64_t board_time_us(void) { return bcm_systimer_now(facts->systimer); }
 

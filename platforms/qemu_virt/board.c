@@ -6,9 +6,8 @@
 #include "arch/aarch64.h"
 #include "arch/exception.h"
 #include "arch/mmu.h"
-#include "arch/smp.h"
+#include "arch/board_parallel.h"
 #include "board/memory.h"
-#include "board/parallel.h"
 #include "board/time.h"
 #include "common/fmt.h"
 #include "drivers/pl011.h"
@@ -18,8 +17,6 @@
 
 extern char __stacks_top[];  // linker.ld: end of the image's memory
 
-static int cores_online = 1;
-static int parallel_cores = 1;
 
 static void enable_mmu(void) {
   static const struct aarch64_region regions[] = {
@@ -43,8 +40,7 @@ void board_init(void) {
   for (unsigned core = 1; el < 3 && core < QEMU_VIRT_CORES; core++) {
     psci_cpu_on(el == 1 ? PSCI_HVC : PSCI_SMC, core, (uintptr_t)_start, 0);
   }
-  cores_online = aarch64_wait_cores(QEMU_VIRT_CORES, QEMU_VIRT_CORE_WAIT_MS);
-  parallel_cores = cores_online;
+  aarch64_board_cores_start(QEMU_VIRT_CORES, QEMU_VIRT_CORE_WAIT_MS);
 }
 
 void board_putc(char c) { pl011_putc(QEMU_VIRT_CONSOLE_UART, c); }
@@ -53,20 +49,7 @@ int board_try_getc(void) { return pl011_getc(QEMU_VIRT_CONSOLE_UART); }
 const char *board_name(void) { return "qemu_virt"; }
 const char *board_cpu(void) { return "cortex-a72"; }
 const char *board_privilege(void) { return aarch64_privilege(); }
-int board_cores_online(void) { return cores_online; }
 void board_exit(int status) { semihosting_exit(status); }
-
-void board_parallel_for(board_task_fn fn, void *ctx, int n, void *user) {
-  (void)user;
-  aarch64_parallel_for(fn, ctx, n, parallel_cores);
-}
-
-int board_parallel_set_cores(int cores) {
-  parallel_cores = cores < 1 ? 1 : cores > cores_online ? cores_online : cores;
-  return parallel_cores;
-}
-
-int board_parallel_cores(void) { return parallel_cores; }
 
 uint64_t board_time_us(void) {
   uint64_t hz = aarch64_counter_hz(), t = aarch64_counter();

@@ -75,18 +75,12 @@ class Chat:
         # clock is the host's (the keepalive test waits on it)
         accel = ["-icount", "shift=0"] if icount else []
         self.session = Session(qemu_command(SYSTEM, MACHINE, KERNEL, [*accel, *extra]))
-        self.at = 0
 
     def until(self, text: str) -> str:
-        """Console output from the last read up to and including `text`."""
-        end = self.session.wait_for(text, TIMEOUT, self.at)
-        out = self.session.console[self.at : end]
-        self.at = end
-        return out
+        return self.session.until(text, TIMEOUT)
 
     def line(self, text: str, until: str) -> str:
-        self.session.send(text.encode() + b"\r")
-        return self.until(until)
+        return self.session.line(text, until, TIMEOUT)
 
     def turn(self, text: str) -> list[int]:
         """One chat turn with /ids on: the generated ids."""

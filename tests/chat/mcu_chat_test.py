@@ -47,17 +47,12 @@ class Twin:
     def __init__(self, kernel: Path) -> None:
         command = qemu_command("arm", "mps2-an521", kernel, [*QEMU_ARGS, "-icount", "shift=0"])
         self.session = Session(command)
-        self.at = 0
 
     def until(self, text: str) -> str:
-        end = self.session.wait_for(text, TIMEOUT, self.at)
-        out = self.session.console[self.at : end]
-        self.at = end
-        return out
+        return self.session.until(text, TIMEOUT)
 
     def line(self, text: str, until: str = "\n> ") -> str:
-        self.session.send(text.encode() + b"\r")
-        return self.until(until)
+        return self.session.line(text, until, TIMEOUT)
 
     def turn(self, text: str) -> list[int]:
         return ids_of(self.line(text))

@@ -54,17 +54,12 @@ class Chat:
             "aarch64", MACHINE, KERNEL, [*BOARD_ARGS, "-icount", "shift=0", *extra]
         )
         self.session = Session(command)
-        self.at = 0
 
     def until(self, text: str) -> str:
-        end = self.session.wait_for(text, TIMEOUT, self.at)
-        out = self.session.console[self.at : end]
-        self.at = end
-        return out
+        return self.session.until(text, TIMEOUT)
 
     def line(self, text: str, until: str) -> str:
-        self.session.send(text.encode() + b"\r")
-        return self.until(until)
+        return self.session.line(text, until, TIMEOUT)
 
     def power_off(self) -> None:
         self.session.send(b"q\r")

@@ -38,17 +38,12 @@ class Twin:
     def __init__(self, elf: Path, qemu_args: list[str]) -> None:
         command = qemu_command("arm", "mps2-an521", elf, [*qemu_args, "-icount", "shift=0"])
         self.session = Session(command)
-        self.at = 0
 
     def until(self, text: str) -> str:
-        end = self.session.wait_for(text, TIMEOUT, self.at)
-        out = self.session.console[self.at : end]
-        self.at = end
-        return out
+        return self.session.until(text, TIMEOUT)
 
     def line(self, text: str) -> str:
-        self.session.send(text.encode() + b"\r")
-        return self.until("\n> ")
+        return self.session.line(text, "\n> ", TIMEOUT)
 
 
 def measure(name: str, elf: Path, qemu_args: list[str]) -> dict[str, object]:

@@ -139,17 +139,12 @@ class Console:
         command = qemu_command(args.system, args.machine, args.kernel.resolve(), extra)
         self.session = Session(command, out)
         self.timeout_s = args.timeout
-        self.at = 0
 
     def until(self, text: str) -> str:
-        end = self.session.wait_for(text, self.timeout_s, self.at)
-        out = self.session.console[self.at : end]
-        self.at = end
-        return out
+        return self.session.until(text, self.timeout_s)
 
     def line(self, text: str, until: str = CHAT_PROMPT) -> str:
-        self.session.send(text.encode() + b"\r")
-        return self.until(until)
+        return self.session.line(text, until, self.timeout_s)
 
 
 def bench(args: argparse.Namespace, weights: dict[str, Weights]) -> list[Row]:

@@ -67,6 +67,7 @@ class Session:
         self._out = bytearray()
         self._lock = threading.Lock()
         self._echo = echo
+        self._at = 0  # where `until` goes on reading
         self.last_output = time.monotonic()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -108,6 +109,19 @@ class Session:
         assert self._proc.stdin is not None
         self._proc.stdin.write(data)
         self._proc.stdin.flush()
+
+    def until(self, text: str, timeout_s: float) -> str:
+        """The console from where the last `until` stopped to just past the next `text`
+        (a conversation read in order: each call returns only what is new)."""
+        end = self.wait_for(text, timeout_s, self._at)
+        out = self.console[self._at : end]
+        self._at = end
+        return out
+
+    def line(self, text: str, until: str, timeout_s: float) -> str:
+        """Types `text` and Enter, then returns the console up to `until` (see `until`)."""
+        self.send(text.encode() + b"\r")
+        return self.until(until, timeout_s)
 
     def finish(self, timeout_s: float) -> int:
         """Waits for QEMU to exit and returns its status; kills it (QemuError) after timeout."""
