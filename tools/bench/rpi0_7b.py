@@ -12,8 +12,8 @@ a container in --work (about 7.2 GB; kept and reused by later runs of the same s
    and the weight bytes it read; its logits are compared with metalchat.bigmodel's numpy
    reference of the same container, computed layer by layer (relative L2 error, max abs error,
    same argmax).
-2. With --qemu: the same pass on the chat image in QEMU (--machine raspi4b until the Pi Zero's
-   chat image lands; chat.txt ram_cap=536870912) from an 8 GiB sparse card image holding the
+2. With --qemu: the same pass on the Pi Zero's chat image in QEMU raspi0 (--machine and
+   --kernel for another Pi; chat.txt ram_cap=536870912) from an 8 GiB sparse card image holding the
    model in shards (FAT32 caps a file at 4 GiB): guest instructions of the pass (-icount
    shift=0: 1 ns of guest time per instruction; the chat's "Prompt: N tokens in X ms" line),
    its RAM peak line and /logits. The card's controller is read by PIO in QEMU: about 1 MB/s of
@@ -136,7 +136,7 @@ def _qemu_pass(args: argparse.Namespace, model: Path, work: Path) -> dict[str, o
     print(f"QEMU {args.machine}: about {2 * hours:.1f} h of wall time to read the model twice")
     session = Session(
         qemu_command(
-            "aarch64",
+            "arm" if args.machine in ("raspi0", "raspi1ap") else "aarch64",
             args.machine,
             args.kernel,
             ["-icount", "shift=0", "-drive", f"file={card},if=sd,format=raw,snapshot=on"],
@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--engine-cli", type=Path, required=True)
     ap.add_argument("--qemu", action="store_true", help="also run the pass in QEMU (hours)")
     ap.add_argument("--kernel", type=Path, help="the chat image for --qemu")
-    ap.add_argument("--machine", default="raspi4b")
+    ap.add_argument("--machine", default="raspi0", help="QEMU machine of --kernel")
     ap.add_argument("--macs-per-cycle", type=float, default=1.0)
     args = ap.parse_args(argv)
     engine_cli = runfile_or_user_path(str(args.engine_cli))
