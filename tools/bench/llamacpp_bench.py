@@ -130,7 +130,9 @@ def quiet_llamacpp() -> None:
         llama_cpp.llama_log_set(_QUIET, ctypes.c_void_p())
 
 
-def run_llamacpp(path: Path, ids: list[int], steps: int, threads: int) -> tuple[float, float, list[int]]:
+def run_llamacpp(
+    path: Path, ids: list[int], steps: int, threads: int
+) -> tuple[float, float, list[int]]:
     """Prompt tok/s, decode tok/s and the greedy ids of one llama.cpp run."""
     import llama_cpp
 
@@ -174,8 +176,21 @@ def run_ours(
 ) -> tuple[float, float, int, list[int]]:
     """Prompt tok/s, decode tok/s, prompt length (BOS included) and the ids after BOS of one
     engine_cli run of ``positions`` positions, the prompt's included."""
-    cmd = [str(cli), str(model), "-z", str(tokenizer), "-n", str(positions), "-t", "0", "-i",
-           prompt, "--ids", "--threads", str(threads)]  # fmt: skip
+    cmd = [
+        str(cli),
+        str(model),
+        "-z",
+        str(tokenizer),
+        "-n",
+        str(positions),
+        "-t",
+        "0",
+        "-i",
+        prompt,
+        "--ids",
+        "--threads",
+        str(threads),
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, check=True)
     m = STATS.search(done.stderr)
     if not m:
@@ -185,12 +200,19 @@ def run_ours(
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--v0", type=Path, required=True, help="llama2.c v0 fp32 model (the weights)")
     p.add_argument("--tokenizer", type=Path, required=True, help="its tokenizer.bin")
     p.add_argument("--engine-cli", type=Path, required=True, help="engine_cli built -c opt")
-    p.add_argument("--ours", action="append", default=[], metavar="FMT=FILE",
-                   help="engine_cli's model for a format (f32, q8, q4); one per format run")  # fmt: skip
+    p.add_argument(
+        "--ours",
+        action="append",
+        default=[],
+        metavar="FMT=FILE",
+        help="engine_cli's model for a format (f32, q8, q4); one per format run",
+    )
     p.add_argument("--work", type=Path, required=True, help="folder for the GGUF files")
     p.add_argument("--threads", default="1,2", help="comma-separated thread counts")
     p.add_argument("--positions", type=int, default=240, help="positions run, prompt included")
@@ -210,17 +232,23 @@ def main(argv: list[str] | None = None) -> int:
         for threads in [int(t) for t in a.threads.split(",")]:
             rows: dict[str, list[tuple[float, float]]] = {"metalchat": [], "llama.cpp": []}
             for _ in range(a.pairs):
-                pp, dd, n_prompt, ids = run_ours(a.engine_cli, Path(ours), a.tokenizer, PROMPT,
-                                                 a.positions, threads)  # fmt: skip
+                pp, dd, n_prompt, ids = run_ours(
+                    a.engine_cli, Path(ours), a.tokenizer, PROMPT, a.positions, threads
+                )
                 rows["metalchat"].append((pp, dd))
                 # engine_cli counts BOS in the prompt and prints the ids after it
                 prompt, ours_out = [BOS, *ids[: n_prompt - 1]], ids[n_prompt - 1 :]
                 lp, ld, theirs = run_llamacpp(gguf_path, prompt, len(ours_out), threads)
                 rows["llama.cpp"].append((lp, ld))
-                same = next((i for i, (x, y) in enumerate(zip(ours_out, theirs)) if x != y),
-                            len(ours_out))  # fmt: skip
-                print(f"  {fmt} t{threads}: ours {pp:.1f}/{dd:.1f}, llama.cpp {lp:.1f}/{ld:.1f}, "
-                      f"greedy ids equal for the first {same}", file=sys.stderr)  # fmt: skip
+                same = next(
+                    (i for i, (x, y) in enumerate(zip(ours_out, theirs, strict=False)) if x != y),
+                    len(ours_out),
+                )
+                print(
+                    f"  {fmt} t{threads}: ours {pp:.1f}/{dd:.1f}, llama.cpp {lp:.1f}/{ld:.1f}, "
+                    f"greedy ids equal for the first {same}",
+                    file=sys.stderr,
+                )
             for prog, vals in rows.items():
                 pm = statistics.median(v[0] for v in vals)
                 dm = statistics.median(v[1] for v in vals)
