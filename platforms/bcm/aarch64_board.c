@@ -3,9 +3,9 @@
 #include "bcm/aarch64_board.h"
 
 #include "arch/aarch64.h"
+#include "arch/board_parallel.h"
 #include "arch/exception.h"
 #include "arch/mmu.h"
-#include "arch/board_parallel.h"
 #include "bcm/bcm.h"
 #include "bcm/health.h"
 #include "board/board.h"

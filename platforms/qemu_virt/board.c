@@ -4,9 +4,9 @@
 #include "board/board.h"
 
 #include "arch/aarch64.h"
+#include "arch/board_parallel.h"
 #include "arch/exception.h"
 #include "arch/mmu.h"
-#include "arch/board_parallel.h"
 #include "board/memory.h"
 #include "board/time.h"
 #include "common/fmt.h"
@@ -16,7 +16,6 @@
 #include "memory_map.h"
 
 extern char __stacks_top[];  // linker.ld: end of the image's memory
-
 
 static void enable_mmu(void) {
   static const struct aarch64_region regions[] = {
