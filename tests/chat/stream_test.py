@@ -11,8 +11,8 @@ same cap, the file in three shards `model.mcm.000`..`.002`).
   same ids from both folders and prints its RAM peak under the cap; //tools/engine_cli with
   --ram-cap (the model streamed through platforms/host's threaded reader) gives the ids and
   logits of the uncapped run, bit for bit, and reports its peak under the cap.
-- board (KERNEL, MACHINE, SYSTEM set): the same card in QEMU (raspi4b, raspi3b, raspi0), both folders on the
-  board: the same ids, the RAM peak under the cap.
+- board (KERNEL, MACHINE, SYSTEM set): the same card in QEMU (raspi4b, raspi3b, raspi0), both
+  folders on the board: the same ids, the RAM peak under the cap.
 Each half skips, saying so, when its inputs are not given (tests/BUILD.bazel gives them).
 """
 
@@ -172,9 +172,7 @@ def test_board_chat_streams_under_the_cap(model: tuple[Path, int], card: Path) -
 
     path, cap = model
     drive = ["-drive", f"file={card},if=sd,format=raw,snapshot=on"]
-    session = Session(
-        qemu_command(SYSTEM, MACHINE, Path(KERNEL), ["-icount", "shift=0", *drive])
-    )
+    session = Session(qemu_command(SYSTEM, MACHINE, Path(KERNEL), ["-icount", "shift=0", *drive]))
     try:
         at = session.wait_for(MENU_PROMPT, 120.0, 0)
         numbers = menu_numbers(session.console[:at])
