@@ -2,8 +2,9 @@
  * address (its size is the readable room). Parsed as it is (mutations mostly meet the CRCs),
  * then on a copy whose header and payload CRCs are recomputed where the header allows it, so
  * mutations reach the offset, size, template and name checks. Checked on success: model and
- * tokenizer lie inside the room, the total size covers both, the name is NUL-terminated and
- * not empty; on failure: a one-line reason. Returns 1 when a bundle was accepted. */
+ * tokenizer (when there is one) lie inside the room, the total size covers both, the name is
+ * NUL-terminated and not empty; on failure: a one-line reason. Returns 1 when a bundle was
+ * accepted. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,11 +28,15 @@ static int check(const uint8_t *data, size_t size) {
   if (st != BUNDLE_OK) return 0;
   const uint8_t *end = data + size;
   if (v.model < data + BUNDLE_HEADER_SIZE || v.model_size == 0 ||
-      v.model_size > (size_t)(end - v.model) || v.tokenizer < data + BUNDLE_HEADER_SIZE ||
-      v.tokenizer_size == 0 || v.tokenizer_size > (size_t)(end - v.tokenizer))
+      v.model_size > (size_t)(end - v.model))
+    abort();
+  /* no tokenizer (size 0) when the model is a container that carries its own */
+  if (v.tokenizer_size == 0 ? v.tokenizer != NULL
+                            : v.tokenizer < data + BUNDLE_HEADER_SIZE ||
+                                  v.tokenizer_size > (size_t)(end - v.tokenizer))
     abort();
   if (v.total_size > size || v.total_size < (size_t)(v.model - data) + v.model_size ||
-      v.total_size < (size_t)(v.tokenizer - data) + v.tokenizer_size)
+      (v.tokenizer_size && v.total_size < (size_t)(v.tokenizer - data) + v.tokenizer_size))
     abort();
   size_t name_len = 0;
   while (name_len < BUNDLE_NAME_MAX && v.name[name_len]) name_len++;
