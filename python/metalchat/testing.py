@@ -42,6 +42,20 @@ def shared_testdata_file(name: str) -> Path | None:
     return path if path.is_file() else None
 
 
+def write_linux_only_disk(path: Path, size: int = 64 << 20) -> Path:
+    """A disk image whose MBR has one Linux (0x83) partition and no FAT32: a card or stick
+    that readers must refuse in one line (FAT_ERR_NO_PARTITION)."""
+    data = bytearray(size)
+    data[446:462] = (
+        bytes([0, 0xFE, 0xFF, 0xFF, 0x83, 0xFE, 0xFF, 0xFF])
+        + (2048).to_bytes(4, "little")
+        + (4096).to_bytes(4, "little")
+    )
+    data[510:512] = b"\x55\xaa"
+    path.write_bytes(data)
+    return path
+
+
 def tokenizer_bin(vocab_size: int) -> bytes:
     """A llama2.c ``tokenizer.bin`` of ``vocab_size`` tokens for models without their own:
     ``<unk>``, ``<s>``, ``</s>``, the 256 byte tokens ``<0xNN>``, then ``t<i>`` fillers."""

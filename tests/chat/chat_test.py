@@ -37,7 +37,7 @@ import pytest
 from qemu import Session, qemu_command
 
 from metalchat import sdcard
-from metalchat.testing import tokenizer_bin
+from metalchat.testing import tokenizer_bin, write_linux_only_disk
 
 BOARD = os.environ.get("BOARD", "rpi4")
 CPU = os.environ.get("CPU", "cortex-a72")
@@ -307,15 +307,7 @@ def test_cards_without_models(chat, tmp_path: Path) -> None:
     )
     c.power_off()
 
-    linux = tmp_path / "linux.img"  # an MBR whose only partition is Linux (0x83), not FAT32
-    data = bytearray(64 << 20)
-    data[446:462] = (
-        bytes([0, 0xFE, 0xFF, 0xFF, 0x83, 0xFE, 0xFF, 0xFF])
-        + (2048).to_bytes(4, "little")
-        + (4096).to_bytes(4, "little")
-    )
-    data[510:512] = b"\x55\xaa"
-    linux.write_bytes(data)
+    linux = write_linux_only_disk(tmp_path / "linux.img")  # no FAT32 partition
     c = chat(*card_drive(linux))
     out = c.until(MENU_PROMPT)
     assert "(FAT_ERR_NO_PARTITION)" in out, out

@@ -26,6 +26,8 @@ from pathlib import Path
 import pytest
 from qemu import Session, qemu_command
 
+from metalchat.testing import write_linux_only_disk
+
 KERNEL = Path(os.environ.get("KERNEL", "qemu_virt.elf"))
 STICK = Path(os.environ.get("STICK", "usb_test_stick.img"))
 DEMO_STICK = Path(os.environ.get("DEMO_STICK", "usb_stick.img"))
@@ -168,15 +170,7 @@ def test_no_stick_and_no_controller(chat) -> None:
 
 
 def test_broken_sticks(chat, tmp_path: Path) -> None:
-    linux = tmp_path / "linux.img"  # an MBR whose only partition is Linux (0x83), not FAT32
-    data = bytearray(64 << 20)
-    data[446:462] = (
-        bytes([0, 0xFE, 0xFF, 0xFF, 0x83, 0xFE, 0xFF, 0xFF])
-        + (2048).to_bytes(4, "little")
-        + (4096).to_bytes(4, "little")
-    )
-    data[510:512] = b"\x55\xaa"
-    linux.write_bytes(data)
+    linux = write_linux_only_disk(tmp_path / "linux.img")  # no FAT32 partition
     c = chat(*stick(linux))
     out = c.until(MENU_PROMPT)
     assert re.search(r"^card on USB port \d+ .*: .*\(FAT_ERR_NO_PARTITION\)\r?$", out, re.M), out
