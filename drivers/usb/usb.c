@@ -62,6 +62,18 @@ long usb_config_total_length(const uint8_t *d, size_t n) {
   return total < CONFIG_DESC_LEN ? -USB_ERR_DESCRIPTOR : total;
 }
 
+const uint8_t *usb_desc_next(const uint8_t *buf, size_t end, size_t *at, int *status) {
+  *status = USB_OK;
+  if (*at >= end) return 0;
+  const uint8_t *d = buf + *at;
+  if (end - *at < 2 || d[0] < 2 || d[0] > end - *at) {
+    *status = USB_ERR_DESCRIPTOR;
+    return 0;
+  }
+  *at += d[0];
+  return d;
+}
+
 // An interface being looked at while walking the descriptors.
 typedef struct candidate {
   int open;  // inside a bulk-only SCSI interface
@@ -76,11 +88,10 @@ int usb_find_msc(const uint8_t *d, size_t n, usb_msc_choice *out) {
   size_t end = (size_t)total < n ? (size_t)total : n;  // what was announced and received
   candidate c = {0};
   c.choice.config_value = d[5];
-  for (size_t at = 0; at < end;) {
-    if (end - at < 2) return USB_ERR_DESCRIPTOR;
-    uint8_t len = d[at], type = d[at + 1];
-    if (len < 2 || len > end - at) return USB_ERR_DESCRIPTOR;
-    const uint8_t *p = d + at;
+  size_t at = 0;
+  int status;
+  for (const uint8_t *p; (p = usb_desc_next(d, end, &at, &status)) != 0;) {
+    uint8_t len = p[0], type = p[1];
     if (type == USB_DESC_INTERFACE) {
       if (c.open && c.have_in && c.have_out) break;
       if (len < INTERFACE_DESC_LEN) return USB_ERR_SHORT;
@@ -110,11 +121,11 @@ int usb_find_msc(const uint8_t *d, size_t n, usb_msc_choice *out) {
       if (len < COMPANION_DESC_LEN) return USB_ERR_SHORT;
       if (c.last) c.last->max_burst = p[2] > 15 ? 15 : p[2];
       c.last = 0;
-    } else if (type == USB_DESC_CONFIG && at != 0) {
+    } else if (type == USB_DESC_CONFIG && p != d) {
       return USB_ERR_DESCRIPTOR;
     }
-    at += len;
   }
+  if (status != USB_OK) return status;
   if (!(c.open && c.have_in && c.have_out)) return USB_ERR_NO_MSC;
   *out = c.choice;
   return USB_OK;

@@ -591,11 +591,9 @@ int usb_desc_walk(const uint8_t *cfg, size_t len, usb_config_summary *out, const
   if ((size_t)(cfg[2] | cfg[3] << 8) != len) WALK_FAIL("wTotalLength is not the length read");
   if (cfg[0] > len) WALK_FAIL("bLength runs past the end");
   unsigned expect_endpoints = 0, comm = 0;
-  for (size_t pos = cfg[0]; pos < len;) {
-    if (len - pos < 2) WALK_FAIL("a descriptor cut short");
-    const uint8_t *d = cfg + pos;
-    if (d[0] < 2) WALK_FAIL("bLength below 2");
-    if (d[0] > len - pos) WALK_FAIL("a descriptor runs past the end");
+  size_t pos = cfg[0];
+  int status;
+  for (const uint8_t *d; (d = usb_desc_next(cfg, len, &pos, &status)) != 0;) {
     switch (d[1]) {
       case USB_DESC_INTERFACE:
         if (d[0] < 9) WALK_FAIL("interface descriptor too short");
@@ -630,8 +628,8 @@ int usb_desc_walk(const uint8_t *cfg, size_t len, usb_config_summary *out, const
       default:
         break;  // class-specific and other descriptors: skipped, as a host does
     }
-    pos += d[0];
   }
+  if (status != USB_OK) WALK_FAIL("a descriptor with bLength below 2 or running past the end");
   if (expect_endpoints) WALK_FAIL("fewer endpoints than bNumEndpoints");
   if (out->interfaces != cfg[4]) WALK_FAIL("bNumInterfaces does not match the interfaces");
   *why = "";

@@ -84,7 +84,7 @@ declare -A sources=(
   [mailbox]="drivers/bcm_mailbox/bcm_mailbox.c drivers/bcm_mailbox/bcm_firmware.c"
   [usb_descriptors]="drivers/usb/usb.c"
   [usb_msc]="drivers/usb_msc/usb_msc.c drivers/usb_msc/fake_stick.c drivers/usb/usb.c drivers/block/block.c"
-  [usb_cdc]="drivers/usb_cdc/usb_cdc.c"
+  [usb_cdc]="drivers/usb_cdc/usb_cdc.c drivers/usb/usb.c"
 )
 declare -A entry=(
   [container]=engines/fuzz/fuzz_container.c [llama2c]=engines/fuzz/fuzz_llama2c.c

@@ -80,6 +80,11 @@ typedef struct usb_msc_choice {
   usb_endpoint bulk_in, bulk_out;
 } usb_msc_choice;
 
+// Steps through a descriptor set buf[0..end): returns the descriptor at offset *at and moves *at
+// past it, or NULL at the end (*at == end, *status USB_OK) or for one whose bLength is below 2
+// or runs past `end` (*status USB_ERR_DESCRIPTOR). Every walker over descriptors uses it.
+const uint8_t *usb_desc_next(const uint8_t *buf, size_t end, size_t *at, int *status);
+
 // The total length a configuration descriptor's 9-byte header announces (wTotalLength), or a
 // negative usb_status.
 long usb_config_total_length(const uint8_t *desc, size_t n);
