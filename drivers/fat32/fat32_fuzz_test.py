@@ -3,7 +3,7 @@ of a real FAT32 image, the library built with UBSan (aborts on undefined behavio
 a hang fails the test.
 
 The same entry point (fat32_fuzz_target.c, LLVMFuzzerTestOneInput) runs under real libFuzzer
-with AddressSanitizer in CI, from the cut seeds of fuzz_seeds.py:
+with AddressSanitizer in CI, from the cut and the sparse seeds of fuzz_seeds.py:
 `tests/fuzz/libfuzzer_smoke.sh 15 fat32`.
 """
 
@@ -14,17 +14,18 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from fuzz_seeds import write_seed
+from fuzz_seeds import write_seed, write_sparse_seed
 
 FUZZ = Path(os.environ.get("FAT32_FUZZ", "fat32_fuzz"))
 TMP = Path(os.environ.get("TEST_TMPDIR", "/tmp"))
 ITERATIONS = int(os.environ.get("FAT32_FUZZ_ITERATIONS", "20000"))
 
 
+@pytest.mark.parametrize("sparse", [False, True])
 @pytest.mark.parametrize("partition", [True, False])
-def test_mutated_images_never_crash(partition: bool) -> None:
-    seed = TMP / f"seed_{int(partition)}.img"
-    write_seed(seed, partition)
+def test_mutated_images_never_crash(partition: bool, sparse: bool) -> None:
+    seed = TMP / f"seed_{int(partition)}.{'sparse' if sparse else 'img'}"
+    (write_sparse_seed if sparse else write_seed)(seed, partition)
     done = subprocess.run(
         [str(FUZZ), str(ITERATIONS), str(0x1234 + partition), str(seed)],
         capture_output=True, text=True, timeout=600, check=False,

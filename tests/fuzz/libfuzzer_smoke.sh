@@ -57,7 +57,7 @@ else
 fi
 
 # Seeds the build makes: the engines' test models and tokenizer seeds, RAM bundles, FAT32
-# volumes cut after their first MiB.
+# volumes in the target's sparse form (only their non-zero sectors, a few kB each).
 seed_targets=(//engines/testdata:all //apps/chat:fuzz_seed_plain //apps/chat:fuzz_seed_alpaca
   //drivers/fat32:fuzz_seeds)
 ./bazelw build "${seed_targets[@]}" >/dev/null 2>&1 || ./bazelw build "${seed_targets[@]}"
@@ -102,7 +102,7 @@ declare -A seeds=(
   [tokenizer]="$models/*.seed engines/fuzz/testdata/tokseed_hf_*.seed"
   [encoder]="engines/tokenizer/testdata/*.txt" [pretokenizer]="engines/tokenizer/testdata/*.txt"
   [turn]="engines/fuzz/testdata/turn_*.txt"
-  [fat32]="$bin/drivers/fat32/fuzz_seed_*.img" [line_edit]="common/testdata/line_edit_*.txt"
+  [fat32]="$bin/drivers/fat32/fuzz_seed_*.sparse" [line_edit]="common/testdata/line_edit_*.txt"
   [command]="apps/chat/testdata/command_*.txt" [bundle]="$bin/apps/chat/fuzz_seed_plain.bin $bin/apps/chat/fuzz_seed_alpaca.bin"
   [sdhci]="drivers/sdhci/testdata/*.bin" [mailbox]="drivers/bcm_mailbox/testdata/*.bin"
   [usb_descriptors]="drivers/usb/testdata/*.bin" [usb_msc]="drivers/usb_msc/testdata/*.bin"
@@ -110,7 +110,7 @@ declare -A seeds=(
 )
 declare -A flags=([sdhci]="-DSDHCI_FAKE_REGISTERS" [mailbox]="-DBCM_MAILBOX_FAKE -DBCM_MAILBOX_SPINS=1000u")
 declare -A max_len=([container]=1100000 [llama2c]=1100000 [tokenizer]=1100000 [encoder]=65536
-  [pretokenizer]=65536 [fat32]=2097152 [bundle]=65536)
+  [pretokenizer]=65536 [fat32]=131072 [bundle]=65536)
 all=(container llama2c tokenizer encoder pretokenizer turn fat32 line_edit command bundle sdhci
   mailbox usb_descriptors usb_msc usb_cdc)
 if [[ -n $max_len_all ]]; then
